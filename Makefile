@@ -1,0 +1,51 @@
+# The verbs people use. Everything runs inside .venv, created on first use from
+# pyproject.toml and the pinned constraints, so a fresh machine needs only
+# Python 3.11+, pip and make.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+STORE  ?= build/demo.db
+
+.PHONY: help venv demo test lab data bench lint clean
+
+help:
+	@echo "make demo   - set up .venv, build the demo store from data/synthetic/, print a summary"
+	@echo "make test   - set up .venv, run unit tests, doctests and notebooks (nbval)"
+	@echo "make lab    - open JupyterLab on notebooks/"
+	@echo "make data   - regenerate data/synthetic/ (byte for byte)"
+	@echo "make bench  - run the benchmarks in benchmarks/"
+	@echo "make lint   - ruff and mypy"
+
+$(STAMP): pyproject.toml requirements/constraints.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "calibrate needs Python 3.11 or newer; found " + sys.version.split()[0])'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c requirements/constraints.txt -e '.[test]'
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (calibrate)" > /dev/null
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/calibrate demo --store $(STORE)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -p no:cacheprovider --nbval-lax tests src/calibrate notebooks
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab notebooks/
+
+data: $(STAMP)
+	$(BIN)/python -m calibrate.synth.programs data/synthetic
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/mypy src/calibrate
+
+clean:
+	rm -rf $(VENV) build .pytest_cache .hypothesis

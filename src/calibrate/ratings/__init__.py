@@ -1,0 +1,5 @@
+"""The canonical ratings table and answer key, with converters to the shapes formulas need."""
+
+from calibrate.ratings._table import KINDS, RATING_COLUMNS, AnswerKey, RatingsTable, canonical_frame
+
+__all__ = ["KINDS", "RATING_COLUMNS", "AnswerKey", "RatingsTable", "canonical_frame"]
