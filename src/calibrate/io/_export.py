@@ -1,0 +1,72 @@
+"""Writing tables for people: CSV and Excel with formula-like text neutralised."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from calibrate.ratings import AnswerKey, RatingsTable
+
+__all__ = ["export_table", "neutralise_formulas", "ratings_to_records"]
+
+#: A cell starting with one of these is run as a formula by Excel, LibreOffice or Sheets.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """Prefix ``'`` to text cells a spreadsheet would run as a formula (CSV injection).
+
+    Numbers are left alone; only text columns are touched. The kit's readers remove the
+    quote again, so exported files import back unchanged.
+
+    >>> neutralise_formulas(pd.DataFrame({"id": ["=1+2", "S1", "-x"], "n": [-1, 2, 3]})).values.tolist()
+    [["'=1+2", -1], ['S1', 2], ["'-x", 3]]
+    """
+    out = frame.copy()
+    for col in out.columns:
+        s = out[col]
+        if pd.api.types.is_numeric_dtype(s) or pd.api.types.is_datetime64_any_dtype(s) or pd.api.types.is_bool_dtype(s):
+            continue
+        text = s.astype(object).where(s.notna(), None)
+        risky = text.map(lambda v: isinstance(v, str) and v.startswith(FORMULA_STARTS))
+        out[col] = text.where(~risky, "'" + text.astype(str))
+    return out
+
+
+def ratings_to_records(table: RatingsTable | AnswerKey) -> pd.DataFrame:
+    """The table as plain text-friendly columns (times in ISO 8601 UTC, blanks for none)."""
+    f = table.frame.copy()
+    if "rated_at" in f.columns:
+        f["rated_at"] = f["rated_at"].dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ").str.replace(".000000Z", "Z", regex=False).astype(object).where(f["rated_at"].notna(), "")
+    for col in ("round_id", "kind"):
+        if col in f.columns:
+            f[col] = f[col].astype(object).where(f[col].notna(), "")
+    for col in ("submission_id", "reviewer_id", "criterion_id"):
+        if col in f.columns:
+            f[col] = f[col].astype(str)
+    return f
+
+
+def export_table(data: pd.DataFrame | RatingsTable | AnswerKey, path: str | Path) -> Path:
+    """Write a table to ``.csv`` or ``.xlsx`` with formula-like text neutralised.
+
+    The file is written to a temporary name first and moved into place, so a failed
+    write leaves no partial file.
+    """
+    path = Path(path)
+    frame = ratings_to_records(data) if isinstance(data, RatingsTable | AnswerKey) else data
+    safe = neutralise_formulas(frame)
+    suffix = path.suffix.casefold()
+    if suffix not in (".csv", ".xlsx"):
+        raise ValueError(f"export format must be .csv or .xlsx; got {path.suffix!r} in {str(path)!r}")
+    tmp = path.with_name(f".{path.name}.partial")
+    try:
+        if suffix == ".csv":
+            safe.to_csv(tmp, index=False, lineterminator="\n")
+        else:
+            safe.to_excel(tmp, index=False, engine="openpyxl")
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
