@@ -124,15 +124,21 @@ def _csv(data: bytes, src: str, *, tab: bool) -> tuple[RawTable | None, list[Pro
         return None, [Problem(err or "cannot decode", file=src)]
     sep = "\t" if tab else _sniff_delimiter(text[:8192])
     problems: list[Problem] = []
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            frame = pd.read_csv(
-                io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, na_filter=False,
-                skip_blank_lines=True, on_bad_lines="warn", engine="c",
-            )
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, csv.Error) as exc:
-            return None, [Problem(f"cannot be read as CSV: {exc}".strip(), file=src)]
+    caught: list[warnings.WarningMessage] = []
+    try:
+        # Fast path: Arrow's multi-threaded parser; it stops at the first malformed line.
+        frame = pd.read_csv(io.BytesIO(text.encode("utf-8")), sep=sep, dtype=str, keep_default_na=False, engine="pyarrow")
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError):
+        # Slow path, only for broken files: the C parser reports every malformed line.
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                frame = pd.read_csv(
+                    io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, na_filter=False,
+                    skip_blank_lines=True, on_bad_lines="warn", engine="c",
+                )
+            except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, csv.Error) as exc:
+                return None, [Problem(f"cannot be read as CSV: {exc}".strip(), file=src)]
     skipped: set[int] = set()
     for w in caught:
         for m in _BAD_LINE.finditer(str(w.message)):

@@ -15,7 +15,7 @@ import pandas as pd
 
 from calibrate._problems import Problem, RatingsError
 from calibrate.io._files import RawTable
-from calibrate.ratings import KINDS, AnswerKey, RatingsTable
+from calibrate.ratings import KINDS, AnswerKey, RatingsTable, canonical_frame
 from calibrate.rubric import Criterion, Rubric
 
 __all__ = ["validate_key", "validate_ratings"]
@@ -32,8 +32,20 @@ def _unquote(s: pd.Series) -> pd.Series:
 
 def _rows_problems(raw: RawTable, mask: np.ndarray, column: str, message: str, values: pd.Series | None = None) -> list[Problem]:
     idx = np.flatnonzero(mask)
-    vals = (values if values is not None else raw.frame[column]).to_numpy()
-    return [Problem(message, file=raw.source, row=int(raw.rows[i]), column=column, value=str(vals[i])) for i in idx]
+    if not len(idx):
+        return []
+    vals = (values if values is not None else raw.frame[column]).iloc[idx].to_numpy(dtype=object)
+    return [Problem(message, file=raw.source, row=int(raw.rows[i]), column=column, value=str(v)) for i, v in zip(idx, vals, strict=True)]
+
+
+def _empty(s: pd.Series) -> np.ndarray:
+    return (s == "").to_numpy(dtype=bool)
+
+
+def _as_category(s: pd.Series) -> tuple[pd.Categorical, np.ndarray]:
+    """Categorical from factorised codes (far faster than from an object array)."""
+    codes, uniques = pd.factorize(s)
+    return pd.Categorical.from_codes(codes, categories=pd.Index(uniques.astype(object))), codes
 
 
 def _require(raw: RawTable, required: Sequence[str], what: str) -> list[Problem]:
@@ -56,9 +68,9 @@ def _criterion_index(raw: RawTable, rubric: Rubric, column: str = "criterion_id"
         by_key[c.id.casefold()] = i  # ids win over names
     lookup = np.array([by_key.get(str(u).casefold(), -1) for u in uniques] + [-1], dtype=np.int64)
     idx = lookup[codes]  # codes == -1 never happens (no NaN): cells are strings
-    values = raw.frame[column]
-    problems = _rows_problems(raw, values.to_numpy() == "", column, "criterion is empty")
-    unknown = (idx < 0) & (values.to_numpy() != "")
+    empty = _empty(raw.frame[column])
+    problems = _rows_problems(raw, empty, column, "criterion is empty")
+    unknown = (idx < 0) & ~empty
     problems += _rows_problems(raw, unknown, column, f"not a criterion of rubric {rubric.id!r} (criteria: {', '.join(rubric.criterion_ids)})")
     return idx, problems
 
@@ -107,10 +119,9 @@ def _scores(raw: RawTable, rubric: Rubric, crit_idx: np.ndarray, column: str, la
     scores[ok_rows] = table[crit_idx[ok_rows], codes[ok_rows]]
     bad = ok_rows & (scores == _BAD)
     problems = []
-    values = raw.frame[column].to_numpy()
     for i in np.flatnonzero(bad):
         col = column if labels is None else str(labels[i])
-        problems.append(Problem(reasons[(int(crit_idx[i]), int(codes[i]))], file=raw.source, row=int(raw.rows[i]), column=col, value=str(values[i])))
+        problems.append(Problem(reasons[(int(crit_idx[i]), int(codes[i]))], file=raw.source, row=int(raw.rows[i]), column=col, value=str(uniques[codes[i]])))
     return scores, problems
 
 
@@ -152,8 +163,8 @@ def validate_ratings(raw: RawTable, rubric: Rubric, *, score_labels: np.ndarray 
 
     sub = _unquote(f["submission_id"])
     rev = _unquote(f["reviewer_id"])
-    problems += _rows_problems(raw, sub.to_numpy() == "", "submission_id", "submission id is empty")
-    problems += _rows_problems(raw, rev.to_numpy() == "", "reviewer_id", "reviewer id is empty")
+    problems += _rows_problems(raw, _empty(sub), "submission_id", "submission id is empty")
+    problems += _rows_problems(raw, _empty(rev), "reviewer_id", "reviewer id is empty")
     crit_idx, p = _criterion_index(raw, rubric)
     problems += p
     scores, p = _scores(raw, rubric, crit_idx, "score", score_labels)
@@ -162,7 +173,7 @@ def validate_ratings(raw: RawTable, rubric: Rubric, *, score_labels: np.ndarray 
     rated_at = None
     if "rated_at" in f.columns:
         text = f["rated_at"]
-        given = text.to_numpy() != ""
+        given = ~_empty(text)
         rated_at = pd.Series(pd.NaT, index=f.index, dtype="datetime64[ns, UTC]")
         if given.any():
             parsed = pd.to_datetime(text[given], format="ISO8601", utc=True, errors="coerce")
@@ -174,7 +185,7 @@ def validate_ratings(raw: RawTable, rubric: Rubric, *, score_labels: np.ndarray 
     kind = None
     if "kind" in f.columns:
         kind = f["kind"].str.casefold()
-        bad = (kind.to_numpy() != "") & ~kind.isin(KINDS).to_numpy()
+        bad = ~_empty(kind) & ~kind.isin(KINDS).to_numpy(dtype=bool)
         problems += _rows_problems(raw, bad, "kind", f"kind must be one of {', '.join(KINDS)} (or empty)")
         kind = kind.where(kind != "", None)
 
@@ -184,9 +195,11 @@ def validate_ratings(raw: RawTable, rubric: Rubric, *, score_labels: np.ndarray 
         round_id = round_id.where(round_id != "", None)
 
     round_codes = pd.factorize(round_id)[0] if round_id is not None else np.zeros(len(f), dtype=np.int64)
+    sub_cat, sub_codes = _as_category(sub)
+    rev_cat, rev_codes = _as_category(rev)
     dup_p = _duplicates(
         raw,
-        [round_codes, pd.factorize(sub)[0], pd.factorize(rev)[0], crit_idx],
+        [round_codes, sub_codes, rev_codes, crit_idx],
         "rating (same submission, reviewer, criterion and round)",
         score_labels,
     )
@@ -195,11 +208,11 @@ def validate_ratings(raw: RawTable, rubric: Rubric, *, score_labels: np.ndarray 
         problems.sort(key=lambda q: (q.row or 0, q.column or ""))
         raise RatingsError(problems)
 
-    from calibrate.ratings import canonical_frame
-
+    criterion = pd.Categorical.from_codes(crit_idx, categories=list(rubric.criterion_ids))
     frame = canonical_frame(
-        sub, rev, np.asarray(rubric.criterion_ids, dtype=object)[crit_idx], scores, rubric,
-        rated_at=rated_at, round_id=round_id, kind=kind,
+        sub_cat, rev_cat, criterion, scores, rubric,
+        rated_at=rated_at, round_id=None if round_id is None else _as_category(round_id)[0],
+        kind=None if kind is None else pd.Categorical(kind, categories=list(KINDS)),
     )
     return RatingsTable(frame, rubric, raw.source)
 
@@ -211,7 +224,7 @@ def validate_key(raw: RawTable, rubric: Rubric, *, ratings: RatingsTable | None 
     if any(q.row == 1 for q in problems):
         raise RatingsError(problems)
     sub = _unquote(f["submission_id"])
-    problems += _rows_problems(raw, sub.to_numpy() == "", "submission_id", "submission id is empty")
+    problems += _rows_problems(raw, _empty(sub), "submission_id", "submission id is empty")
     crit_idx, p = _criterion_index(raw, rubric)
     problems += p
     scores, p = _scores(raw, rubric, crit_idx, "key_score")
@@ -221,7 +234,7 @@ def validate_key(raw: RawTable, rubric: Rubric, *, ratings: RatingsTable | None 
         rf = ratings.frame
         anchor_like = set(rf.loc[rf["kind"].isin(["anchor", "seeded"]), "submission_id"].astype(str))
         live = set(rf.loc[rf["kind"] == "live", "submission_id"].astype(str)) - anchor_like
-        bad = sub.isin(live).to_numpy()
+        bad = sub.isin(live).to_numpy(dtype=bool)
         problems += _rows_problems(raw, bad, "submission_id", "has a key but is not an anchor: the ratings score it only as a live submission", sub)
     if problems:
         problems.sort(key=lambda q: (q.row or 0, q.column or ""))

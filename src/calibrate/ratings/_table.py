@@ -42,15 +42,20 @@ def canonical_frame(
         times = pd.Series(pd.NaT, index=range(n), dtype="datetime64[ns, UTC]")
     else:
         times = pd.to_datetime(pd.Series(rated_at).reset_index(drop=True), utc=True, format="ISO8601").astype("datetime64[ns, UTC]")
+    def cat(values: object, categories: list[str] | None = None) -> pd.Categorical:
+        if isinstance(values, pd.Categorical) and (categories is None or list(values.categories) == categories):
+            return values  # already canonical: no copy, no re-factorising
+        return pd.Categorical(np.asarray(values, dtype=object), categories=categories)
+
     frame = pd.DataFrame(
         {
-            "submission_id": pd.Categorical(np.asarray(submission_id, dtype=object)),
-            "reviewer_id": pd.Categorical(np.asarray(reviewer_id, dtype=object)),
-            "criterion_id": pd.Categorical(np.asarray(criterion_id, dtype=object), categories=list(rubric.criterion_ids)),
+            "submission_id": cat(submission_id),
+            "reviewer_id": cat(reviewer_id),
+            "criterion_id": cat(criterion_id, list(rubric.criterion_ids)),
             "score": np.asarray(score, dtype=np.int64),
             "rated_at": times,
-            "round_id": pd.Categorical(np.asarray(round_id, dtype=object)) if round_id is not None else pd.Categorical([None] * n),
-            "kind": pd.Categorical(np.asarray(kind, dtype=object), categories=list(KINDS)) if kind is not None else pd.Categorical([None] * n, categories=list(KINDS)),
+            "round_id": cat(round_id) if round_id is not None else pd.Categorical([None] * n),
+            "kind": cat(kind, list(KINDS)) if kind is not None else pd.Categorical([None] * n, categories=list(KINDS)),
         }
     )
     return frame
