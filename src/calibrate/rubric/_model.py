@@ -280,6 +280,32 @@ class Rubric(_Frozen):
         out[np.isnan(arr).any(axis=1)] = np.nan
         return out
 
+    def to_frame(self) -> pd.DataFrame:
+        """One row per (criterion, level): criterion_id, criterion, score, label, descriptor."""
+        rows = [
+            {"criterion_id": c.id, "criterion": c.name, "score": lv.score, "label": lv.label, "descriptor": lv.descriptor}
+            for c in self.criteria
+            for lv in c.levels
+        ]
+        return pd.DataFrame(rows)
+
+    def _repr_html_(self) -> str:
+        import html
+
+        rule = self.pass_rule
+        parts = []
+        if rule.min_total is not None:
+            parts.append(f"total &ge; {rule.min_total:g}")
+        if rule.min_level is not None:
+            parts.append(f"every criterion &ge; {rule.min_level}")
+        parts += [f"{html.escape(k)} &ge; {v}" for k, v in rule.min_levels.items()]
+        head = (
+            f"<p><strong>{html.escape(self.title)}</strong> ({html.escape(self.id)} v{html.escape(self.version)}): "
+            f"{len(self.criteria)} criteria; pass ({rule.kind}) when {' and '.join(parts)}; "
+            f"{self.review_policy.reviewers} reviewers per submission.</p>"
+        )
+        return head + self.to_frame().to_html(index=False, escape=True)
+
     def label_of(self) -> dict[str, dict[str, int]]:
         """Per criterion, the accepted spellings of each level (casefolded label -> score)."""
         return {c.id: {lv.label.casefold(): lv.score for lv in c.levels} for c in self.criteria}

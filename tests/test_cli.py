@@ -1,0 +1,101 @@
+"""The command-line contract: --format json/table, exit codes 0/1/2, never a traceback."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from calibrate.cli import build_parser, main
+
+RUBRIC = "rubrics/evidence-4level.yaml"
+GOOD = "submission_id,reviewer_id,criterion_id,score\nA1,R1,overview,3\nA1,R2,overview,Emerging\n"
+BAD = "submission_id,reviewer_id,criterion_id,score\nA1,R1,overveiw,3\nA1,R2,overview,9\n"
+
+
+def run(argv, capsys):
+    code = main(argv)
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+@pytest.fixture
+def files(tmp_path):
+    (tmp_path / "good.csv").write_text(GOOD)
+    (tmp_path / "bad.csv").write_text(BAD)
+    return tmp_path
+
+
+def test_validate_ok_json(files, capsys):
+    code, out, _ = run(["validate", str(files / "good.csv"), "--rubric", RUBRIC, "--format", "json"], capsys)
+    assert code == 0
+    doc = json.loads(out)
+    assert doc["ok"] is True and doc["ratings"] == 2 and doc["reviewers"] == 2
+    assert doc["rubric"]["id"] == "evidence-4level"
+
+
+def test_validate_ok_table(files, capsys):
+    code, out, _ = run(["validate", str(files / "good.csv"), "--rubric", RUBRIC], capsys)
+    assert code == 0
+    assert out.startswith(f"OK: {files / 'good.csv'} has 2 valid ratings")
+
+
+def test_validate_lists_every_problem_with_exit_1(files, capsys):
+    code, out, _ = run(["validate", str(files / "bad.csv"), "--rubric", RUBRIC, "--format", "json"], capsys)
+    assert code == 1
+    doc = json.loads(out)
+    assert doc["ok"] is False
+    assert [(p["row"], p["column"], p["value"]) for p in doc["problems"]] == [(2, "criterion_id", "overveiw"), (3, "score", "9")]
+
+
+def test_problems_in_ratings_and_key_are_listed_together(files, capsys):
+    (files / "key.csv").write_text("submission_id,criterion_id,key_score\nA1,overview,8\n")
+    code, out, _ = run(["validate", str(files / "bad.csv"), "--rubric", RUBRIC, "--key", str(files / "key.csv")], capsys)
+    assert code == 1
+    assert out.startswith("3 problem(s) in the ratings:")
+    assert "key.csv, row 2, column 'key_score', value '8'" in out
+
+
+def test_bad_rubric_is_a_data_problem(files, capsys):
+    (files / "r.yaml").write_text("id: x\ntitle: X\nversion: '1'\n")
+    code, out, _ = run(["validate", str(files / "good.csv"), "--rubric", str(files / "r.yaml")], capsys)
+    assert code == 1
+    assert "required key 'criteria' is missing" in out
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["validate"], ["validate", "x.csv"], ["nosuchcommand"], ["validate", "x.csv", "--rubric", RUBRIC, "--format", "xml"]],
+    ids=["no-args", "no-rubric", "unknown-command", "bad-format"],
+)
+def test_usage_errors_exit_2(argv, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+
+
+def test_missing_file_exits_2(tmp_path, capsys):
+    code, _, err = run(["validate", str(tmp_path / "none.csv"), "--rubric", RUBRIC], capsys)
+    assert code == 2
+    assert "no such file" in err
+
+
+def test_every_subcommand_has_help():
+    parser = build_parser()
+    subs = next(a for a in parser._actions if a.dest == "command")
+    assert {"validate"} <= set(subs.choices)
+    for name, sub in subs.choices.items():
+        text = sub.format_help()
+        assert "--format" in text, name
+        assert sub.description, name
+
+
+def test_console_script_runs_without_traceback(files):
+    proc = subprocess.run(
+        [sys.executable, "-m", "calibrate", "validate", str(files / "bad.csv"), "--rubric", RUBRIC],
+        capture_output=True, text=True, check=False,
+    )
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr + proc.stdout
