@@ -57,11 +57,12 @@ def test_good_file_reads_with_canonical_dtypes(tmp_path, evidence_rubric):
         ("A1,,overview,3,,,", "reviewer_id", "reviewer id is empty"),
         ("A1,R9,,3,,,", "criterion_id", "criterion is empty"),
         ("A1,R9,overview,3,14/09/2026 25:00,,", "rated_at", "value '14/09/2026 25:00': not an ISO 8601 date or date-time"),
+        ("A1,R9,overview,3,-1,,", "rated_at", "value '-1': not an ISO 8601 date or date-time from 1900 to 2199"),
         ("A1,R9,overview,3,,,anchr", "kind", "value 'anchr': kind must be one of anchor, live, seeded (or empty)"),
         ("A1,R1,overview,2,2026-09-03,R1,anchor", None, "row 6: duplicate rating (same submission, reviewer, criterion and round): the same as row 2"),
     ],
     ids=["unknown-criterion", "unknown-label", "out-of-range", "below-range", "not-whole", "empty-score",
-         "empty-submission", "empty-reviewer", "empty-criterion", "bad-date", "bad-kind", "duplicate"],
+         "empty-submission", "empty-reviewer", "empty-criterion", "bad-date", "year-minus-one", "bad-kind", "duplicate"],
 )
 def test_each_bad_cell_is_named(tmp_path, evidence_rubric, line, column, message):
     path = write(tmp_path, [*GOOD, line])

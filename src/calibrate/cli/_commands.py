@@ -45,21 +45,7 @@ def load_inputs(args: argparse.Namespace) -> tuple[Rubric, RatingsTable, AnswerK
 
 
 def describe(table: RatingsTable, key: AnswerKey | None) -> dict[str, object]:
-    f = table.frame
-    per_crit = f.groupby("criterion_id", observed=False)["score"].agg(["size", "mean"]).reset_index()
-    times = f["rated_at"].dropna()
-    return {
-        "rubric": {"id": table.rubric.id, "version": table.rubric.version, "title": table.rubric.title},
-        "ratings": len(f),
-        "submissions": table.n_submissions,
-        "reviewers": table.n_reviewers,
-        "rounds": table.rounds,
-        "kinds": {str(k): int(v) for k, v in f["kind"].value_counts().items()},
-        "criteria": [{"criterion_id": str(r.criterion_id), "ratings": int(r.size), "mean_score": float(r.mean) if r.size else None} for r in per_crit.itertuples()],
-        "first_rated_at": times.min().isoformat() if len(times) else None,
-        "last_rated_at": times.max().isoformat() if len(times) else None,
-        "key": None if key is None else {"anchors": len(key.anchors), "key_scores": len(key)},
-    }
+    return {**table.summary(), "key": None if key is None else {"anchors": len(key.anchors), "key_scores": len(key)}}
 
 
 # ---- validate ---------------------------------------------------------------------

@@ -177,10 +177,12 @@ def validate_ratings(raw: RawTable, rubric: Rubric, *, score_labels: np.ndarray 
         rated_at = pd.Series(pd.NaT, index=f.index, dtype="datetime64[ns, UTC]")
         if given.any():
             parsed = pd.to_datetime(text[given], format="ISO8601", utc=True, errors="coerce")
-            rated_at[given] = parsed.astype("datetime64[ns, UTC]")
+            # A bare "-1" or "12" is ISO 8601 for a year; a review date is none of those.
+            plausible = parsed.notna() & parsed.dt.year.between(1900, 2199)
+            rated_at[given] = parsed.where(plausible).astype("datetime64[ns, UTC]")
             bad = np.zeros(len(f), dtype=bool)
-            bad[np.flatnonzero(given)] = parsed.isna().to_numpy()
-            problems += _rows_problems(raw, bad, "rated_at", "not an ISO 8601 date or date-time (e.g. 2026-09-14T10:32:00Z)")
+            bad[np.flatnonzero(given)] = ~plausible.to_numpy(dtype=bool)
+            problems += _rows_problems(raw, bad, "rated_at", "not an ISO 8601 date or date-time from 1900 to 2199 (e.g. 2026-09-14T10:32:00Z)")
 
     kind = None
     if "kind" in f.columns:

@@ -135,8 +135,58 @@ class RatingsTable:
         return RatingsTable(self.frame.loc[mask].reset_index(drop=True), self.rubric, self.source)
 
     def to_frame(self) -> pd.DataFrame:
-        """The ratings as a plain DataFrame with string ids and ISO times."""
+        """A copy of the canonical frame."""
         return self.frame.copy()
+
+    def summary(self) -> dict[str, object]:
+        """Counts a program lead checks first: ratings, submissions, reviewers, rounds,
+        kinds, per-criterion ratings and mean score, and the time span."""
+        f = self.frame
+        per_crit = f.groupby("criterion_id", observed=False)["score"].agg(["size", "mean"])
+        times = f["rated_at"].dropna()
+        return {
+            "rubric": {"id": self.rubric.id, "version": self.rubric.version, "title": self.rubric.title},
+            "ratings": len(f),
+            "submissions": self.n_submissions,
+            "reviewers": self.n_reviewers,
+            "rounds": self.rounds,
+            "kinds": {str(k): int(v) for k, v in f["kind"].value_counts().items() if v},
+            "criteria": [
+                {"criterion_id": str(c), "ratings": int(r["size"]), "mean_score": float(r["mean"]) if r["size"] else None}
+                for c, r in per_crit.iterrows()
+            ],
+            "first_rated_at": times.min().isoformat() if len(times) else None,
+            "last_rated_at": times.max().isoformat() if len(times) else None,
+        }
+
+    def reviewer_summary(self) -> pd.DataFrame:
+        """One row per reviewer: submissions and ratings by kind, mean score, time span."""
+        f = self.frame
+        g = f.groupby("reviewer_id", observed=True)
+        out = pd.DataFrame({
+            "submissions": g["submission_id"].nunique(),
+            "ratings": g.size(),
+            "mean_score": g["score"].mean(),
+            "first_rated_at": g["rated_at"].min(),
+            "last_rated_at": g["rated_at"].max(),
+        })
+        kinds = f.pivot_table(index="reviewer_id", columns="kind", values="score", aggfunc="size", observed=True, fill_value=0)
+        out = out.join(kinds.add_prefix("ratings_"), how="left")
+        return out.sort_index().reset_index()
+
+    def round_summary(self) -> pd.DataFrame:
+        """One row per calibration round: reviewers, anchors, ratings and dates."""
+        f = self.frame.dropna(subset=["round_id"])
+        g = f.groupby("round_id", observed=True)
+        out = pd.DataFrame({
+            "reviewers": g["reviewer_id"].nunique(),
+            "anchors": g["submission_id"].nunique(),
+            "ratings": g.size(),
+            "mean_score": g["score"].mean(),
+            "first_rated_at": g["rated_at"].min(),
+            "last_rated_at": g["rated_at"].max(),
+        })
+        return out.reset_index()
 
     # ---- converters ----------------------------------------------------------
     def wide(self) -> pd.DataFrame:

@@ -1,7 +1,14 @@
 """Rubrics: criteria with ordered levels, a pass rule and a review policy, read from YAML."""
 
 from calibrate.rubric._load import load_rubric, parse_rubric, rubric_to_yaml
-from calibrate.rubric._model import Criterion, Level, PassRule, ReviewPolicy, Rubric, ThirdReviewTrigger
+from calibrate.rubric._model import (
+    Criterion,
+    Level,
+    PassRule,
+    ReviewPolicy,
+    Rubric,
+    ThirdReviewTrigger,
+)
 
 __all__ = [
     "Criterion",

@@ -7,12 +7,18 @@ triggered, how the result is resolved). Models are strict: an unknown key is an 
 
 from __future__ import annotations
 
-
 from typing import Annotated, Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 __all__ = ["Criterion", "Level", "PassRule", "ReviewPolicy", "Rubric", "ThirdReviewTrigger"]
 

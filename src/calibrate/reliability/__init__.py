@@ -1,0 +1,55 @@
+"""Inter-rater reliability: how far scores depend on the submission rather than the reviewer.
+
+Every coefficient takes ``data`` first -- a units x raters array or DataFrame (NaN =
+missing), a :class:`CodedRatings` (the fast path for long data: integer unit, rater and
+value codes) or a one-criterion :class:`~calibrate.ratings.RatingsTable` -- with options
+keyword-only and named alike across coefficients (``weights=``, ``categories=``,
+``confidence_level=``), and returns a :class:`ReliabilityResult`. A coefficient that the
+data leave undefined (no variation, one rater, nothing pairable) returns a result whose
+estimate is NaN and whose ``note`` says why.
+"""
+
+from calibrate.reliability._agreement import (
+    brennan_prediger,
+    fleiss_kappa,
+    gwet_ac1,
+    gwet_ac2,
+    percent_agreement,
+)
+from calibrate.reliability._alpha import (
+    alpha_from_counts,
+    coincidences,
+    distance_matrix,
+    krippendorff_alpha,
+)
+from calibrate.reliability._cohen import cohen_kappa, cohen_kappa_table
+from calibrate.reliability._conger import conger_kappa
+from calibrate.reliability._data import CodedRatings
+from calibrate.reliability._icc import ICC_FORMS, ICCForm, icc, icc_all, icc_all_long, icc_long
+from calibrate.reliability._result import ReliabilityResult
+from calibrate.reliability._weights import WEIGHT_NAMES, agreement_weights
+
+__all__ = [
+    "ICC_FORMS",
+    "WEIGHT_NAMES",
+    "ICCForm",
+    "CodedRatings",
+    "ReliabilityResult",
+    "agreement_weights",
+    "alpha_from_counts",
+    "brennan_prediger",
+    "coincidences",
+    "cohen_kappa",
+    "cohen_kappa_table",
+    "conger_kappa",
+    "distance_matrix",
+    "fleiss_kappa",
+    "gwet_ac1",
+    "gwet_ac2",
+    "icc",
+    "icc_all",
+    "icc_all_long",
+    "icc_long",
+    "krippendorff_alpha",
+    "percent_agreement",
+]
