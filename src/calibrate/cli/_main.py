@@ -11,6 +11,8 @@ from calibrate._problems import DataProblemError
 from calibrate.cli._output import EXIT_DATA, EXIT_USAGE, Outcome, emit, problems_outcome
 
 Handler = Callable[[argparse.Namespace], Outcome]
+#: Modules ``calibrate.cli._<name>`` that define subcommands, in --help order.
+COMMAND_MODULES = ["validate"]
 _COMMANDS: list[tuple[str, str, Callable[[argparse.ArgumentParser], None], Handler]] = []
 
 
@@ -33,7 +35,10 @@ def add_store(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from calibrate.cli import _commands  # noqa: F401  (registers the subcommands)
+    import importlib
+
+    for name in COMMAND_MODULES:  # each module registers its subcommand(s) on import
+        importlib.import_module(f"calibrate.cli._{name}")
 
     parser = argparse.ArgumentParser(
         prog="calibrate",

@@ -1,22 +1,16 @@
-"""The subcommands. Each handler returns an :class:`Outcome`; parsing lives in ``_main``."""
+"""Arguments and loading shared by the subcommands that read a ratings file."""
 
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-import pandas as pd
-
-from calibrate._problems import DataProblemError, RatingsError
-from calibrate.cli._main import UsageError, add_store, command
-from calibrate.cli._output import Outcome, frame_text
+from calibrate._problems import RatingsError
 from calibrate.io import read_key, read_ratings, read_wide
 from calibrate.ratings import AnswerKey, RatingsTable
 from calibrate.rubric import Rubric, load_rubric
 
 
-# ---- shared argument groups -------------------------------------------------------
-def _ratings_args(p: argparse.ArgumentParser) -> None:
+def ratings_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("ratings", metavar="RATINGS", help="ratings file (.csv, .tsv, .xlsx or .parquet)")
     p.add_argument("--rubric", required=True, metavar="RUBRIC", help="rubric YAML file the scores are checked against")
     p.add_argument("--key", metavar="KEY", help="answer key for the anchors (submission_id, criterion_id, key_score[, rationale])")
@@ -46,25 +40,3 @@ def load_inputs(args: argparse.Namespace) -> tuple[Rubric, RatingsTable, AnswerK
 
 def describe(table: RatingsTable, key: AnswerKey | None) -> dict[str, object]:
     return {**table.summary(), "key": None if key is None else {"anchors": len(key.anchors), "key_scores": len(key)}}
-
-
-# ---- validate ---------------------------------------------------------------------
-@command("validate", "Check a ratings file (and answer key) against a rubric; list every problem.", _ratings_args)
-def _validate(args: argparse.Namespace) -> Outcome:
-    _, table, key = load_inputs(args)
-    info = {"ok": True, "file": str(args.ratings), **describe(table, key)}
-    crit = pd.DataFrame(info["criteria"])
-    text = (
-        f"OK: {args.ratings} has {info['ratings']} valid ratings of {info['submissions']} submissions "
-        f"by {info['reviewers']} reviewers on rubric {table.rubric.id} v{table.rubric.version}"
-        + (f"; key: {len(key.anchors)} anchors" if key is not None else "")
-        + "\n\n" + frame_text(crit)
-    )
-    return Outcome(info, text)
-
-
-def _synth_placeholder(p: argparse.ArgumentParser) -> None:  # replaced when synth lands
-    del p
-
-
-__all__ = ["describe", "load_inputs", "DataProblemError", "Path", "UsageError", "add_store"]
