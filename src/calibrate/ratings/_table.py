@@ -43,9 +43,18 @@ def canonical_frame(
     else:
         times = pd.to_datetime(pd.Series(rated_at).reset_index(drop=True), utc=True, format="ISO8601").astype("datetime64[ns, UTC]")
     def cat(values: object, categories: list[str] | None = None) -> pd.Categorical:
-        if isinstance(values, pd.Categorical) and (categories is None or list(values.categories) == categories):
-            return values  # already canonical: no copy, no re-factorising
-        return pd.Categorical(np.asarray(values, dtype=object), categories=categories)
+        # The contract: ids are categoricals over sorted *object* categories (criteria and
+        # kinds in their fixed order), whether the table came from a file or the store, so
+        # unit order -- and with it every resampling result -- does not depend on the source.
+        if isinstance(values, pd.Categorical):
+            cats = values.categories
+            if cats.dtype == object and (list(cats) == categories if categories is not None else cats.is_monotonic_increasing):
+                return values  # already canonical: no copy, no re-factorising
+        arr = np.asarray(values, dtype=object)
+        if categories is None:
+            present = pd.unique(pd.Series(arr).dropna())
+            categories = sorted(str(v) for v in present)
+        return pd.Categorical(arr, categories=pd.Index(categories, dtype=object))
 
     frame = pd.DataFrame(
         {
@@ -54,8 +63,8 @@ def canonical_frame(
             "criterion_id": cat(criterion_id, list(rubric.criterion_ids)),
             "score": np.asarray(score, dtype=np.int64),
             "rated_at": times,
-            "round_id": cat(round_id) if round_id is not None else pd.Categorical([None] * n),
-            "kind": cat(kind, list(KINDS)) if kind is not None else pd.Categorical([None] * n, categories=list(KINDS)),
+            "round_id": cat(round_id if round_id is not None else [None] * n),
+            "kind": cat(kind if kind is not None else [None] * n, list(KINDS)),
         }
     )
     return frame
@@ -79,6 +88,10 @@ class RatingsTable:
     round_id       category                    calibration round (NaN: none)
     kind           category anchor/live/seeded what was scored (NaN: not given)
     ============== =========================== ==========================================
+
+    Id categories are sorted text (object dtype); criteria keep the rubric's order and
+    kinds the order of :data:`KINDS`. A table from a file and the same table read back
+    from the store are equal, categories included.
     """
 
     frame: pd.DataFrame

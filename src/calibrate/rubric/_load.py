@@ -53,7 +53,6 @@ def parse_rubric(text: str, *, source: str = "<string>") -> Rubric:
 def rubric_to_yaml(rubric: Rubric) -> str:
     """The rubric as YAML that :func:`parse_rubric` reads back to an equal rubric."""
     data = rubric.model_dump(mode="json", exclude_defaults=False)
-    data.pop("scale", None)  # levels are written out per criterion
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
 
 

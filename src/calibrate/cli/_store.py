@@ -1,0 +1,77 @@
+"""``calibrate import`` and ``calibrate summary``: the embedded store."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pandas as pd
+
+from calibrate.cli._inputs import load_inputs, ratings_args
+from calibrate.cli._main import add_store, command
+from calibrate.cli._output import Outcome, frame_text
+from calibrate.store import Progress, Store, file_sha256
+
+#: Imports smaller than this show no progress bar.
+_BAR_FROM = 200_000
+
+
+@contextmanager
+def progress_bar(total: int, desc: str) -> Iterator[Progress | None]:
+    """A tqdm bar for long imports on a terminal; None (no bar) otherwise."""
+    if total < _BAR_FROM or not sys.stderr.isatty():
+        yield None
+        return
+    from tqdm.auto import tqdm
+
+    with tqdm(total=total, desc=desc, unit="rating", unit_scale=True, file=sys.stderr) as bar:
+        yield lambda done, _total: bar.update(done - bar.n)
+
+
+def _import_args(p: argparse.ArgumentParser) -> None:
+    ratings_args(p)
+    add_store(p)
+
+
+@command("import", "Validate a ratings file (and key) and import it into the store in one transaction.", _import_args)
+def _import(args: argparse.Namespace) -> Outcome:
+    rubric, table, key = load_inputs(args)  # nothing is written unless every row is valid
+    reports = []
+    with Store.open(args.store) as store:
+        store.add_rubric(rubric)
+        with progress_bar(len(table), "importing") as progress:
+            reports.append(store.import_ratings(table, source=str(args.ratings), sha256=file_sha256(args.ratings), progress=progress))
+        if key is not None:
+            reports.append(store.import_key(key, source=str(args.key), sha256=file_sha256(args.key)))
+    payload = {"ok": True, "store": str(args.store), "imports": [r.to_dict() for r in reports]}
+    text = "\n".join(str(r) for r in reports) + f"\nstore: {args.store}"
+    return Outcome(payload, text)
+
+
+def _summary_args(p: argparse.ArgumentParser) -> None:
+    add_store(p)
+
+
+def summary_text(summary: dict) -> str:
+    """The store summary as a table for people."""
+    rubrics = pd.DataFrame(summary["rubrics"])
+    totals = summary["totals"]
+    lines = [
+        f"store {summary['path']} (schema {summary['schema_version']}): "
+        + ", ".join(f"{v} {k}" for k, v in totals.items()),
+        "",
+        frame_text(rubrics) if not rubrics.empty else "(no rubrics yet: calibrate import RATINGS --rubric R)",
+    ]
+    return "\n".join(lines)
+
+
+@command("summary", "Counts in the store: rubrics, reviewers, submissions, anchors, rounds, ratings.", _summary_args)
+def _summary(args: argparse.Namespace) -> Outcome:
+    if not Path(args.store).is_file():
+        raise FileNotFoundError(f"no store at {args.store} (create one with calibrate import)")
+    with Store.open(args.store, create=False) as store:
+        summary = store.summary()
+    return Outcome(summary, summary_text(summary))

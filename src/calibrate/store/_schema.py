@@ -1,0 +1,147 @@
+"""The store's tables, its schema version and the migrations between versions.
+
+The version lives in two places: ``PRAGMA user_version`` (read before anything else, so
+a newer file is refused without touching it) and the ``meta`` table (for people who open
+the file with another SQLite tool). ``PRAGMA application_id`` marks the file as a
+calibrate store, so another program's SQLite database is never mistaken for an empty one.
+
+To change the schema, append a step to :data:`MIGRATIONS` (never edit a released one):
+step ``k`` takes a store from version ``k`` to ``k + 1``, and opening an older store runs
+the missing steps in one transaction.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+__all__ = ["APPLICATION_ID", "MIGRATIONS", "NO_ROUND_PK", "SCHEMA_VERSION", "migrate"]
+
+#: ``PRAGMA application_id`` of a calibrate store: "CALB" in ASCII.
+APPLICATION_ID = 0x43414C42
+
+#: ``round_pk`` of ratings that belong to no round. The ratings key must be NOT NULL
+#: (SQLite's UNIQUE lets NULLs repeat, so re-imports would duplicate them), so "no
+#: round" is a real row of ``rounds`` with an empty round_id and status 'none'.
+NO_ROUND_PK = 0
+
+# Surrogate integer keys (``*_pk``) keep the big table narrow and its index small; the
+# text ids people use live once each in the small tables. ``ratings`` and
+# ``answer_keys`` are WITHOUT ROWID tables clustered on their natural key, so the key is
+# both the uniqueness check (INSERT OR IGNORE makes re-imports add nothing) and the
+# order a rubric's ratings are read in, with no second index to maintain on import.
+# rubric_pk is repeated in ratings although criterion_pk implies it: it makes "all
+# ratings of a rubric" one contiguous range of the clustered key.
+_V1 = (
+    """CREATE TABLE meta (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    ) WITHOUT ROWID""",
+    """CREATE TABLE rubrics (
+        rubric_pk INTEGER PRIMARY KEY,
+        rubric_id TEXT NOT NULL,
+        version   TEXT NOT NULL,
+        title     TEXT NOT NULL,
+        yaml      TEXT NOT NULL,          -- calibrate.rubric.rubric_to_yaml of the rubric
+        added_at  TEXT NOT NULL,          -- ISO 8601 UTC
+        UNIQUE (rubric_id, version)
+    )""",
+    """CREATE TABLE criteria (
+        criterion_pk INTEGER PRIMARY KEY,
+        rubric_pk    INTEGER NOT NULL REFERENCES rubrics,
+        criterion_id TEXT NOT NULL,
+        position     INTEGER NOT NULL,    -- order in the rubric, from 0
+        UNIQUE (rubric_pk, criterion_id)
+    )""",
+    """CREATE TABLE reviewers (
+        reviewer_pk INTEGER PRIMARY KEY,
+        reviewer_id TEXT NOT NULL UNIQUE
+    )""",
+    """CREATE TABLE submissions (
+        submission_pk INTEGER PRIMARY KEY,
+        submission_id TEXT NOT NULL UNIQUE
+    )""",
+    """CREATE TABLE rounds (
+        round_pk   INTEGER PRIMARY KEY,
+        rubric_pk  INTEGER REFERENCES rubrics,   -- NULL only for the 'no round' row
+        round_id   TEXT NOT NULL,
+        status     TEXT NOT NULL CHECK (status IN ('none', 'open', 'closed')),
+        created_at TEXT NOT NULL,
+        closed_at  TEXT,
+        UNIQUE (rubric_pk, round_id)
+    )""",
+    """CREATE TABLE imports (
+        import_pk         INTEGER PRIMARY KEY,
+        what              TEXT NOT NULL CHECK (what IN ('ratings', 'key')),
+        rubric_pk         INTEGER NOT NULL REFERENCES rubrics,
+        source            TEXT,
+        sha256            TEXT,
+        rows              INTEGER NOT NULL,
+        added             INTEGER NOT NULL,
+        already_present   INTEGER NOT NULL,
+        imported_at       TEXT NOT NULL,
+        calibrate_version TEXT NOT NULL
+    )""",
+    """CREATE TABLE ratings (
+        rubric_pk     INTEGER NOT NULL REFERENCES rubrics,
+        round_pk      INTEGER NOT NULL REFERENCES rounds,
+        submission_pk INTEGER NOT NULL REFERENCES submissions,
+        reviewer_pk   INTEGER NOT NULL REFERENCES reviewers,
+        criterion_pk  INTEGER NOT NULL REFERENCES criteria,
+        score         INTEGER NOT NULL,
+        rated_at      INTEGER,            -- nanoseconds since 1970-01-01 UTC; NULL: unknown
+        -- Spelled with OR: SQLite rebuilds an IN-list for every inserted row, which
+        -- made this CHECK cost more than the rest of a bulk import together.
+        kind          TEXT CHECK (kind = 'anchor' OR kind = 'live' OR kind = 'seeded'),
+        import_pk     INTEGER REFERENCES imports,   -- NULL: entered one at a time
+        PRIMARY KEY (rubric_pk, round_pk, submission_pk, reviewer_pk, criterion_pk)
+    ) WITHOUT ROWID""",
+    """CREATE TABLE answer_keys (
+        rubric_pk     INTEGER NOT NULL REFERENCES rubrics,
+        submission_pk INTEGER NOT NULL REFERENCES submissions,
+        criterion_pk  INTEGER NOT NULL REFERENCES criteria,
+        key_score     INTEGER NOT NULL,
+        rationale     TEXT NOT NULL DEFAULT '',
+        import_pk     INTEGER REFERENCES imports,
+        PRIMARY KEY (rubric_pk, submission_pk, criterion_pk)
+    ) WITHOUT ROWID""",
+    # Reads by reviewer go through the ratings of one rubric (already a key range); no
+    # secondary index on ratings, which would roughly double the cost of an import.
+    f"""INSERT INTO rounds (round_pk, rubric_pk, round_id, status, created_at)
+        VALUES ({NO_ROUND_PK}, NULL, '', 'none', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))""",
+)
+
+#: ``MIGRATIONS[k]`` holds the statements taking a store from version ``k`` to ``k + 1``
+#: (version 0 is an empty file).
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1,)
+
+#: The schema version this calibrate writes; it reads every version up to this one.
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def migrate(conn: sqlite3.Connection, found: int, calibrate_version: str, now: str) -> None:
+    """Bring a store from version ``found`` to :data:`SCHEMA_VERSION`.
+
+    Runs inside the caller's write transaction, so a failed step leaves the file as it
+    was. ``PRAGMA user_version`` is part of the database header and so of the transaction.
+    """
+    for step in range(found, SCHEMA_VERSION):
+        for statement in MIGRATIONS[step]:
+            conn.execute(statement)
+    if found == 0:
+        conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        conn.executemany(
+            "INSERT INTO meta (key, value) VALUES (?, ?)",
+            [("created_at", now), ("created_by", f"calibrate {calibrate_version}")],
+        )
+    else:
+        conn.execute(
+            "INSERT INTO meta (key, value) VALUES ('upgraded_at', ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (now,),
+        )
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES ('schema_version', ?) "
+        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        (str(SCHEMA_VERSION),),
+    )
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
