@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from calibrate._problems import RatingsError
+from calibrate._problems import Problem, RatingsError
 from calibrate.io import read_key, read_ratings, read_wide
 from calibrate.ratings import AnswerKey, RatingsTable
 from calibrate.rubric import Rubric, load_rubric
@@ -21,7 +21,7 @@ def ratings_args(p: argparse.ArgumentParser) -> None:
 def load_inputs(args: argparse.Namespace) -> tuple[Rubric, RatingsTable, AnswerKey | None]:
     """Rubric, ratings and key from the arguments; every problem of all three at once."""
     rubric = load_rubric(args.rubric)
-    problems = []
+    problems: list[Problem] = []
     table = key = None
     reader = read_wide if getattr(args, "wide", False) else read_ratings
     try:

@@ -32,7 +32,10 @@ def plot_score_distribution(table: RatingsTable, *, by: str | None = "kind", ax:
 
     crits = table.rubric.criteria
     if ax is not None and len(crits) == 1:
-        fig, axes = ax.figure, [ax]
+        root = ax.get_figure(root=True)
+        if root is None:
+            raise ValueError("ax must belong to a figure")
+        fig, axes = root, [ax]
     else:
         ncol = min(3, len(crits))
         nrow = int(np.ceil(len(crits) / ncol))

@@ -80,8 +80,8 @@ class Criterion(_Frozen):
             raise ValueError(f"levels must be listed in increasing score order; got scores {scores}")
         labels = [lv.label.casefold() for lv in levels]
         if len(set(labels)) != len(labels):
-            dup = sorted({lv.label for lv in levels if labels.count(lv.label.casefold()) > 1})
-            raise ValueError(f"level labels must be unique (ignoring case); {dup} repeat")
+            repeated = sorted({lv.label for lv in levels if labels.count(lv.label.casefold()) > 1})
+            raise ValueError(f"level labels must be unique (ignoring case); {repeated} repeat")
         return levels
 
     @property
