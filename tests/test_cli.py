@@ -85,7 +85,7 @@ def test_missing_file_exits_2(tmp_path, capsys):
 def test_every_subcommand_has_help():
     parser = build_parser()
     subs = next(a for a in parser._actions if a.dest == "command")
-    assert {"validate"} <= set(subs.choices)
+    assert {"validate", "import", "summary", "synth", "demo"} <= set(subs.choices)
     for name, sub in subs.choices.items():
         text = sub.format_help()
         assert "--format" in text, name
@@ -99,3 +99,34 @@ def test_console_script_runs_without_traceback(files):
     )
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr + proc.stdout
+
+
+def test_synth_writes_a_program_that_validates(tmp_path, capsys):
+    out = tmp_path / "prog"
+    code, text, _ = run(["synth", "--out", str(out), "--seed", "3", "--submissions", "40", "--reviewers", "6", "--drifting", "1", "--drift-size", "-0.5"], capsys)
+    assert code == 0, text
+    assert {p.name for p in out.iterdir()} >= {"ratings.csv", "key.csv", "truth.json", "manifest.json"}
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["counts"]["drifting_reviewers"] == 1
+    rubric = str(out / "rubric.yaml") if (out / "rubric.yaml").exists() else RUBRIC
+    code, text, _ = run(["validate", str(out / "ratings.csv"), "--rubric", rubric, "--key", str(out / "key.csv"), "--format", "json"], capsys)
+    assert code == 0 and json.loads(text)["ratings"] == manifest["counts"]["ratings"]
+
+
+def test_synth_same_seed_same_bytes(tmp_path, capsys):
+    for d in ("a", "b"):
+        assert run(["synth", "--out", str(tmp_path / d), "--seed", "11", "--submissions", "30"], capsys)[0] == 0
+    for name in ("ratings.csv", "key.csv", "truth.json"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [(["--reviewers", "2"], "n_reviewers must be at least 3"), (["--noise-range", "0.9", "0.1"], "noise_range must be two numbers")],
+    ids=["too-few-reviewers", "reversed-range"],
+)
+def test_synth_bad_settings_are_usage_errors(tmp_path, capsys, argv, message):
+    code, _, err = run(["synth", "--out", str(tmp_path / "x"), *argv], capsys)
+    assert code == 2
+    assert message in err
+    assert not (tmp_path / "x").exists()
