@@ -1,0 +1,45 @@
+"""``calibrate round``: qualify each reviewer of a calibration round against the key."""
+
+from __future__ import annotations
+
+import argparse
+
+from calibrate.calibration import QualificationRule, qualify
+from calibrate.cli._inputs import load_inputs, ratings_args
+from calibrate.cli._main import UsageError, command
+from calibrate.cli._output import Outcome, frame_text
+
+
+def _round_args(p: argparse.ArgumentParser) -> None:
+    ratings_args(p)
+    p.add_argument("--round", dest="round_id", metavar="ID", help="the round to qualify (default: the last round in the ratings)")
+    defaults = QualificationRule()
+    p.add_argument("--min-exact", type=float, default=defaults.min_exact, help=f"exact agreement per criterion (default {defaults.min_exact})")
+    p.add_argument("--min-adjacent", type=float, default=defaults.min_adjacent, help=f"within-one agreement per criterion (default {defaults.min_adjacent})")
+    p.add_argument("--min-decision", type=float, default=defaults.min_decision, help=f"pass / not-yet decision agreement (default {defaults.min_decision})")
+
+
+@command("round", "Qualify each reviewer of a calibration round: agreement with the key, status and reasons.", _round_args)
+def _round(args: argparse.Namespace) -> Outcome:
+    if not args.key:
+        raise UsageError("a calibration round needs the answer key: --key KEY")
+    try:
+        rule = QualificationRule(min_exact=args.min_exact, min_adjacent=args.min_adjacent, min_decision=args.min_decision)
+    except ValueError as exc:
+        raise UsageError(f"bad qualification rule: {exc}") from None
+    _, ratings, key = load_inputs(args)
+    round_id = args.round_id
+    if round_id is None and ratings.rounds:
+        last = ratings.frame.dropna(subset=["round_id"]).groupby("round_id", observed=True)["rated_at"].max()
+        round_id = str(last.idxmax()) if last.notna().any() else ratings.rounds[-1]
+    if round_id is not None and round_id not in ratings.rounds:
+        raise UsageError(f"--round must be one of {ratings.rounds}; got {round_id!r}")
+    result = qualify(ratings, key, round_id=round_id, rule=rule)
+    rows = result.to_records()
+    n_q = sum(r["status"] == "qualified" for r in rows)
+    table = result.reviewers[["reviewer_id", "status", "exact_agreement", "adjacent_agreement", "decision_agreement", "mean_difference"]]
+    lines = [f"Round {round_id or '(all anchor ratings)'}: {n_q} of {len(rows)} reviewers qualified on {result.n_anchors} anchors", "", frame_text(table, max_rows=500), ""]
+    for r in rows:
+        if r["status"] != "qualified":
+            lines.append(f"{r['reviewer_id']} recalibrate: " + "; ".join(r["reasons"]))
+    return Outcome(rows, "\n".join(lines), stderr=[f"warning: {w}" for w in result.warnings])
