@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 from calibrate.cli._main import add_store, command
 from calibrate.cli._output import Outcome
@@ -28,7 +29,7 @@ def _demo(args: argparse.Namespace) -> Outcome:
     if not folders:
         raise FileNotFoundError(f"no program folders (with manifest.json) in {data}; run `make data`")
     Path(args.store).parent.mkdir(parents=True, exist_ok=True)
-    loaded = []
+    loaded: list[dict[str, Any]] = []
     with Store.open(args.store) as store:
         for folder in folders:
             program = read_program(folder)

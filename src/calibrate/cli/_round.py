@@ -28,6 +28,8 @@ def _round(args: argparse.Namespace) -> Outcome:
     except ValueError as exc:
         raise UsageError(f"bad qualification rule: {exc}") from None
     _, ratings, key = load_inputs(args)
+    if key is None:  # --key was given, so load_inputs read one; this keeps the types honest
+        raise UsageError("a calibration round needs the answer key: --key KEY")
     round_id = args.round_id
     if round_id is None and ratings.rounds:
         last = ratings.frame.dropna(subset=["round_id"]).groupby("round_id", observed=True)["rated_at"].max()
@@ -41,5 +43,5 @@ def _round(args: argparse.Namespace) -> Outcome:
     lines = [f"Round {round_id or '(all anchor ratings)'}: {n_q} of {len(rows)} reviewers qualified on {result.n_anchors} anchors", "", frame_text(table, max_rows=500), ""]
     for r in rows:
         if r["status"] != "qualified":
-            lines.append(f"{r['reviewer_id']} recalibrate: " + "; ".join(r["reasons"]))
+            lines.append(f"{r['reviewer_id']} recalibrate: " + "; ".join(str(x) for x in r["reasons"]))  # type: ignore[attr-defined]
     return Outcome(rows, "\n".join(lines), stderr=[f"warning: {w}" for w in result.warnings])

@@ -45,7 +45,7 @@ def _synth_args(p: argparse.ArgumentParser) -> None:
 def _synth(args: argparse.Namespace) -> Outcome:
     base = PROGRAMS[args.program] if args.program else None
     spec = base.spec if base else SynthSpec()
-    changes = {f.name: (tuple(getattr(args, f.name)) if f.name.endswith("_range") else getattr(args, f.name)) for f in dataclasses.fields(SynthSpec) if getattr(args, f.name) is not None}
+    changes: dict[str, Any] = {f.name: (tuple(getattr(args, f.name)) if f.name.endswith("_range") else getattr(args, f.name)) for f in dataclasses.fields(SynthSpec) if getattr(args, f.name) is not None}
     try:
         spec = dataclasses.replace(spec, **changes)
     except (ValueError, TypeError) as exc:
