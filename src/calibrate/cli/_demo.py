@@ -14,12 +14,14 @@ from calibrate.cli._main import add_store, command
 from calibrate.cli._output import Outcome
 from calibrate.cli._store import summary_text
 from calibrate.io import read_program
+from calibrate.report import round_report
 from calibrate.store import Store, file_sha256
 
 
 def _demo_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", default="data/synthetic", metavar="DIR", help="folder of program folders (default: data/synthetic)")
     add_store(p)
+    p.add_argument("--reports", default="build/reports", metavar="DIR", help="folder for the HTML reports (default: build/reports)")
 
 
 @command("demo", "Build the store from the synthetic programs and summarise what it holds.", _demo_args)
@@ -39,7 +41,17 @@ def _demo(args: argparse.Namespace) -> Outcome:
                 reports.append(store.import_key(program.key, source=str(folder / "key.csv"), sha256=file_sha256(folder / "key.csv")))
             loaded.append({"program": program.name, "folder": str(folder), "rubric": program.rubric.id, "imports": [r.to_dict() for r in reports]})
         summary = store.summary()
+    reports = []
+    for folder in folders:  # a calibration round report for the last round of each program
+        program = read_program(folder)
+        if program.key is None or not program.ratings.rounds:
+            continue
+        last = program.ratings.rounds[-1]
+        path = Path(args.reports) / f"{program.name}-round-{last}.html"
+        round_report(program.ratings, program.key, round_id=last).write(path)
+        reports.append({"program": program.name, "round_id": last, "report": str(path)})
     lines = [f"Loaded {len(loaded)} synthetic program(s) from {data} into {args.store}:"]
     lines += [f"  - {p['program']} ({p['rubric']}): " + "; ".join(f"{i['what']} {i['rows']} rows, {i['added']} new" for i in p["imports"]) for p in loaded]
-    lines += ["", summary_text(summary)]
-    return Outcome({"ok": True, "store": str(args.store), "programs": loaded, "summary": summary}, "\n".join(lines))
+    lines += ["", summary_text(summary), "", "Calibration round reports:"]
+    lines += [f"  - {r['program']} round {r['round_id']}: {r['report']}" for r in reports]
+    return Outcome({"ok": True, "store": str(args.store), "programs": loaded, "summary": summary, "reports": reports}, "\n".join(lines))

@@ -7,6 +7,7 @@ import argparse
 from calibrate._problems import Problem, RatingsError
 from calibrate.io import read_key, read_ratings, read_wide
 from calibrate.ratings import AnswerKey, RatingsTable
+from calibrate.report import Pseudonymizer, load_or_create_key
 from calibrate.rubric import Rubric, load_rubric
 
 
@@ -40,3 +41,17 @@ def load_inputs(args: argparse.Namespace) -> tuple[Rubric, RatingsTable, AnswerK
 
 def describe(table: RatingsTable, key: AnswerKey | None) -> dict[str, object]:
     return {**table.summary(), "key": None if key is None else {"anchors": len(key.anchors), "key_scores": len(key)}}
+
+
+def add_pseudonymize(p: argparse.ArgumentParser) -> None:
+    """``--pseudonymize`` and ``--pseudonym-key``: every report and export takes them."""
+    p.add_argument("--pseudonymize", action="store_true",
+                   help="replace reviewer and submission ids with stable keyed pseudonyms (R-XXXXXXXX, S-XXXXXXXX)")
+    p.add_argument("--pseudonym-key", metavar="FILE",
+                   help="the program's secret key file (default: $CALIBRATE_PSEUDONYM_KEY, else .calibrate-pseudonym-key here, created on first use)")
+
+
+def pseudonymizer_from(args: argparse.Namespace) -> Pseudonymizer | None:
+    if not getattr(args, "pseudonymize", False):
+        return None
+    return Pseudonymizer(load_or_create_key(args.pseudonym_key))

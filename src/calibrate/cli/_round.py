@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 
 from calibrate.calibration import QualificationRule, qualify
-from calibrate.cli._inputs import load_inputs, ratings_args
+from calibrate.cli._inputs import add_pseudonymize, load_inputs, pseudonymizer_from, ratings_args
 from calibrate.cli._main import UsageError, command
 from calibrate.cli._output import Outcome, frame_text
+from calibrate.report import round_report
 
 
 def _round_args(p: argparse.ArgumentParser) -> None:
@@ -16,6 +18,8 @@ def _round_args(p: argparse.ArgumentParser) -> None:
     defaults = QualificationRule()
     p.add_argument("--min-exact", type=float, default=defaults.min_exact, help=f"exact agreement per criterion (default {defaults.min_exact})")
     p.add_argument("--min-adjacent", type=float, default=defaults.min_adjacent, help=f"within-one agreement per criterion (default {defaults.min_adjacent})")
+    p.add_argument("--html", metavar="PATH", help="also write the round report (one self-contained HTML file) here")
+    add_pseudonymize(p)
     p.add_argument("--min-decision", type=float, default=defaults.min_decision, help=f"pass / not-yet decision agreement (default {defaults.min_decision})")
 
 
@@ -37,11 +41,18 @@ def _round(args: argparse.Namespace) -> Outcome:
     if round_id is not None and round_id not in ratings.rounds:
         raise UsageError(f"--round must be one of {ratings.rounds}; got {round_id!r}")
     result = qualify(ratings, key, round_id=round_id, rule=rule)
+    hider = pseudonymizer_from(args)
+    if hider is not None:
+        result = dataclasses.replace(result, reviewers=hider.frame(result.reviewers, {"reviewer_id": "R", "anchors_missed": "S"}))
     rows = result.to_records()
+    if args.html:
+        round_report(ratings, key, round_id=round_id, rule=rule, pseudonymizer=hider).write(args.html)
     n_q = sum(r["status"] == "qualified" for r in rows)
     table = result.reviewers[["reviewer_id", "status", "exact_agreement", "adjacent_agreement", "decision_agreement", "mean_difference"]]
     lines = [f"Round {round_id or '(all anchor ratings)'}: {n_q} of {len(rows)} reviewers qualified on {result.n_anchors} anchors", "", frame_text(table, max_rows=500), ""]
     for r in rows:
         if r["status"] != "qualified":
             lines.append(f"{r['reviewer_id']} recalibrate: " + "; ".join(str(x) for x in r["reasons"]))  # type: ignore[attr-defined]
+    if args.html:
+        lines.append(f"\nreport: {args.html}")
     return Outcome(rows, "\n".join(lines), stderr=[f"warning: {w}" for w in result.warnings])

@@ -1,5 +1,6 @@
 """Plots people would rather look at than read. Every function returns a matplotlib Figure."""
 
+from calibrate.plots._calibration import plot_reviewer_agreement, plot_round_trends
 from calibrate.plots._distribution import plot_score_distribution
 
-__all__ = ["plot_score_distribution"]
+__all__ = ["plot_reviewer_agreement", "plot_round_trends", "plot_score_distribution"]

@@ -1,0 +1,62 @@
+"""Calibration-round plots: each reviewer against the standard, and trends over rounds."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from calibrate.calibration import RoundResult
+
+__all__ = ["plot_reviewer_agreement", "plot_round_trends"]
+
+
+def plot_reviewer_agreement(result: RoundResult) -> Figure:
+    """Exact and within-one agreement with the key per reviewer (overall), the rule's
+    standards as lines, recalibrate reviewers in orange."""
+    import matplotlib.pyplot as plt
+
+    r = result.reviewers.sort_values("exact_agreement")
+    y = np.arange(len(r))
+    fig, ax = plt.subplots(figsize=(7, 0.28 * len(r) + 1.4))
+    colour = np.where(r["status"] == "qualified", "#2b6cb0", "#dd6b20")
+    ax.barh(y + 0.2, r["exact_agreement"], 0.4, color=colour)
+    ax.barh(y - 0.2, r["adjacent_agreement"], 0.4, color=colour, alpha=0.45)
+    ax.axvline(result.rule.min_exact, color="#444", ls="--", lw=1)
+    ax.axvline(result.rule.min_adjacent, color="#444", ls=":", lw=1)
+    ax.set_yticks(y, r["reviewer_id"].astype(str), fontsize=8)
+    ax.set_xlim(0, 1.02)
+    ax.set_xlabel("agreement with the key (all criteria)")
+    ax.set_title(f"Round {result.round_id or 'all'}: blue qualified, orange recalibrate; lines = standards", fontsize=10)
+    from matplotlib.patches import Patch
+
+    ax.legend(handles=[Patch(color="#555", label="exact"), Patch(color="#555", alpha=0.45, label="within one level")], loc="lower right", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_round_trends(trends: pd.DataFrame, *, measure: str = "exact") -> Figure:
+    """Each reviewer's agreement per round (grey) and the group's (black)."""
+    import matplotlib.pyplot as plt
+
+    if measure not in ("exact", "adjacent", "mean_difference"):
+        raise ValueError(f"measure must be one of 'exact', 'adjacent', 'mean_difference'; got {measure!r}")
+    rounds = sorted(trends["round_id"].unique())
+    x = {r: i for i, r in enumerate(rounds)}
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    for rid, g in trends.groupby("reviewer_id"):
+        xs = g["round_id"].map(x)
+        if rid == "(group)":
+            ax.plot(xs, g[measure], color="black", lw=2.5, marker="o", label="group", zorder=3)
+        else:
+            ax.plot(xs, g[measure], color="#999", lw=0.8, alpha=0.7)
+    ax.set_xticks(range(len(rounds)), rounds)
+    ax.set_xlabel("round")
+    ax.set_ylabel({"exact": "exact agreement", "adjacent": "within-one agreement", "mean_difference": "mean score - key"}[measure])
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
