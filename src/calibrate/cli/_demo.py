@@ -31,19 +31,18 @@ def _demo(args: argparse.Namespace) -> Outcome:
     if not folders:
         raise FileNotFoundError(f"no program folders (with manifest.json) in {data}; run `make data`")
     Path(args.store).parent.mkdir(parents=True, exist_ok=True)
+    programs = [read_program(folder) for folder in folders]
     loaded: list[dict[str, Any]] = []
     with Store.open(args.store) as store:
-        for folder in folders:
-            program = read_program(folder)
+        for folder, program in zip(folders, programs, strict=True):
             store.add_rubric(program.rubric)
-            reports = [store.import_ratings(program.ratings, source=str(folder / "ratings.csv"), sha256=file_sha256(folder / "ratings.csv"))]
+            imports = [store.import_ratings(program.ratings, source=str(folder / "ratings.csv"), sha256=file_sha256(folder / "ratings.csv"))]
             if program.key is not None:
-                reports.append(store.import_key(program.key, source=str(folder / "key.csv"), sha256=file_sha256(folder / "key.csv")))
-            loaded.append({"program": program.name, "folder": str(folder), "rubric": program.rubric.id, "imports": [r.to_dict() for r in reports]})
+                imports.append(store.import_key(program.key, source=str(folder / "key.csv"), sha256=file_sha256(folder / "key.csv")))
+            loaded.append({"program": program.name, "folder": str(folder), "rubric": program.rubric.id, "imports": [r.to_dict() for r in imports]})
         summary = store.summary()
-    reports = []
-    for folder in folders:  # a calibration round report for the last round of each program
-        program = read_program(folder)
+    reports: list[dict[str, str]] = []
+    for program in programs:  # a calibration round report for the last round of each program
         if program.key is None or not program.ratings.rounds:
             continue
         last = program.ratings.rounds[-1]
