@@ -110,9 +110,23 @@ _V1 = (
         VALUES ({NO_ROUND_PK}, NULL, '', 'none', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))""",
 )
 
+# Version 2: the rationale a reviewer writes with a score-entry form (one per reviewer,
+# submission and round), entered live with its scores in one transaction.
+_V2 = (
+    """CREATE TABLE rationales (
+        rubric_pk     INTEGER NOT NULL REFERENCES rubrics,
+        round_pk      INTEGER NOT NULL REFERENCES rounds,
+        submission_pk INTEGER NOT NULL REFERENCES submissions,
+        reviewer_pk   INTEGER NOT NULL REFERENCES reviewers,
+        rationale     TEXT NOT NULL,
+        entered_at    INTEGER NOT NULL,   -- ns since the epoch, UTC
+        PRIMARY KEY (rubric_pk, round_pk, submission_pk, reviewer_pk)
+    ) WITHOUT ROWID""",
+)
+
 #: ``MIGRATIONS[k]`` holds the statements taking a store from version ``k`` to ``k + 1``
 #: (version 0 is an empty file).
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1,)
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2)
 
 #: The schema version this calibrate writes; it reads every version up to this one.
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import sqlite3
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from types import TracebackType
@@ -391,6 +391,73 @@ class Store:
             The reviewer already has a score for this submission, criterion and round
             (a score is entered once), or the round is closed.
         """
+        self._write(
+            lambda: self._insert_live_score(rubric_id, submission_id, reviewer_id, criterion_id, score, round_id, kind, rated_at, version),
+            f"add a score for {submission_id!r}",
+        )
+
+    def enter_scores(
+        self,
+        rubric_id: str,
+        submission_id: str,
+        reviewer_id: str,
+        scores: Mapping[str, int],
+        *,
+        round_id: str | None = None,
+        kind: Literal["anchor", "live", "seeded"] | None = None,
+        rationale: str = "",
+        rated_at: Any = None,
+        version: str | None = None,
+    ) -> None:
+        """Store a reviewer's scores of one submission (and the form's rationale) in one
+        transaction: all of them or, if any is refused, none.
+
+        ``scores`` maps criterion ids to level scores. Errors are those of
+        :meth:`add_rating`; a rationale already stored for this reviewer, submission and
+        round is kept and a second one refused with the scores.
+        """
+        if not scores:
+            raise ValueError("scores must map at least one criterion id to a level score; got none")
+        at = _timestamp_ns(rated_at)
+
+        def write() -> None:
+            keys = [
+                self._insert_live_score(rubric_id, submission_id, reviewer_id, cid, sc, round_id, kind, at, version)
+                for cid, sc in scores.items()
+            ]
+            if rationale.strip():
+                rubric_pk, round_pk, sub_pk, rev_pk = keys[0]
+                self._c.execute(
+                    "INSERT INTO rationales (rubric_pk, round_pk, submission_pk, reviewer_pk, rationale, entered_at) VALUES (?, ?, ?, ?, ?, ?)",
+                    (rubric_pk, round_pk, sub_pk, rev_pk, rationale.strip(), at),
+                )
+
+        self._write(write, f"enter scores for {submission_id!r}")
+
+    def rationales(self, rubric_id: str, *, round_id: str | None = None, version: str | None = None) -> pd.DataFrame:
+        """Rationales entered with score-entry forms: round_id, submission_id, reviewer_id,
+        rationale, entered_at."""
+
+        def read() -> pd.DataFrame:
+            rubric_pk = self._rubric_pk(rubric_id, version)
+            rows = self._c.execute(
+                "SELECT ro.round_id, s.submission_id, r.reviewer_id, x.rationale, x.entered_at FROM rationales x "
+                "JOIN rounds ro USING (round_pk) JOIN submissions s USING (submission_pk) JOIN reviewers r USING (reviewer_pk) "
+                "WHERE x.rubric_pk = ?" + (" AND ro.round_id = ?" if round_id is not None else "") + " ORDER BY x.entered_at",
+                (rubric_pk, round_id) if round_id is not None else (rubric_pk,),
+            ).fetchall()
+            frame = pd.DataFrame(rows, columns=["round_id", "submission_id", "reviewer_id", "rationale", "entered_at"])
+            frame["entered_at"] = pd.to_datetime(frame["entered_at"], unit="ns", utc=True)
+            return frame
+
+        return self._read(read)
+
+    def _insert_live_score(
+        self, rubric_id: str, submission_id: str, reviewer_id: str, criterion_id: str, score: int,
+        round_id: str | None, kind: str | None, rated_at: Any, version: str | None,
+    ) -> tuple[int, int, int, int]:
+        """Insert one live score inside the caller's write transaction; returns the keys
+        (rubric, round, submission, reviewer)."""
         sub = _text_id(submission_id, "submission_id")
         rev = _text_id(reviewer_id, "reviewer_id")
         rnd = None if round_id is None else _text_id(round_id, "round_id")
@@ -400,76 +467,75 @@ class Store:
             )
         if isinstance(score, bool) or not isinstance(score, int | np.integer):
             raise TypeError(f"score must be an int (a level score); got {score!r}")
-        at = _timestamp_ns(rated_at)
+        at = rated_at if isinstance(rated_at, int) and not isinstance(rated_at, bool) else _timestamp_ns(rated_at)
 
-        def write() -> None:
-            c = self._c
-            rubric_pk = self._rubric_pk(rubric_id, version)
-            rubric = self._rubric_at(rubric_pk)
-            if criterion_id not in rubric.criterion_ids:
-                raise ValueError(
-                    f"criterion_id must be one of {list(rubric.criterion_ids)} (rubric {rubric.id!r}); got {criterion_id!r}"
-                )
-            crit = rubric.criterion(criterion_id)
-            if int(score) not in crit.scores:
-                raise ValueError(
-                    f"score must be a level of criterion {crit.id!r}: one of {list(crit.scores)}; got {score!r}"
-                )
-            crit_pk = c.execute(
-                "SELECT criterion_pk FROM criteria WHERE rubric_pk = ? AND criterion_id = ?",
-                (rubric_pk, criterion_id),
-            ).fetchone()[0]
-            sub_pk = int(
-                self._intern(
-                    "submissions", "submission_pk", "submission_id", np.array([sub], dtype=object)
-                )[0]
+        c = self._c
+        rubric_pk = self._rubric_pk(rubric_id, version)
+        rubric = self._rubric_at(rubric_pk)
+        if criterion_id not in rubric.criterion_ids:
+            raise ValueError(
+                f"criterion_id must be one of {list(rubric.criterion_ids)} (rubric {rubric.id!r}); got {criterion_id!r}"
             )
-            rev_pk = int(
-                self._intern(
-                    "reviewers", "reviewer_pk", "reviewer_id", np.array([rev], dtype=object)
-                )[0]
+        crit = rubric.criterion(criterion_id)
+        if int(score) not in crit.scores:
+            raise ValueError(
+                f"score must be a level of criterion {crit.id!r}: one of {list(crit.scores)}; got {score!r}"
             )
-            round_pk = NO_ROUND_PK
-            if rnd is not None:
-                pks, status, closed_at = self._intern_rounds(
-                    rubric_pk, np.array([rnd], dtype=object)
-                )
-                if status[0] == "closed":
-                    raise ConflictError(
-                        [
-                            Problem(
-                                f"round {rnd!r} of rubric {rubric.id!r} was closed at {closed_at[0]}; reopen it "
-                                "(store.reopen_round) to add scores"
-                            )
-                        ],
-                        store=str(self._path),
-                    )
-                round_pk = int(pks[0])
-            old = c.execute(
-                "SELECT score, rated_at, import_pk FROM ratings WHERE rubric_pk = ? AND round_pk = ? "
-                "AND submission_pk = ? AND reviewer_pk = ? AND criterion_pk = ?",
-                (rubric_pk, round_pk, sub_pk, rev_pk, crit_pk),
-            ).fetchone()
-            if old is not None:
-                when = "" if old[1] is None else f", scored {_iso_ns(old[1])}"
-                via = "entered live" if old[2] is None else f"import #{old[2]}"
-                in_round = f" in round {rnd!r}" if rnd is not None else ""
+        crit_pk = c.execute(
+            "SELECT criterion_pk FROM criteria WHERE rubric_pk = ? AND criterion_id = ?",
+            (rubric_pk, criterion_id),
+        ).fetchone()[0]
+        sub_pk = int(
+            self._intern(
+                "submissions", "submission_pk", "submission_id", np.array([sub], dtype=object)
+            )[0]
+        )
+        rev_pk = int(
+            self._intern(
+                "reviewers", "reviewer_pk", "reviewer_id", np.array([rev], dtype=object)
+            )[0]
+        )
+        round_pk = NO_ROUND_PK
+        if rnd is not None:
+            pks, status, closed_at = self._intern_rounds(
+                rubric_pk, np.array([rnd], dtype=object)
+            )
+            if status[0] == "closed":
                 raise ConflictError(
                     [
                         Problem(
-                            f"reviewer {rev!r} already has a score for submission {sub!r}, criterion {criterion_id!r}"
-                            f"{in_round}: {old[0]} ({via}{when}); a score is entered once"
+                            f"round {rnd!r} of rubric {rubric.id!r} was closed at {closed_at[0]}; reopen it "
+                            "(store.reopen_round) to add scores"
                         )
                     ],
                     store=str(self._path),
                 )
-            c.execute(
-                "INSERT INTO ratings (rubric_pk, round_pk, submission_pk, reviewer_pk, criterion_pk, score, rated_at, kind, import_pk) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL)",
-                (rubric_pk, round_pk, sub_pk, rev_pk, crit_pk, int(score), at, kind),
+            round_pk = int(pks[0])
+        old = c.execute(
+            "SELECT score, rated_at, import_pk FROM ratings WHERE rubric_pk = ? AND round_pk = ? "
+            "AND submission_pk = ? AND reviewer_pk = ? AND criterion_pk = ?",
+            (rubric_pk, round_pk, sub_pk, rev_pk, crit_pk),
+        ).fetchone()
+        if old is not None:
+            when = "" if old[1] is None else f", scored {_iso_ns(old[1])}"
+            via = "entered live" if old[2] is None else f"import #{old[2]}"
+            in_round = f" in round {rnd!r}" if rnd is not None else ""
+            raise ConflictError(
+                [
+                    Problem(
+                        f"reviewer {rev!r} already has a score for submission {sub!r}, criterion {criterion_id!r}"
+                        f"{in_round}: {old[0]} ({via}{when}); a score is entered once"
+                    )
+                ],
+                store=str(self._path),
             )
+        c.execute(
+            "INSERT INTO ratings (rubric_pk, round_pk, submission_pk, reviewer_pk, criterion_pk, score, rated_at, kind, import_pk) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL)",
+            (rubric_pk, round_pk, sub_pk, rev_pk, crit_pk, int(score), at, kind),
+        )
+        return rubric_pk, round_pk, sub_pk, rev_pk
 
-        self._write(write, f"add a score for {sub!r}")
 
     # ---- rounds ------------------------------------------------------------------
     def add_round(self, rubric_id: str, round_id: str, *, version: str | None = None) -> bool:
