@@ -154,7 +154,8 @@ def test_migration_from_schema_1_keeps_data_and_adds_rationales(tmp_path, eviden
         s.add_rubric(evidence_rubric)
         s.add_rating(evidence_rubric.id, "A01", "R1", "overview", 3, round_id="R1", kind="anchor")
     with sqlite3.connect(path) as conn:  # turn it back into a version-1 store
-        conn.execute("DROP TABLE rationales")
+        for table in ("rationales", "round_anchors", "round_reviewers"):  # the version-2 tables
+            conn.execute(f"DROP TABLE {table}")
         conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
         conn.execute("PRAGMA user_version = 1")
     with Store.open(path) as s:
@@ -164,3 +165,22 @@ def test_migration_from_schema_1_keeps_data_and_adds_rationales(tmp_path, eviden
         assert s.rationales(evidence_rubric.id)["rationale"].tolist() == ["ok"]
     with Store.open(path) as s, pytest.raises(ConflictError):
         s.add_rating(evidence_rubric.id, "A01", "R1", "overview", 3, round_id="R1", kind="anchor")
+
+
+def test_a_round_set_up_in_the_store_drives_form_and_dashboard(store, evidence_rubric):
+    from calibrate.calibration import anchor_coverage, choose_anchors
+
+    program = read_program(ROOT / "data" / "synthetic" / "pilot")
+    anchors = choose_anchors(program.key, 4, rng=3)
+    assert anchor_coverage(program.key, anchors).passing >= 1 and anchor_coverage(program.key, anchors).not_yet >= 1
+    with Store.open(store) as s:
+        s.import_key(program.key)
+        s.assign_round(evidence_rubric.id, "R9", anchors=anchors, reviewers=["R1", "R2", "R3"])
+        s.assign_round(evidence_rubric.id, "R9", anchors=anchors[:2], reviewers=["R1"])  # idempotent
+        assert s.round_assignment(evidence_rubric.id, "R9") == {"anchors": sorted(anchors), "reviewers": ["R1", "R2", "R3"]}
+        with pytest.raises(ValueError, match="a round needs at least one anchor and one reviewer; got 0 anchors and 1 reviewers"):
+            s.assign_round(evidence_rubric.id, "R9", anchors=[], reviewers=["R1"])
+    form = ScoreEntryForm.for_round(store, evidence_rubric.id, "R9")
+    assert list(form.submission.options) == sorted(anchors) and list(form.reviewer.options) == ["R1", "R2", "R3"]
+    dash = LeadDashboard.for_round(store, evidence_rubric.id, "R9")
+    assert "0 of 3 reviewers finished" in dash.summary.value

@@ -1,5 +1,6 @@
 """Calibration rounds: each reviewer against the answer key, qualification, discussion."""
 
+from calibrate.calibration._anchors import AnchorCoverage, anchor_coverage, choose_anchors
 from calibrate.calibration._compare import compare_to_key, decision_agreement, keyed_scores
 from calibrate.calibration._discussion import anchor_detail, discussion_ranking, round_trends
 from calibrate.calibration._qualify import (
@@ -11,6 +12,9 @@ from calibrate.calibration._qualify import (
 )
 
 __all__ = [
+    "AnchorCoverage",
+    "anchor_coverage",
+    "choose_anchors",
     "QualificationRule",
     "RoundResult",
     "anchor_detail",

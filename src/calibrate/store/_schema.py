@@ -111,7 +111,8 @@ _V1 = (
 )
 
 # Version 2: the rationale a reviewer writes with a score-entry form (one per reviewer,
-# submission and round), entered live with its scores in one transaction.
+# submission and round), entered live with its scores in one transaction; and the anchors
+# and reviewers assigned to each calibration round.
 _V2 = (
     """CREATE TABLE rationales (
         rubric_pk     INTEGER NOT NULL REFERENCES rubrics,
@@ -121,6 +122,17 @@ _V2 = (
         rationale     TEXT NOT NULL,
         entered_at    INTEGER NOT NULL,   -- ns since the epoch, UTC
         PRIMARY KEY (rubric_pk, round_pk, submission_pk, reviewer_pk)
+    ) WITHOUT ROWID""",
+    # Which anchors a calibration round uses and which reviewers take part.
+    """CREATE TABLE round_anchors (
+        round_pk      INTEGER NOT NULL REFERENCES rounds,
+        submission_pk INTEGER NOT NULL REFERENCES submissions,
+        PRIMARY KEY (round_pk, submission_pk)
+    ) WITHOUT ROWID""",
+    """CREATE TABLE round_reviewers (
+        round_pk    INTEGER NOT NULL REFERENCES rounds,
+        reviewer_pk INTEGER NOT NULL REFERENCES reviewers,
+        PRIMARY KEY (round_pk, reviewer_pk)
     ) WITHOUT ROWID""",
 )
 

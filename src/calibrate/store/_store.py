@@ -452,6 +452,45 @@ class Store:
 
         return self._read(read)
 
+    def assign_round(
+        self, rubric_id: str, round_id: str, *, anchors: Sequence[str], reviewers: Sequence[str], version: str | None = None
+    ) -> None:
+        """Create the round if needed and assign its anchors and reviewers (added to any
+        already assigned; assigning twice changes nothing)."""
+        rnd = _text_id(round_id, "round_id")
+        subs = np.array([_text_id(a, "anchors") for a in anchors], dtype=object)
+        revs = np.array([_text_id(r, "reviewers") for r in reviewers], dtype=object)
+        if not len(subs) or not len(revs):
+            raise ValueError("a round needs at least one anchor and one reviewer; got "
+                             f"{len(subs)} anchors and {len(revs)} reviewers")
+
+        def write() -> None:
+            rubric_pk = self._rubric_pk(rubric_id, version)
+            pks, _status, _closed = self._intern_rounds(rubric_pk, np.array([rnd], dtype=object))
+            round_pk = int(pks[0])
+            sub_pks = self._intern("submissions", "submission_pk", "submission_id", subs)
+            rev_pks = self._intern("reviewers", "reviewer_pk", "reviewer_id", revs)
+            self._c.executemany("INSERT OR IGNORE INTO round_anchors VALUES (?, ?)", [(round_pk, int(x)) for x in sub_pks])
+            self._c.executemany("INSERT OR IGNORE INTO round_reviewers VALUES (?, ?)", [(round_pk, int(x)) for x in rev_pks])
+
+        self._write(write, f"assign round {rnd!r}")
+
+    def round_assignment(self, rubric_id: str, round_id: str, *, version: str | None = None) -> dict[str, list[str]]:
+        """The anchors and reviewers assigned to a round (sorted); empty lists if none."""
+
+        def read() -> dict[str, list[str]]:
+            rubric_pk = self._rubric_pk(rubric_id, version)
+            row = self._c.execute("SELECT round_pk FROM rounds WHERE rubric_pk = ? AND round_id = ?", (rubric_pk, round_id)).fetchone()
+            if row is None:
+                raise ValueError(f"round_id must be a round of rubric {rubric_id!r} in the store; got {round_id!r}")
+            anchors = [r[0] for r in self._c.execute(
+                "SELECT s.submission_id FROM round_anchors JOIN submissions s USING (submission_pk) WHERE round_pk = ? ORDER BY 1", (row[0],))]
+            reviewers = [r[0] for r in self._c.execute(
+                "SELECT r.reviewer_id FROM round_reviewers JOIN reviewers r USING (reviewer_pk) WHERE round_pk = ? ORDER BY 1", (row[0],))]
+            return {"anchors": anchors, "reviewers": reviewers}
+
+        return self._read(read)
+
     def _insert_live_score(
         self, rubric_id: str, submission_id: str, reviewer_id: str, criterion_id: str, score: int,
         round_id: str | None, kind: str | None, rated_at: Any, version: str | None,

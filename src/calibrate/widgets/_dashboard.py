@@ -73,6 +73,15 @@ class LeadDashboard:
         self._task: asyncio.Task[None] | None = None
         self.refresh()
 
+    @classmethod
+    def for_round(cls, store: str | Path, rubric_id: str, round_id: str, *, rule: QualificationRule | None = None) -> LeadDashboard:
+        """The dashboard of a round assigned in the store (:meth:`Store.assign_round`)."""
+        with Store.open(store, create=False) as s:
+            assigned = s.round_assignment(rubric_id, round_id)
+        if not assigned["anchors"]:
+            raise ValueError(f"round {round_id!r} has no anchors assigned; use Store.assign_round first")
+        return cls(store, rubric_id, round_id=round_id, anchors=assigned["anchors"], reviewers=assigned["reviewers"] or None, rule=rule)
+
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         return self.widget._repr_mimebundle_(**kwargs)
 

@@ -99,6 +99,16 @@ class ScoreEntryForm:
         self.save.on_click(lambda _button: self.save_entry())
         self.widget = w.VBox([w.HBox([self.reviewer, self.submission]), *rows, self.rationale, w.HBox([self.save, self.message])])
 
+    @classmethod
+    def for_round(cls, store: str | Path, rubric_id: str, round_id: str) -> ScoreEntryForm:
+        """The form of a round assigned in the store (:meth:`Store.assign_round`)."""
+        with Store.open(store, create=False) as s:
+            rubric = s.rubric(rubric_id)
+            assigned = s.round_assignment(rubric_id, round_id)
+        if not assigned["anchors"]:
+            raise ValueError(f"round {round_id!r} has no anchors assigned; use Store.assign_round first")
+        return cls(store, rubric, round_id=round_id, submissions=assigned["anchors"], reviewers=assigned["reviewers"] or None)
+
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         return self.widget._repr_mimebundle_(**kwargs)
 
