@@ -16,7 +16,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-BENCHMARKS = ["bench_import"]
+BENCHMARKS = ["bench_import", "bench_dashboard"]
 
 
 def main(argv: list[str] | None = None) -> int:

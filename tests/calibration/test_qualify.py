@@ -191,3 +191,34 @@ def test_round_cli_contract(tmp_path, capsys, evidence_rubric):
         assert r["status"] in ("qualified", "recalibrate") and isinstance(r["reasons"], list) and r["reasons"]
     assert main(args[:4] + ["--format", "json"]) == 2  # no --key
     assert main([*args, "--round", "R7"]) == 2
+
+
+def test_vectorised_wilson_matches_statsmodels():
+    from calibrate.calibration._compare import wilson_interval
+
+    rng = np.random.default_rng(0)
+    n = rng.integers(1, 200, 300)
+    k = rng.integers(0, n + 1)
+    for cl in (0.9, 0.95, 0.99):
+        lo, hi = wilson_interval(k, n, cl)
+        ref_lo, ref_hi = proportion_confint(k, n, alpha=1 - cl, method="wilson")
+        np.testing.assert_allclose(lo, ref_lo, atol=1e-12)
+        np.testing.assert_allclose(hi, ref_hi, atol=1e-12)
+
+
+def test_group_quadratic_kappa_matches_cohen_kappa():
+    from calibrate.calibration._compare import quadratic_kappa
+    from calibrate.reliability import cohen_kappa
+
+    rng = np.random.default_rng(1)
+    groups = np.repeat(np.arange(40), rng.integers(2, 15, 40))
+    x = rng.integers(0, 4, len(groups)).astype(float)
+    y = np.clip(x + rng.integers(-1, 2, len(groups)), 0, 3)
+    got = quadratic_kappa(x, y, groups, 40)
+    for g in range(40):
+        sel = groups == g
+        ref = cohen_kappa(np.column_stack([x[sel], y[sel]]), weights="quadratic", categories=[0, 1, 2, 3])
+        if np.isnan(ref.estimate):
+            assert np.isnan(got[g])
+        else:
+            assert got[g] == pytest.approx(ref.estimate, abs=1e-12)

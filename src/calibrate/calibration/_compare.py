@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
+from numpy.typing import ArrayLike
 import pandas as pd
-from statsmodels.stats.proportion import proportion_confint
+from scipy import stats
 
 from calibrate.ratings import AnswerKey, RatingsTable
-from calibrate.reliability import cohen_kappa
+from calibrate.rubric import Rubric
 
-__all__ = ["compare_to_key", "decision_agreement", "keyed_scores"]
+__all__ = [
+    "compare_keyed",
+    "compare_to_key",
+    "decision_agreement",
+    "decisions_keyed",
+    "keyed_scores",
+    "quadratic_kappa",
+    "wilson_interval",
+]
 
 
 def keyed_scores(ratings: RatingsTable, key: AnswerKey, *, round_id: str | None = None) -> pd.DataFrame:
@@ -41,16 +51,48 @@ def keyed_scores(ratings: RatingsTable, key: AnswerKey, *, round_id: str | None 
     return out.reset_index(drop=True)
 
 
-def _wilson(k: np.ndarray, n: np.ndarray, confidence_level: float) -> tuple[np.ndarray, np.ndarray]:
-    lo, hi = proportion_confint(k, n, alpha=1 - confidence_level, method="wilson")
-    return np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
+@functools.lru_cache(maxsize=16)
+def _z(confidence_level: float) -> float:
+    return float(stats.norm.isf((1 - confidence_level) / 2))
 
 
-def _kappa(group: pd.DataFrame, categories: tuple[int, ...]) -> tuple[float, str]:
-    if len(group) < 2:
-        return math.nan, "fewer than two keyed anchors"
-    res = cohen_kappa(group[["score", "key_score"]].to_numpy(dtype=float), weights="quadratic", categories=list(categories))
-    return res.estimate, res.note
+def wilson_interval(k: ArrayLike, n: ArrayLike, confidence_level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson (1927) score interval for k successes in n trials, vectorised.
+
+    Same values as ``statsmodels.stats.proportion.proportion_confint(method="wilson")``
+    (tested to 1e-12) without a quantile call per interval.
+    """
+    k, n = np.asarray(k, dtype=float), np.asarray(n, dtype=float)
+    z = _z(confidence_level)
+    p = k / n
+    centre = p + z * z / (2 * n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    denom = 1 + z * z / n
+    return (centre - half) / denom, (centre + half) / denom
+
+
+def quadratic_kappa(x: np.ndarray, y: np.ndarray, groups: np.ndarray, n_groups: int) -> np.ndarray:
+    """Quadratic-weighted Cohen's kappa between paired level indices, per group.
+
+    For squared-distance weights, kappa = 1 - mean((x - y)^2) / E[(x - y)^2 under
+    independence], and that expectation over the product of the margins is
+    var(x) + var(y) + (mean x - mean y)^2 (population moments): five sums per group
+    instead of a contingency table. Equal to :func:`calibrate.reliability.cohen_kappa`
+    with ``weights="quadratic"`` on the level indices (tested to 1e-12). NaN where the
+    expectation is 0 (both constant at the same level) or a group has fewer than 2 pairs.
+    """
+    def total(v: np.ndarray) -> np.ndarray:
+        return np.bincount(groups, weights=v, minlength=n_groups)
+
+    n = np.bincount(groups, minlength=n_groups).astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mx, my = total(x) / n, total(y) / n
+        vx, vy = total(x * x) / n - mx * mx, total(y * y) / n - my * my
+        observed = total((x - y) ** 2) / n
+        expected = vx + vy + (mx - my) ** 2
+        kappa = 1 - observed / expected
+    kappa[(n < 2) | ~(expected > 1e-12)] = np.nan
+    return kappa
 
 
 def compare_to_key(
@@ -76,7 +118,7 @@ def compare_to_key(
         criterion_id ``"overall"`` pooling all criteria: n (keyed scores), exact
         agreement and within-one agreement (in rubric levels) with Wilson intervals,
         mean_difference (score - key in score points: negative is harsher than the key),
-        weighted_kappa (quadratic, against the key), kappa_note.
+        weighted_kappa (quadratic, against the key, on level indices), kappa_note.
 
     Examples
     --------
@@ -91,27 +133,43 @@ def compare_to_key(
     ks = keyed_scores(ratings, key, round_id=round_id)
     if ks.empty:
         raise ValueError("no anchor ratings match the key" + (f" in round {round_id!r}" if round_id else "") + "; check the round and that the key's submissions are the anchors scored")
-    crit_levels = {c.id: c.scores for c in ratings.rubric.criteria}
-    rows = []
-    for (rid, cid), g in ks.groupby(["reviewer_id", "criterion_id"], sort=True):
-        kappa, note = _kappa(g, crit_levels[cid])
-        rows.append({"reviewer_id": rid, "criterion_id": cid, "n": len(g), "exact_k": int((g["steps"] == 0).sum()),
-                     "adjacent_k": int((g["steps"].abs() <= 1).sum()), "mean_difference": float(g["difference"].mean()),
-                     "weighted_kappa": kappa, "kappa_note": note})
-    for rid, g in ks.groupby("reviewer_id", sort=True):
-        rows.append({"reviewer_id": rid, "criterion_id": "overall", "n": len(g), "exact_k": int((g["steps"] == 0).sum()),
-                     "adjacent_k": int((g["steps"].abs() <= 1).sum()), "mean_difference": float(g["difference"].mean()),
-                     "weighted_kappa": math.nan, "kappa_note": "pooled over criteria with different levels: see each criterion"})
-    out = pd.DataFrame(rows)
-    n = out["n"].to_numpy()
-    for name in ("exact", "adjacent"):
-        k = out.pop(f"{name}_k").to_numpy()
-        out.insert(out.columns.get_loc("mean_difference"), name, k / n)
-        lo, hi = _wilson(k, n, confidence_level)
-        out.insert(out.columns.get_loc("mean_difference"), f"{name}_low", lo)
-        out.insert(out.columns.get_loc("mean_difference"), f"{name}_high", hi)
-    order = {c: i for i, c in enumerate([*ratings.rubric.criterion_ids, "overall"])}
-    out = out.sort_values(["reviewer_id", "criterion_id"], key=lambda s: s.map(order) if s.name == "criterion_id" else s, ignore_index=True)
+    return compare_keyed(ks, ratings.rubric, confidence_level=confidence_level)
+
+
+def compare_keyed(ks: pd.DataFrame, rubric: Rubric, *, confidence_level: float = 0.95) -> pd.DataFrame:
+    """:func:`compare_to_key` on an already computed :func:`keyed_scores` table."""
+    if ks.empty:
+        raise ValueError("no anchor ratings match the key; check the round and that the key's submissions are the anchors scored")
+    ratings_rubric = rubric
+    index = {c.id: {s: i for i, s in enumerate(c.scores)} for c in ratings_rubric.criteria}
+    x = np.fromiter((index[c][v] for c, v in zip(ks["criterion_id"], ks["score"], strict=True)), float, len(ks))
+    y = x - ks["steps"].to_numpy(dtype=float)
+    order = [*ratings_rubric.criterion_ids, "overall"]
+    parts = []
+    for crit_col in (ks["criterion_id"], pd.Series("overall", index=ks.index)):
+        pair = pd.MultiIndex.from_arrays([ks["reviewer_id"], crit_col])
+        codes, uniques = pd.factorize(pair)
+        m = len(uniques)
+        n = np.bincount(codes, minlength=m)
+        exact = np.bincount(codes, weights=(ks["steps"] == 0).to_numpy(dtype=float), minlength=m)
+        adjacent = np.bincount(codes, weights=(ks["steps"].abs() <= 1).to_numpy(dtype=float), minlength=m)
+        diff = np.bincount(codes, weights=ks["difference"].to_numpy(dtype=float), minlength=m) / n
+        frame = pd.DataFrame({"reviewer_id": uniques.get_level_values(0), "criterion_id": uniques.get_level_values(1), "n": n})
+        for name, k in (("exact", exact), ("adjacent", adjacent)):
+            lo, hi = wilson_interval(k, n, confidence_level)
+            frame[name], frame[f"{name}_low"], frame[f"{name}_high"] = k / n, lo, hi
+        frame["mean_difference"] = diff
+        if crit_col.iloc[0] == "overall":
+            frame["weighted_kappa"] = np.nan
+            frame["kappa_note"] = "pooled over criteria with different levels: see each criterion"
+        else:
+            kappa = quadratic_kappa(x, y, codes, m)
+            frame["weighted_kappa"] = kappa
+            frame["kappa_note"] = np.where(np.isnan(kappa), np.where(n < 2, "fewer than two keyed anchors", "no variation: the reviewer and the key each used one level"), "")
+        parts.append(frame)
+    out = pd.concat(parts, ignore_index=True)
+    rank = {c: i for i, c in enumerate(order)}
+    out = out.assign(_r=out["criterion_id"].map(rank)).sort_values(["reviewer_id", "_r"], ignore_index=True).drop(columns="_r")
     return out
 
 
@@ -122,8 +180,12 @@ def decision_agreement(ratings: RatingsTable, key: AnswerKey, *, round_id: str |
     n_decisions, decision_agreement, anchors_missed (anchors with a different decision
     or a criterion more than one level from the key).
     """
-    ks = keyed_scores(ratings, key, round_id=round_id)
-    rubric = ratings.rubric
+    return decisions_keyed(keyed_scores(ratings, key, round_id=round_id), key)
+
+
+def decisions_keyed(ks: pd.DataFrame, key: AnswerKey) -> pd.DataFrame:
+    """:func:`decision_agreement` on an already computed :func:`keyed_scores` table."""
+    rubric = key.rubric
     wide = ks.pivot_table(index=["reviewer_id", "submission_id"], columns="criterion_id", values="score", aggfunc="first")
     wide = wide.reindex(columns=list(rubric.criterion_ids))
     key_wide = key.wide().reindex(columns=list(rubric.criterion_ids))

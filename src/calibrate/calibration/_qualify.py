@@ -5,13 +5,18 @@ from __future__ import annotations
 import html
 import math
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
-from statsmodels.stats.proportion import proportion_confint
 
-from calibrate.calibration._compare import compare_to_key, decision_agreement, keyed_scores
+from calibrate.calibration._compare import (
+    compare_keyed,
+    decisions_keyed,
+    keyed_scores,
+    wilson_interval,
+)
 from calibrate.ratings import AnswerKey, RatingsTable
 
 __all__ = ["QualificationRule", "RoundResult", "anchors_needed", "group_lean", "qualify"]
@@ -44,21 +49,22 @@ def anchors_needed(rate: float, threshold: float, *, confidence_level: float = 0
     """
     if rate == threshold:
         return None
-    lo_n, hi_n = 1, max_n
-    if not _excludes(rate, hi_n, threshold, confidence_level):
-        return None
-    while lo_n < hi_n:  # exclusion is monotone in n at a fixed rate: bisection
+
+    def excludes(n: int) -> bool:
+        lo, hi = wilson_interval(rate * n, n, confidence_level)
+        return bool(lo > threshold or hi < threshold)
+
+    # At a fixed rate the interval narrows as n grows: find a bracket by doubling, then bisect.
+    hi_n = 1
+    while not excludes(hi_n):
+        if hi_n >= max_n:
+            return None
+        hi_n = min(2 * hi_n, max_n)
+    lo_n = hi_n // 2 + 1 if hi_n > 1 else 1
+    while lo_n < hi_n:
         mid = (lo_n + hi_n) // 2
-        if _excludes(rate, mid, threshold, confidence_level):
-            hi_n = mid
-        else:
-            lo_n = mid + 1
-    return lo_n
-
-
-def _excludes(rate: float, n: int, threshold: float, cl: float) -> bool:
-    lo, hi = proportion_confint(rate * n, n, alpha=1 - cl, method="wilson")
-    return not (lo <= threshold <= hi)
+        lo_n, hi_n = (lo_n, mid) if excludes(mid) else (mid + 1, hi_n)
+    return hi_n
 
 
 @dataclass(frozen=True, eq=False)
@@ -117,16 +123,21 @@ def qualify(ratings: RatingsTable, key: AnswerKey, *, round_id: str | None = Non
     True
     """
     rule = rule or QualificationRule()
-    crit = compare_to_key(ratings, key, round_id=round_id, confidence_level=rule.confidence_level)
-    dec = decision_agreement(ratings, key, round_id=round_id).set_index("reviewer_id")
+    ks = keyed_scores(ratings, key, round_id=round_id)  # once: both tables below read it
+    crit = compare_keyed(ks, ratings.rubric, confidence_level=rule.confidence_level)
+    dec = decisions_keyed(ks, key).set_index("reviewer_id")
     names = {c.id: c.name for c in ratings.rubric.criteria}
-    n_anchors = int(keyed_scores(ratings, key, round_id=round_id)["submission_id"].nunique())
+    n_anchors = int(ks["submission_id"].nunique())
     rows = []
-    for rid, g in crit.groupby("reviewer_id", sort=True):
-        per = g[g["criterion_id"] != "overall"]
-        overall = g[g["criterion_id"] == "overall"].iloc[0]
+    records = crit.to_dict("records")  # plain dicts: far cheaper than slicing frames per reviewer
+    by_reviewer: dict[str, list[dict]] = {}
+    for rec in records:
+        by_reviewer.setdefault(rec["reviewer_id"], []).append(rec)
+    for rid in sorted(by_reviewer):
+        per = [SimpleNamespace(**rec) for rec in by_reviewer[rid] if rec["criterion_id"] != "overall"]
+        overall = next(SimpleNamespace(**rec) for rec in by_reviewer[rid] if rec["criterion_id"] == "overall")
         reasons, warnings = [], []
-        for r in per.itertuples():
+        for r in per:
             name = names.get(r.criterion_id, r.criterion_id)
             for what, rate, lo, hi, std in (("exact", r.exact, r.exact_low, r.exact_high, rule.min_exact),
                                             ("within-one", r.adjacent, r.adjacent_low, r.adjacent_high, rule.min_adjacent)):
@@ -151,7 +162,7 @@ def qualify(ratings: RatingsTable, key: AnswerKey, *, round_id: str | None = Non
             reasons.append(f"meets every standard: exact >= {_pct(rule.min_exact)} and within one level >= {_pct(rule.min_adjacent)} on every criterion, "
                            f"decision agreement {_pct(dec_rate)}")
         rows.append({"reviewer_id": rid, "status": status, "exact_agreement": float(overall.exact), "adjacent_agreement": float(overall.adjacent),
-                     "decision_agreement": dec_rate, "mean_difference": float(overall.mean_difference), "n_anchors": int(per["n"].max()),
+                     "decision_agreement": dec_rate, "mean_difference": float(overall.mean_difference), "n_anchors": max(int(r.n) for r in per),
                      "reasons": reasons, "warnings": warnings, "anchors_missed": missed})
     round_warnings = []
     smallest = int(crit.loc[crit["criterion_id"] != "overall", "n"].min())

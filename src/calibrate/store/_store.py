@@ -3,6 +3,7 @@ answer keys and a record of every import."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import sqlite3
@@ -56,6 +57,13 @@ _ROW_DTYPE = np.dtype(
 _KIND_CODE_SQL = (
     "CASE kind " + " ".join(f"WHEN '{k}' THEN {i}" for i, k in enumerate(KINDS)) + " ELSE -1 END"
 )
+
+
+@functools.lru_cache(maxsize=64)
+def _parse_stored_rubric(text: str, source: str) -> Rubric:
+    # A stored rubric never changes under its (id, version) and Rubric is frozen, so
+    # parsing once per text is safe; dashboards read the rubric on every refresh.
+    return parse_rubric(text, source=source)
 
 
 @dataclass(frozen=True)
@@ -852,7 +860,7 @@ class Store:
         rubric_id, version, text = self._c.execute(
             "SELECT rubric_id, version, yaml FROM rubrics WHERE rubric_pk = ?", (rubric_pk,)
         ).fetchone()
-        return parse_rubric(text, source=f"{self._path} (rubric {rubric_id} v{version})")
+        return _parse_stored_rubric(text, f"{self._path} (rubric {rubric_id} v{version})")
 
     # ---- internals: ids ----------------------------------------------------------
     def _stage_names(self, names: np.ndarray) -> None:
