@@ -6,8 +6,8 @@ import functools
 import math
 
 import numpy as np
-from numpy.typing import ArrayLike
 import pandas as pd
+from numpy.typing import ArrayLike
 from scipy import stats
 
 from calibrate.ratings import AnswerKey, RatingsTable
