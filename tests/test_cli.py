@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 
+import pandas as pd
 import pytest
 
 from calibrate.cli import build_parser, main
@@ -130,3 +131,18 @@ def test_synth_bad_settings_are_usage_errors(tmp_path, capsys, argv, message):
     assert code == 2
     assert message in err
     assert not (tmp_path / "x").exists()
+
+
+def test_export_from_the_store_with_pseudonyms(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("CALIBRATE_PSEUDONYM_KEY", "test-key")
+    store = tmp_path / "s.db"
+    pilot = "data/synthetic/pilot"
+    assert run(["import", f"{pilot}/ratings.csv", "--rubric", RUBRIC, "--key", f"{pilot}/key.csv", "--store", str(store)], capsys)[0] == 0
+    out = tmp_path / "r.csv"
+    code, text, _ = run(["export", str(out), "--store", str(store), "--rubric-id", "evidence-4level", "--round", "R1", "--pseudonymize", "--format", "json"], capsys)
+    assert code == 0 and json.loads(text)["rows"] > 0
+    frame = pd.read_csv(out, dtype=str)
+    assert frame["reviewer_id"].str.fullmatch(r"R-[A-Z2-7]{8}").all()
+    assert frame["submission_id"].str.fullmatch(r"S-[A-Z2-7]{8}").all()
+    code, _, err = run(["export", str(tmp_path / "r.txt"), "--store", str(store), "--rubric-id", "evidence-4level"], capsys)
+    assert code == 2 and "OUT must end in .csv or .xlsx" in err

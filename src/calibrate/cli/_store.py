@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from calibrate.cli._inputs import load_inputs, ratings_args
-from calibrate.cli._main import add_store, command
+from calibrate.cli._inputs import add_pseudonymize, load_inputs, pseudonymizer_from, ratings_args
+from calibrate.cli._main import UsageError, add_store, command
 from calibrate.cli._output import Outcome, frame_text
+from calibrate.io import export_table
 from calibrate.store import Progress, Store, file_sha256
 
 #: Imports smaller than this show no progress bar.
@@ -75,3 +76,24 @@ def _summary(args: argparse.Namespace) -> Outcome:
     with Store.open(args.store, create=False) as store:
         summary = store.summary()
     return Outcome(summary, summary_text(summary))
+
+
+def _export_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("out", metavar="OUT", help="file to write: .csv or .xlsx (formula-like text is neutralised)")
+    add_store(p)
+    p.add_argument("--rubric-id", required=True, help="the stored rubric whose ratings to export")
+    p.add_argument("--round", dest="round_id", metavar="ID", help="only this round")
+    p.add_argument("--what", choices=("ratings", "key"), default="ratings", help="ratings (default) or the answer key")
+    add_pseudonymize(p)
+
+
+@command("export", "Export a rubric's ratings (or answer key) from the store to CSV or Excel.", _export_args)
+def _export(args: argparse.Namespace) -> Outcome:
+    if not Path(args.store).is_file():
+        raise FileNotFoundError(f"no store at {args.store}")
+    if Path(args.out).suffix.casefold() not in (".csv", ".xlsx"):
+        raise UsageError(f"OUT must end in .csv or .xlsx; got {args.out!r}")
+    with Store.open(args.store, create=False) as store:
+        table = store.answer_key(args.rubric_id) if args.what == "key" else store.ratings(args.rubric_id, round_id=args.round_id)
+    path = export_table(table, args.out, pseudonymizer=pseudonymizer_from(args))
+    return Outcome({"ok": True, "out": str(path), "rows": len(table)}, f"wrote {len(table)} rows to {path}")

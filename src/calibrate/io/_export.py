@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -48,14 +49,22 @@ def ratings_to_records(table: RatingsTable | AnswerKey) -> pd.DataFrame:
     return f
 
 
-def export_table(data: pd.DataFrame | RatingsTable | AnswerKey, path: str | Path) -> Path:
+def export_table(
+    data: pd.DataFrame | RatingsTable | AnswerKey, path: str | Path, *, pseudonymizer: Callable[[str, str], str] | None = None
+) -> Path:
     """Write a table to ``.csv`` or ``.xlsx`` with formula-like text neutralised.
 
-    The file is written to a temporary name first and moved into place, so a failed
-    write leaves no partial file.
+    With ``pseudonymizer`` (a :class:`calibrate.report.Pseudonymizer`), reviewer and
+    submission ids are replaced by their keyed pseudonyms. The file is written to a
+    temporary name first and moved into place, so a failed write leaves no partial file.
     """
     path = Path(path)
     frame = ratings_to_records(data) if isinstance(data, RatingsTable | AnswerKey) else data
+    if pseudonymizer is not None:
+        frame = frame.copy()
+        for col, prefix in (("reviewer_id", "R"), ("submission_id", "S")):
+            if col in frame.columns:
+                frame[col] = frame[col].map(lambda v, p=prefix: v if pd.isna(v) else pseudonymizer(str(v), p))
     safe = neutralise_formulas(frame)
     suffix = path.suffix.casefold()
     if suffix not in (".csv", ".xlsx"):
