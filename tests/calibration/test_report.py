@@ -73,3 +73,15 @@ def test_bad_plot_option():
 
     with pytest.raises(ValueError, match="measure must be one of 'exact', 'adjacent', 'mean_difference'; got 'kappa'"):
         plot_round_trends(None, measure="kappa")  # type: ignore[arg-type]
+
+
+def test_shaky_calls_table_lists_only_standards_inside_the_interval():
+    from calibrate.calibration import qualify
+    from calibrate.report import shaky_calls
+
+    p = read_program(PILOT)
+    result = qualify(p.ratings, p.key, round_id="R1")
+    table = shaky_calls(result)
+    assert not table.empty
+    assert ((table["low"] <= table["standard"]) & (table["standard"] <= table["high"])).all()
+    assert (table["anchors_needed"] > table["n"]).all()

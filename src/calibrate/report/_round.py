@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 
+import pandas as pd
+
 from calibrate.calibration import (
     QualificationRule,
+    RoundResult,
     anchor_detail,
+    anchors_needed,
     discussion_ranking,
     group_lean,
     qualify,
@@ -16,7 +20,22 @@ from calibrate.ratings import AnswerKey, RatingsTable
 from calibrate.report._html import HtmlReport
 from calibrate.report._pseudonym import Pseudonymizer
 
-__all__ = ["round_report"]
+__all__ = ["round_report", "shaky_calls"]
+
+
+def shaky_calls(result: RoundResult) -> pd.DataFrame:
+    """One row per (reviewer, criterion, standard) whose standard lies inside the
+    reviewer's interval: rate, interval, standard and the anchors that would settle it."""
+    rule = result.rule
+    rows = []
+    for r in result.criteria[result.criteria["criterion_id"] != "overall"].itertuples():
+        for measure, rate, lo, hi, std in (("exact", r.exact, r.exact_low, r.exact_high, rule.min_exact),
+                                           ("within one", r.adjacent, r.adjacent_low, r.adjacent_high, rule.min_adjacent)):
+            if lo <= std <= hi and rate != std:
+                rows.append({"reviewer_id": r.reviewer_id, "criterion_id": r.criterion_id, "measure": measure,
+                             "rate": rate, "n": r.n, "low": lo, "high": hi, "standard": std,
+                             "anchors_needed": anchors_needed(rate, std, confidence_level=rule.confidence_level)})
+    return pd.DataFrame(rows, columns=["reviewer_id", "criterion_id", "measure", "rate", "n", "low", "high", "standard", "anchors_needed"])
 
 
 def round_report(
@@ -60,11 +79,12 @@ def round_report(
     rep.heading("Who qualified")
     rep.figure(plot_reviewer_agreement(dataclasses.replace(result, reviewers=reviewers)), alt="agreement with the key per reviewer")
     rep.table(reviewers[["reviewer_id", "status", "exact_agreement", "adjacent_agreement", "decision_agreement", "mean_difference", "reasons"]])
-    shaky = [f"{r.reviewer_id}: {w}" for r in reviewers.itertuples() for w in r.warnings]
-    if shaky:
+    shaky = shaky_calls(result)
+    if not shaky.empty:
         rep.heading("Shaky calls")
-        rep.paragraph("A standard inside a reviewer's 95% interval means more anchors are needed before the call is firm.", css="note")
-        rep.bullets(shaky)
+        rep.paragraph(f"Where a standard lies inside a reviewer's {result.rule.confidence_level:.0%} interval, the call could go either way; "
+                      "'anchors needed' is how many anchors would settle it at the observed rate.", css="note")
+        rep.table(hide(shaky))
     rep.heading("Anchors to discuss")
     ranking = discussion_ranking(ratings, key, round_id=round_id)
     rep.paragraph("Ranked by how far reviewers strayed from the key (mean distance in levels), then by how much they disagreed "
