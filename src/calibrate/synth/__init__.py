@@ -10,10 +10,12 @@ are listed in :mod:`calibrate.synth.programs`.
 """
 
 from calibrate.synth._generate import SyntheticProgram, generate
+from calibrate.synth._reviewers import ReviewerModel
 from calibrate.synth._spec import SynthSpec
 from calibrate.synth._write import program_files, write_program
 
 __all__ = [
+    "ReviewerModel",
     "SynthSpec",
     "SyntheticProgram",
     "generate",

@@ -24,6 +24,7 @@ import pandas as pd
 
 from calibrate.ratings import KINDS, AnswerKey, RatingsTable, canonical_frame
 from calibrate.rubric import Rubric, load_rubric
+from calibrate.synth._reviewers import ReviewerModel
 from calibrate.synth._spec import SynthSpec
 
 __all__ = ["SyntheticProgram", "generate"]
@@ -272,14 +273,7 @@ class _Generator:
     def _score(self, true: np.ndarray, rev: np.ndarray, t: np.ndarray) -> np.ndarray:
         """Level indices given by reviewers ``rev`` at working minutes ``t`` to submissions
         whose true level indices are ``true`` (shape (m, n_criteria))."""
-        rng, r = self.rng, self.reviewers
-        m = len(rev)
-        severity = r["severity"][rev] + np.where(t >= r["onset"][rev], r["drift"][rev], 0.0)
-        halo = r["halo"][rev] * rng.standard_normal(m)
-        noise = r["noise"][rev][:, None] * rng.standard_normal((m, self.n_crit))
-        x = true - (severity - halo)[:, None] + noise
-        x = self.mid + (1.0 - r["central_tendency"][rev])[:, None] * (x - self.mid)
-        return np.clip(np.rint(x), 0, self.top).astype(np.int64)
+        return self.model.score(true, rev, self.n_levels, self.rng, t)
 
     # ---- time ------------------------------------------------------------------
     def _calendar(self, minutes: np.ndarray) -> np.ndarray:
@@ -424,6 +418,9 @@ class _Generator:
         }
         self.reviewers["drift"][drifting] = s.drift_size
         self.reviewers["onset"][drifting] = onset
+        r = self.reviewers
+        self.model = ReviewerModel(tuple(f"R{i + 1:03d}" for i in range(n_rev)), r["severity"], r["noise"], r["central_tendency"],
+                                   r["halo"], r["drift"], r["onset"])
         return share, set(drifting.tolist()), onset
 
     def _round_week(self, k: int) -> int:
