@@ -286,6 +286,36 @@ class Rubric(_Frozen):
         out[np.isnan(arr).any(axis=1)] = np.nan
         return out
 
+    def third_review_fires(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Whether the review policy's third-review trigger fires on two reviewers' scores.
+
+        ``a`` and ``b`` are ``(n, n_criteria)`` level scores in rubric order. Any set
+        trigger is enough: decisions differ, totals differ by at least
+        ``total_differs_by``, a criterion differs by at least ``criterion_differs_by``, or
+        either total is within ``total_within`` of the cut. The synthetic generator and
+        the policy simulator both use this one rule.
+
+        >>> import numpy as np
+        >>> from calibrate.rubric import load_rubric
+        >>> r = load_rubric("rubrics/evidence-4level.yaml")  # third review when decisions differ
+        >>> r.third_review_fires(np.array([[3, 3, 3], [3, 3, 3]]), np.array([[3, 3, 2], [4, 3, 3]])).tolist()
+        [True, False]
+        """
+        trig = self.review_policy.third_review
+        a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+        fire = np.zeros(len(a), dtype=bool)
+        ta, tb = a.sum(axis=1), b.sum(axis=1)
+        if trig.decision_differs:
+            fire |= self.decide(a) != self.decide(b)
+        if trig.total_differs_by is not None:
+            fire |= np.abs(ta - tb) >= trig.total_differs_by
+        if trig.criterion_differs_by is not None:
+            fire |= (np.abs(a - b) >= trig.criterion_differs_by).any(axis=1)
+        if trig.total_within is not None and self.pass_rule.min_total is not None:
+            cut = self.pass_rule.min_total
+            fire |= (np.abs(ta - cut) <= trig.total_within) | (np.abs(tb - cut) <= trig.total_within)
+        return fire
+
     def to_frame(self) -> pd.DataFrame:
         """One row per (criterion, level): criterion_id, criterion, score, label, descriptor."""
         rows = [

@@ -455,7 +455,7 @@ class _Generator:
         if first != 2 or not rubric.review_policy.third_review.any:
             return parts, 0
         pair = self._scores(levels).reshape(n, 2, self.n_crit)
-        fired = np.flatnonzero(_third_review_fires(rubric, pair[:, 0], pair[:, 1]))
+        fired = np.flatnonzero(rubric.third_review_fires(pair[:, 0], pair[:, 1]))
         rev3 = self._draw_reviewers(share, len(fired), 1, exclude=revs[fired])[:, 0]
         t3 = times[fired].max(axis=1) + rng.integers(1, delay + 1, size=len(fired))
         parts.append(_part(sub[fired], rev3, t3, "live"))
@@ -528,30 +528,6 @@ class _Generator:
                 ),
             }
         )
-
-
-def _third_review_fires(rubric: Rubric, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Whether the rubric's third-review trigger fires on two reviewers' score vectors.
-
-    ``a`` and ``b`` are ``(n, n_criteria)`` level scores in rubric order. Any set trigger
-    is enough: decisions differ, totals differ by at least ``total_differs_by``, a
-    criterion differs by at least ``criterion_differs_by``, or either total is within
-    ``total_within`` of the cut.
-    """
-    trig = rubric.review_policy.third_review
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    fire = np.zeros(len(a), dtype=bool)
-    ta, tb = a.sum(axis=1), b.sum(axis=1)
-    if trig.decision_differs:
-        fire |= rubric.decide(a) != rubric.decide(b)
-    if trig.total_differs_by is not None:
-        fire |= np.abs(ta - tb) >= trig.total_differs_by
-    if trig.criterion_differs_by is not None:
-        fire |= (np.abs(a - b) >= trig.criterion_differs_by).any(axis=1)
-    if trig.total_within is not None and rubric.pass_rule.min_total is not None:
-        cut = rubric.pass_rule.min_total
-        fire |= (np.abs(ta - cut) <= trig.total_within) | (np.abs(tb - cut) <= trig.total_within)
-    return fire
 
 
 _PART_KEYS = ("sub", "rev", "t", "kind", "round", "levels")

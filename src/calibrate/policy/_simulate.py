@@ -1,0 +1,266 @@
+"""Simulating decisions under a policy: accuracy against the cost of reviews."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+
+from calibrate.policy._policy import Policy
+from calibrate.rubric import Rubric
+
+__all__ = ["ConfusionReviewerModel", "PolicyOutcome", "ReviewerScorer", "simulate"]
+
+
+class ReviewerScorer(Protocol):
+    """What the simulator needs of a reviewer model (e.g. :class:`calibrate.synth.ReviewerModel`)."""
+
+    @property
+    def n_reviewers(self) -> int: ...
+
+    def score(self, true: np.ndarray, rev: np.ndarray, n_levels: Any, rng: np.random.Generator, t: Any = None) -> np.ndarray: ...
+
+
+@dataclass(frozen=True, eq=False)
+class ConfusionReviewerModel:
+    """Reviewers as confusion matrices (Dawid & Skene 1979): ``confusion[r, c, i, j]`` is
+    the probability that reviewer ``r`` gives level index ``j`` on criterion ``c`` when the
+    true level index is ``i``. A ``(R, K, K)`` array is shared by all criteria."""
+
+    confusion: np.ndarray
+
+    def __post_init__(self) -> None:
+        m = np.asarray(self.confusion, dtype=float)
+        if m.ndim == 3:
+            m = m[:, None]
+        if m.ndim != 4 or m.shape[-1] != m.shape[-2]:
+            raise ValueError(f"confusion must have shape (reviewers, [criteria,] levels, levels); got {np.shape(self.confusion)}")
+        if not np.allclose(m.sum(axis=-1), 1.0) or (m < 0).any():
+            raise ValueError("each row of a confusion matrix must be probabilities summing to 1")
+        object.__setattr__(self, "confusion", m)
+
+    @property
+    def n_reviewers(self) -> int:
+        return self.confusion.shape[0]
+
+    def score(self, true: np.ndarray, rev: np.ndarray, n_levels: Any, rng: np.random.Generator, t: Any = None) -> np.ndarray:
+        m, n_crit = true.shape
+        out = np.empty_like(true)
+        for c in range(n_crit):
+            cc = min(c, self.confusion.shape[1] - 1)
+            cum = np.cumsum(self.confusion[rev, cc, true[:, c], :], axis=1)
+            out[:, c] = (rng.random(m)[:, None] > cum[:, :-1]).sum(axis=1)
+        return out
+
+
+@dataclass(frozen=True)
+class PolicyOutcome:
+    """What a policy does, estimated by simulation, with Monte Carlo standard errors.
+
+    Rates are shares of all simulated submissions: ``false_pass_rate`` is a credential
+    awarded without the evidence, ``false_not_yet_rate`` a teacher wrongly told "not
+    yet"; accuracy = 1 - both. ``consistency`` is the agreement of two independent
+    replications of the whole process on the same submissions.
+    """
+
+    accuracy: float
+    false_pass_rate: float
+    false_not_yet_rate: float
+    consistency: float
+    third_review_rate: float
+    reviews_per_submission: float
+    minutes_per_submission: float
+    load_max_over_mean: float
+    mc_se: float
+    n: int
+    accuracy_by_true_total: dict[float, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d.pop("accuracy_by_true_total")
+        return d
+
+
+def _distinct(m: int, n: int, k: int, rng: np.random.Generator) -> np.ndarray:
+    """(n, k) reviewer indices, distinct within a row (k <= 3), uniform over sets."""
+    if m < k:
+        raise ValueError(f"the reviewer model has {m} reviewers; the policy needs {k} distinct reviewers per submission")
+    r1 = rng.integers(0, m, n)
+    if k == 1:
+        return r1[:, None]
+    r2 = (r1 + rng.integers(1, m, n)) % m
+    if k == 2:
+        return np.column_stack([r1, r2])
+    lo, hi = np.minimum(r1, r2), np.maximum(r1, r2)
+    r3 = rng.integers(0, m - 2, n)
+    r3 = r3 + (r3 >= lo)
+    r3 = r3 + (r3 >= hi)
+    return np.column_stack([r1, r2, r3])
+
+
+class _Levels:
+    """Level index <-> score tables of a rubric."""
+
+    def __init__(self, rubric: Rubric):
+        self.n_levels = np.array([len(c.levels) for c in rubric.criteria])
+        kmax = int(self.n_levels.max())
+        self.score_of = np.array([[c.scores[min(k, len(c.scores) - 1)] for k in range(kmax)] for c in rubric.criteria], dtype=float)
+        self.index_of = [{s: i for i, s in enumerate(c.scores)} for c in rubric.criteria]
+
+    def scores(self, idx: np.ndarray) -> np.ndarray:
+        return self.score_of[np.arange(idx.shape[1]), idx]
+
+    def indices(self, scores: np.ndarray) -> np.ndarray:
+        scores = np.asarray(scores)
+        out = np.empty(scores.shape, dtype=np.int64)
+        for c, table in enumerate(self.index_of):
+            col = scores[:, c]
+            bad = ~np.isin(col, list(table))
+            if bad.any():
+                raise ValueError(f"population scores must be levels of criterion {c}: {sorted(table)}; got {sorted(set(col[bad].tolist()))[:5]}")
+            out[:, c] = [table[v] for v in col]
+        return out
+
+
+def _process(rubric: Rubric, policy: Policy, model: ReviewerScorer, levels: _Levels, true_idx: np.ndarray,
+             rng: np.random.Generator, expert: ReviewerScorer | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """One replication of the review process: final decisions, third-review flags,
+    reviews per submission and reviews per reviewer."""
+    n = len(true_idx)
+    k = policy.review.reviewers
+    trig, resolution = policy.review.third_review, policy.review.resolution
+    can_call = (k == 2 and trig.any) or (k == 1 and trig.total_within is not None and rubric.pass_rule.min_total is not None)
+    team = _distinct(model.n_reviewers, n, min(k + int(can_call), 3), rng)
+    S = [levels.scores(model.score(true_idx, team[:, j], levels.n_levels, rng)) for j in range(k)]
+    decisions = [rubric.decide(s) == 1 for s in S]
+    extra = np.zeros(n, dtype=bool)
+    if k == 3:
+        final = _resolve(rubric, S, decisions, resolution, rng, levels, true_idx, expert)
+    elif k == 2:
+        final = decisions[0].copy()
+        disagree = decisions[0] != decisions[1]
+        final[disagree] = rubric.decide((S[0][disagree] + S[1][disagree]) / 2) == 1  # no call: average breaks the tie
+        if can_call:
+            extra = rubric.third_review_fires(S[0], S[1])
+            if extra.any():
+                rows = np.flatnonzero(extra)
+                sub = true_idx[rows]
+                s3 = levels.scores(model.score(sub, team[rows, 2], levels.n_levels, rng))
+                trio = [S[0][rows], S[1][rows], s3]
+                final[rows] = _resolve(rubric, trio, [rubric.decide(s) == 1 for s in trio], resolution, rng, levels, sub, expert)
+    else:
+        final = decisions[0].copy()
+        if can_call:
+            cut = rubric.pass_rule.min_total
+            extra = np.abs(S[0].sum(axis=1) - cut) <= trig.total_within
+            if extra.any():
+                rows = np.flatnonzero(extra)
+                s2 = levels.scores(model.score(true_idx[rows], team[rows, 1], levels.n_levels, rng))
+                final[rows] = rubric.decide((S[0][rows] + s2) / 2) == 1
+    reviews = np.full(n, float(k)) + extra
+    if policy.review.read_behind > 0:
+        rb = rng.random(n) < policy.review.read_behind
+        if rb.any():
+            final[rb] = rubric.decide(_expert_scores(true_idx[rb], levels, rng, expert)) == 1
+            reviews = reviews + rb
+    used = np.concatenate([team[:, :k].ravel(), team[extra, min(k, team.shape[1] - 1)]])
+    load = np.bincount(used, minlength=model.n_reviewers)
+    return final, extra, reviews, load
+
+
+def _expert_scores(true_idx: np.ndarray, levels: _Levels, rng: np.random.Generator, expert: ReviewerScorer | None) -> np.ndarray:
+    if expert is None:  # an expert adjudicator who sees the true levels
+        return levels.scores(true_idx)
+    return levels.scores(expert.score(true_idx, np.zeros(len(true_idx), dtype=np.int64), levels.n_levels, rng))
+
+
+def _resolve(rubric: Rubric, S: Sequence[np.ndarray], decisions: Sequence[np.ndarray], resolution: str, rng: np.random.Generator,
+             levels: _Levels, true_idx: np.ndarray, expert: ReviewerScorer | None) -> np.ndarray:
+    """Final decisions from three reviews."""
+    if resolution == "majority":
+        return (np.sum(decisions, axis=0) >= 2)
+    if resolution == "average":
+        return rubric.decide((S[0] + S[1] + S[2]) / 3) == 1
+    if resolution == "replace_farthest":
+        t0, t1, t2 = (s.sum(axis=1) for s in S)
+        keep_first = np.abs(t0 - t2) <= np.abs(t1 - t2)
+        closer = np.where(keep_first[:, None], S[0], S[1])
+        return rubric.decide((closer + S[2]) / 2) == 1
+    return rubric.decide(_expert_scores(true_idx, levels, rng, expert)) == 1  # expert
+
+
+def simulate(
+    rubric: Rubric,
+    policy: Policy,
+    reviewers: ReviewerScorer,
+    population: np.ndarray,
+    *,
+    n: int = 10_000,
+    rng: np.random.Generator | int | None = None,
+    expert: ReviewerScorer | None = None,
+) -> PolicyOutcome:
+    """Estimate a policy's decision accuracy and cost by simulating its review process.
+
+    Parameters
+    ----------
+    rubric : the rubric (criteria and levels); the policy's pass rule replaces its own.
+    policy : pass rule, reviewers per submission, third-review trigger, resolution,
+        read-behind share, minutes per review.
+    reviewers : a reviewer model with ``n_reviewers`` and ``score(true, rev, n_levels, rng)``
+        (:class:`calibrate.synth.ReviewerModel`, :class:`ConfusionReviewerModel`).
+    population : (N, n_criteria) true level scores to draw submissions from.
+    n : submissions simulated (two independent replications each, for consistency).
+    rng : seed or Generator; the same seed gives the same outcome.
+    expert : the adjudicator for ``resolution="expert"`` and read-behind (default: one
+        who sees the true levels).
+
+    Returns
+    -------
+    PolicyOutcome
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from calibrate.rubric import load_rubric
+    >>> from calibrate.synth import ReviewerModel
+    >>> rubric = load_rubric("rubrics/evidence-4level.yaml")
+    >>> population = np.array([[3, 3, 3], [2, 3, 4], [4, 4, 2]])
+    >>> out = simulate(rubric, Policy.from_rubric(rubric), ReviewerModel.perfect(5), population, n=1000, rng=1)
+    >>> out.accuracy, out.third_review_rate
+    (1.0, 0.0)
+    """
+    if not isinstance(n, int | np.integer) or n < 2:
+        raise ValueError(f"n must be a whole number of submissions, at least 2; got {n!r}")
+    rng = np.random.default_rng(rng)
+    applied = policy.apply_to(rubric)
+    levels = _Levels(applied)
+    pop = np.asarray(population)
+    if pop.ndim != 2 or pop.shape[1] != len(rubric.criteria):
+        raise ValueError(f"population must have shape (N, {len(rubric.criteria)}) (true level scores per criterion); got {pop.shape}")
+    pop_idx = levels.indices(pop)
+    true_idx = pop_idx[rng.integers(0, len(pop_idx), n)]
+    true_scores = levels.scores(true_idx)
+    truth = applied.decide(true_scores) == 1
+    final, extra, reviews, load = _process(applied, policy, reviewers, levels, true_idx, rng, expert)
+    again, _, _, _ = _process(applied, policy, reviewers, levels, true_idx, rng, expert)
+    acc = float(np.mean(final == truth))
+    totals = true_scores.sum(axis=1)
+    by_total = pd.Series(final == truth).groupby(totals).mean()
+    mean_load = load.mean()
+    return PolicyOutcome(
+        accuracy=acc,
+        false_pass_rate=float(np.mean(final & ~truth)),
+        false_not_yet_rate=float(np.mean(~final & truth)),
+        consistency=float(np.mean(final == again)),
+        third_review_rate=float(np.mean(extra)),
+        reviews_per_submission=float(reviews.mean()),
+        minutes_per_submission=float(reviews.mean() * policy.minutes_per_review),
+        load_max_over_mean=float(load.max() / mean_load) if mean_load else math.nan,
+        mc_se=math.sqrt(acc * (1 - acc) / n),
+        n=int(n),
+        accuracy_by_true_total={float(k): float(v) for k, v in by_total.items()},
+    )
