@@ -53,7 +53,7 @@ class ConfusionReviewerModel:
         for c in range(n_crit):
             cc = min(c, self.confusion.shape[1] - 1)
             cum = np.cumsum(self.confusion[rev, cc, true[:, c], :], axis=1)
-            u = rng.random(m)
+            u = np.asarray(rng.random(m))
             out[:, c] = (u[:, None] > cum[:, :-1]).sum(axis=1)
         return out
 
