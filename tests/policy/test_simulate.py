@@ -107,3 +107,12 @@ def test_bad_inputs_are_named():
         simulate(BINARY, Policy.from_rubric(BINARY, reviewers=3), binary_errors(0.1, 2), np.array([[0], [1]]))
     with pytest.raises(ValueError, match="can never be reached"):
         Policy.from_rubric(BINARY, min_level=None, min_total=5).apply_to(BINARY)
+
+
+def test_three_reviewers_with_an_expert_adjudicating_disagreements():
+    p = 0.1
+    out = simulate(BINARY, Policy.from_rubric(BINARY, reviewers=3, resolution="expert"), binary_errors(p), np.array([[0], [1]]), n=N, rng=5)
+    unanimous = (1 - p) ** 3 + p**3
+    assert within(out.third_review_rate, 1 - unanimous)  # the expert is called when the three disagree
+    assert within(out.accuracy, (1 - p) ** 3 + (1 - unanimous))  # unanimous and right, or adjudicated
+    assert out.reviews_per_submission == pytest.approx(3 + out.third_review_rate)

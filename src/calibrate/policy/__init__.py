@@ -7,5 +7,27 @@ from calibrate.policy._simulate import (
     ReviewerScorer,
     simulate,
 )
+from calibrate.policy._tune import (
+    best_policy,
+    models_from_anchors,
+    pareto_front,
+    policy_grid,
+    population_from_truth,
+    read_grid,
+    sweep,
+)
 
-__all__ = ["ConfusionReviewerModel", "Policy", "PolicyOutcome", "ReviewerScorer", "simulate"]
+__all__ = [
+    "ConfusionReviewerModel",
+    "Policy",
+    "PolicyOutcome",
+    "ReviewerScorer",
+    "best_policy",
+    "models_from_anchors",
+    "pareto_front",
+    "policy_grid",
+    "population_from_truth",
+    "read_grid",
+    "simulate",
+    "sweep",
+]

@@ -140,7 +140,13 @@ def _process(rubric: Rubric, policy: Policy, model: ReviewerScorer, levels: _Lev
     decisions = [rubric.decide(s) == 1 for s in S]
     extra = np.zeros(n, dtype=bool)
     if k == 3:
-        final = _resolve(rubric, S, decisions, resolution, rng, levels, true_idx, expert)
+        if resolution == "expert":  # the expert adjudicates only when the three disagree
+            final = np.sum(decisions, axis=0) >= 2
+            extra = np.sum(decisions, axis=0) % 3 != 0
+            if extra.any():
+                final[extra] = rubric.decide(_expert_scores(true_idx[extra], levels, rng, expert)) == 1
+        else:
+            final = _resolve(rubric, S, decisions, resolution, rng, levels, true_idx, expert)
     elif k == 2:
         final = decisions[0].copy()
         disagree = decisions[0] != decisions[1]
@@ -168,7 +174,8 @@ def _process(rubric: Rubric, policy: Policy, model: ReviewerScorer, levels: _Lev
         if rb.any():
             final[rb] = rubric.decide(_expert_scores(true_idx[rb], levels, rng, expert)) == 1
             reviews = reviews + rb
-    used = np.concatenate([team[:, :k].ravel(), team[extra, min(k, team.shape[1] - 1)]])
+    # an expert's adjudication of three reviews is not a reviewer's load
+    used = team[:, :k].ravel() if k == 3 else np.concatenate([team[:, :k].ravel(), team[extra, min(k, team.shape[1] - 1)]])
     load = np.bincount(used, minlength=model.n_reviewers)
     return final, extra, reviews, load
 

@@ -1,0 +1,172 @@
+"""Sweeping policies, the accuracy / cost frontier, and the best policy under constraints."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+from joblib import Parallel, delayed
+from pydantic import ValidationError
+
+from calibrate._problems import Problem, RubricError
+from calibrate.policy._policy import Policy
+from calibrate.policy._simulate import ReviewerScorer, simulate
+from calibrate.rubric import Rubric
+
+__all__ = ["best_policy", "models_from_anchors", "pareto_front", "policy_grid", "population_from_truth", "read_grid", "sweep"]
+
+
+def policy_grid(rubric: Rubric, grid: Mapping[str, Sequence[Any]]) -> list[Policy]:
+    """Every combination of the listed values (fields as in :meth:`Policy.from_rubric`),
+    starting from the rubric's own policy. Combinations the rubric cannot take (a cut
+    nobody reaches) are errors, listed all at once.
+
+    >>> from calibrate.rubric import load_rubric
+    >>> r = load_rubric("rubrics/discussion-hybrid.yaml")
+    >>> len(policy_grid(r, {"min_total": [16, 17, 18], "reviewers": [2, 3]}))
+    6
+    """
+    names = list(grid)
+    values = [list(v) if isinstance(v, list | tuple) else [v] for v in grid.values()]
+    policies, problems = [], []
+    for combo in itertools.product(*values):
+        changes = dict(zip(names, combo, strict=True))
+        try:
+            p = Policy.from_rubric(rubric, **changes)
+            p.apply_to(rubric)
+        except ValidationError as exc:
+            problems.append(f"{changes}: " + "; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors()))
+            continue
+        except ValueError as exc:
+            problems.append(f"{changes}: {exc}")
+            continue
+        policies.append(p)
+    if problems:
+        raise ValueError(f"{len(problems)} grid combination(s) cannot be used:\n" + "\n".join(f"  - {p}" for p in problems))
+    return policies
+
+
+def read_grid(path: str | Path) -> dict[str, list[Any]]:
+    """A grid YAML: a mapping of policy field -> list of values (``null`` for off).
+
+    ``min_total: [16, 17, 18]`` / ``reviewers: [2, 3]`` / ``resolution: [majority, average]``
+    """
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise RubricError([Problem(f"not valid YAML: {getattr(exc, 'problem', exc)}", file=str(path), line=mark.line + 1 if mark else None)]) from None
+    if not isinstance(data, dict) or not data:
+        raise RubricError([Problem("a grid file maps policy fields to lists of values, e.g. 'reviewers: [2, 3]'", file=str(path))])
+    return {str(k): (v if isinstance(v, list) else [v]) for k, v in data.items()}
+
+
+def population_from_truth(truth: Mapping[str, Any]) -> np.ndarray:
+    """True level scores of the live submissions of a synthetic program's ``truth.json``
+    (anchors, chosen to spread over the levels, are left out)."""
+    anchors = set(truth.get("seeded_anchors", []))
+    for r in truth.get("rounds", {}).values():
+        anchors |= set(r.get("anchors", []))
+    rows = [v for k, v in truth["true_levels"].items() if k not in anchors]
+    return np.array(rows)
+
+
+def sweep(
+    rubric: Rubric,
+    policies: Sequence[Policy],
+    reviewers: ReviewerScorer,
+    population: np.ndarray,
+    *,
+    n: int = 10_000,
+    rng: int | None = None,
+    n_jobs: int = 1,
+) -> pd.DataFrame:
+    """Simulate every policy; one row per policy with its fields and outcomes.
+
+    Every policy is simulated with the same seed (common random numbers), so the
+    differences between policies are not blurred by different draws. ``n_jobs`` runs
+    policies in parallel through joblib (a Dask cluster can take them through joblib's
+    ``dask`` backend: ``with joblib.parallel_backend("dask"): sweep(...)``).
+    """
+    seed = int(np.random.default_rng(rng).integers(2**63))
+    outcomes = Parallel(n_jobs=n_jobs)(delayed(simulate)(rubric, p, reviewers, population, n=n, rng=seed) for p in policies)
+    rows = [{"policy": i, **p.describe(), **o.to_dict()} for i, (p, o) in enumerate(zip(policies, outcomes, strict=True))]
+    table = pd.DataFrame(rows)
+    table["pareto"] = pareto_front(table)
+    return table
+
+
+def pareto_front(table: pd.DataFrame, *, accuracy: str = "accuracy", cost: str = "reviews_per_submission") -> np.ndarray:
+    """True for policies no other policy beats on both accuracy (higher) and cost (lower)."""
+    a, c = table[accuracy].to_numpy(), table[cost].to_numpy()
+    better_or_equal = (a[None, :] >= a[:, None]) & (c[None, :] <= c[:, None])
+    strictly = (a[None, :] > a[:, None]) | (c[None, :] < c[:, None])
+    return ~(better_or_equal & strictly).any(axis=1)
+
+
+def best_policy(
+    table: pd.DataFrame,
+    *,
+    max_false_pass: float | None = None,
+    max_false_not_yet: float | None = None,
+    max_third_review: float | None = None,
+    max_reviews: float | None = None,
+) -> tuple[pd.Series | None, str]:
+    """The most accurate policy meeting every constraint (cheapest among near-ties within
+    one Monte Carlo standard error), and a sentence saying why or why none qualifies."""
+    ok = np.ones(len(table), dtype=bool)
+    said = []
+    for col, limit, what in (("false_pass_rate", max_false_pass, "false pass"), ("false_not_yet_rate", max_false_not_yet, "false not-yet"),
+                             ("third_review_rate", max_third_review, "third reviews"), ("reviews_per_submission", max_reviews, "reviews per submission")):
+        if limit is not None:
+            ok &= table[col].to_numpy() <= limit
+            said.append(f"{what} <= {limit:g}")
+    if not ok.any():
+        return None, "no policy in the grid meets " + " and ".join(said) + "; widen the grid or relax a constraint"
+    cand = table[ok]
+    top = cand["accuracy"].max()
+    near = cand[cand["accuracy"] >= top - cand["mc_se"].max()]
+    pick = near.sort_values(["reviews_per_submission", "accuracy"], ascending=[True, False]).iloc[0]
+    why = (f"policy {int(pick['policy'])}: accuracy {pick['accuracy']:.3f} at {pick['reviews_per_submission']:.2f} reviews per submission"
+           + (f", meeting {' and '.join(said)}" if said else "")
+           + (f"; the cheapest of {len(near)} policies within one Monte Carlo SE of the best accuracy" if len(near) > 1 else ""))
+    return pick, why
+
+
+def models_from_anchors(ratings: Any, key: Any) -> tuple[ReviewerScorer, np.ndarray]:
+    """A reviewer model and a population estimated from anchor ratings and their key.
+
+    Each reviewer's severity is minus their mean deviation from the key and their noise
+    the SD of that deviation (in levels; at least 0.2); central tendency and halo are not
+    estimated. The population is the live submissions' median level per criterion (the
+    key's levels when there are no live ratings). A moment estimate for when no fitted
+    severity model is at hand.
+    """
+    from calibrate.calibration import keyed_scores
+    from calibrate.synth import ReviewerModel
+
+    ks = keyed_scores(ratings, key)
+    if ks.empty:
+        raise ValueError("no anchor ratings match the key: a reviewer model needs reviewers' scores of keyed anchors")
+    g = ks.groupby("reviewer_id")["steps"]
+    ids = tuple(str(r) for r in g.mean().index)
+    severity = -g.mean().to_numpy(dtype=float)
+    noise = np.maximum(g.std(ddof=1).fillna(0.0).to_numpy(dtype=float), 0.2)
+    z = np.zeros(len(ids))
+    model = ReviewerModel(ids, severity, noise, z, z, z, np.full(len(ids), np.iinfo(np.int64).max))
+    f = ratings.frame
+    live = f[f["kind"] == "live"] if f["kind"].notna().any() else f.iloc[0:0]
+    if len(live):
+        med = live.groupby(["submission_id", "criterion_id"], observed=True)["score"].median().unstack()
+        med = med.reindex(columns=list(ratings.rubric.criterion_ids)).dropna()
+        crit_scores = [np.asarray(c.scores) for c in ratings.rubric.criteria]
+        population = np.column_stack([s[np.abs(s[None, :] - med[c.id].to_numpy()[:, None]).argmin(axis=1)] for s, c in zip(crit_scores, ratings.rubric.criteria, strict=True)])
+    else:
+        population = key.wide().dropna().to_numpy()
+    return model, population
