@@ -11,6 +11,7 @@ from calibrate.cli._main import UsageError, command
 from calibrate.cli._output import Outcome, frame_text
 from calibrate.io import read_key, read_ratings
 from calibrate.policy import (
+    ReviewerScorer,
     best_policy,
     models_from_anchors,
     policy_grid,
