@@ -4,7 +4,10 @@ from calibrate.policy._policy import Policy
 from calibrate.policy._simulate import (
     ConfusionReviewerModel,
     PolicyOutcome,
+    Replications,
     ReviewerScorer,
+    draw_replications,
+    evaluate,
     simulate,
 )
 from calibrate.policy._tune import (
@@ -21,7 +24,10 @@ __all__ = [
     "ConfusionReviewerModel",
     "Policy",
     "PolicyOutcome",
+    "Replications",
     "ReviewerScorer",
+    "draw_replications",
+    "evaluate",
     "best_policy",
     "models_from_anchors",
     "pareto_front",

@@ -13,7 +13,7 @@ import pandas as pd
 from calibrate.policy._policy import Policy
 from calibrate.rubric import Rubric
 
-__all__ = ["ConfusionReviewerModel", "PolicyOutcome", "ReviewerScorer", "simulate"]
+__all__ = ["ConfusionReviewerModel", "PolicyOutcome", "Replications", "ReviewerScorer", "draw_replications", "evaluate", "simulate"]
 
 
 class ReviewerScorer(Protocol):
@@ -127,56 +127,68 @@ class _Levels:
         return out
 
 
-def _process(rubric: Rubric, policy: Policy, model: ReviewerScorer, levels: _Levels, true_idx: np.ndarray,
-             rng: np.random.Generator, expert: ReviewerScorer | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """One replication of the review process: final decisions, third-review flags,
-    reviews per submission and reviews per reviewer."""
+@dataclass(frozen=True, eq=False)
+class _Bank:
+    """One replication's draws, shared by every policy evaluated on it (common random
+    numbers): a team of up to three distinct reviewers per submission, their scores, the
+    expert's scores and the read-behind draws."""
+
+    team: np.ndarray
+    scores: tuple[np.ndarray, ...]
+    expert: np.ndarray
+    u: np.ndarray
+
+
+def _draw_bank(model: ReviewerScorer, levels: _Levels, true_idx: np.ndarray, rng: np.random.Generator,
+               expert: ReviewerScorer | None) -> _Bank:
     n = len(true_idx)
+    team = _distinct(model.n_reviewers, n, min(3, model.n_reviewers), rng)
+    scores = tuple(levels.scores(model.score(true_idx, team[:, j], levels.n_levels, rng)) for j in range(team.shape[1]))
+    return _Bank(team, scores, _expert_scores(true_idx, levels, rng, expert), rng.random(n))
+
+
+def _process(rubric: Rubric, policy: Policy, bank: _Bank, n_reviewers: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A policy's decisions on one replication's reviews: final decisions, third-review
+    (or adjudication) flags, reviews per submission and reviews per reviewer."""
     k = policy.review.reviewers
     trig, resolution = policy.review.third_review, policy.review.resolution
     can_call = (k == 2 and trig.any) or (k == 1 and trig.total_within is not None and rubric.pass_rule.min_total is not None)
-    team = _distinct(model.n_reviewers, n, min(k + int(can_call), 3), rng)
-    S = [levels.scores(model.score(true_idx, team[:, j], levels.n_levels, rng)) for j in range(k)]
-    decisions = [rubric.decide(s) == 1 for s in S]
+    needed = k + int(can_call and k < 3)
+    if needed > len(bank.scores):
+        raise ValueError(f"the reviewer model has {n_reviewers} reviewers; the policy needs {needed} distinct reviewers per submission")
+    S, n = bank.scores, len(bank.u)
+    decisions = [rubric.decide(s) == 1 for s in S[:k]]
     extra = np.zeros(n, dtype=bool)
     if k == 3:
         if resolution == "expert":  # the expert adjudicates only when the three disagree
-            final = np.sum(decisions, axis=0) >= 2
-            extra = np.sum(decisions, axis=0) % 3 != 0
-            if extra.any():
-                final[extra] = rubric.decide(_expert_scores(true_idx[extra], levels, rng, expert)) == 1
+            votes = np.sum(decisions, axis=0)
+            final, extra = votes >= 2, votes % 3 != 0
+            final[extra] = rubric.decide(bank.expert[extra]) == 1
         else:
-            final = _resolve(rubric, S, decisions, resolution, rng, levels, true_idx, expert)
+            final = _resolve(rubric, S, decisions, resolution, bank.expert)
     elif k == 2:
         final = decisions[0].copy()
         disagree = decisions[0] != decisions[1]
         final[disagree] = rubric.decide((S[0][disagree] + S[1][disagree]) / 2) == 1  # no call: average breaks the tie
         if can_call:
             extra = rubric.third_review_fires(S[0], S[1])
-            if extra.any():
-                rows = np.flatnonzero(extra)
-                sub = true_idx[rows]
-                s3 = levels.scores(model.score(sub, team[rows, 2], levels.n_levels, rng))
-                trio = [S[0][rows], S[1][rows], s3]
-                final[rows] = _resolve(rubric, trio, [rubric.decide(s) == 1 for s in trio], resolution, rng, levels, sub, expert)
+            rows = np.flatnonzero(extra)
+            if len(rows):
+                trio = [S[0][rows], S[1][rows], S[2][rows]]
+                final[rows] = _resolve(rubric, trio, [rubric.decide(t) == 1 for t in trio], resolution, bank.expert[rows])
     else:
         final = decisions[0].copy()
         if can_call:
-            cut = rubric.pass_rule.min_total
-            extra = np.abs(S[0].sum(axis=1) - cut) <= trig.total_within
-            if extra.any():
-                rows = np.flatnonzero(extra)
-                s2 = levels.scores(model.score(true_idx[rows], team[rows, 1], levels.n_levels, rng))
-                final[rows] = rubric.decide((S[0][rows] + s2) / 2) == 1
+            extra = np.abs(S[0].sum(axis=1) - rubric.pass_rule.min_total) <= trig.total_within
+            final[extra] = rubric.decide((S[0][extra] + S[1][extra]) / 2) == 1
     reviews = np.full(n, float(k)) + extra
     if policy.review.read_behind > 0:
-        rb = rng.random(n) < policy.review.read_behind
-        if rb.any():
-            final[rb] = rubric.decide(_expert_scores(true_idx[rb], levels, rng, expert)) == 1
-            reviews = reviews + rb
+        rb = bank.u < policy.review.read_behind
+        final[rb] = rubric.decide(bank.expert[rb]) == 1
+        reviews = reviews + rb
     # an expert's adjudication of three reviews is not a reviewer's load
-    used = team[:, :k].ravel() if k == 3 else np.concatenate([team[:, :k].ravel(), team[extra, min(k, team.shape[1] - 1)]])
-    load = np.bincount(used, minlength=model.n_reviewers)
+    used = bank.team[:, :k].ravel() if k == 3 else np.concatenate([bank.team[:, :k].ravel(), bank.team[extra, min(k, bank.team.shape[1] - 1)]])
+    load = np.bincount(used, minlength=n_reviewers)
     return final, extra, reviews, load
 
 
@@ -186,11 +198,10 @@ def _expert_scores(true_idx: np.ndarray, levels: _Levels, rng: np.random.Generat
     return levels.scores(expert.score(true_idx, np.zeros(len(true_idx), dtype=np.int64), levels.n_levels, rng))
 
 
-def _resolve(rubric: Rubric, S: Sequence[np.ndarray], decisions: Sequence[np.ndarray], resolution: str, rng: np.random.Generator,
-             levels: _Levels, true_idx: np.ndarray, expert: ReviewerScorer | None) -> np.ndarray:
-    """Final decisions from three reviews."""
+def _resolve(rubric: Rubric, S: Sequence[np.ndarray], decisions: Sequence[np.ndarray], resolution: str, expert: np.ndarray) -> np.ndarray:
+    """Final decisions from three reviews (``expert``: the adjudicator's scores)."""
     if resolution == "majority":
-        return (np.sum(decisions, axis=0) >= 2)
+        return np.sum(decisions, axis=0) >= 2
     if resolution == "average":
         return rubric.decide((S[0] + S[1] + S[2]) / 3) == 1
     if resolution == "replace_farthest":
@@ -198,7 +209,7 @@ def _resolve(rubric: Rubric, S: Sequence[np.ndarray], decisions: Sequence[np.nda
         keep_first = np.abs(t0 - t2) <= np.abs(t1 - t2)
         closer = np.where(keep_first[:, None], S[0], S[1])
         return rubric.decide((closer + S[2]) / 2) == 1
-    return rubric.decide(_expert_scores(true_idx, levels, rng, expert)) == 1  # expert
+    return rubric.decide(expert) == 1  # the expert's decision
 
 
 def simulate(
@@ -241,20 +252,47 @@ def simulate(
     >>> out.accuracy, out.third_review_rate
     (1.0, 0.0)
     """
+    policy.apply_to(rubric)  # a policy the rubric cannot take fails before any drawing
+    draws = draw_replications(rubric, reviewers, population, n=n, rng=rng, expert=expert)
+    return evaluate(rubric, policy, draws)
+
+
+@dataclass(frozen=True, eq=False)
+class Replications:
+    """Simulated submissions and two independent replications of their reviews, drawn
+    once and shared by every policy evaluated on them (:func:`evaluate`)."""
+
+    true_idx: np.ndarray
+    banks: tuple[_Bank, _Bank]
+    n_reviewers: int
+
+
+def draw_replications(rubric: Rubric, reviewers: ReviewerScorer, population: np.ndarray, *, n: int,
+                      rng: np.random.Generator | int | None = None, expert: ReviewerScorer | None = None) -> Replications:
+    """Draw ``n`` submissions from ``population`` and two independent replications of up to
+    three reviews each (and the expert's), for :func:`evaluate`."""
     if not isinstance(n, int | np.integer) or n < 2:
         raise ValueError(f"n must be a whole number of submissions, at least 2; got {n!r}")
     rng = np.random.default_rng(rng)
-    applied = policy.apply_to(rubric)
-    levels = _Levels(applied)
+    levels = _Levels(rubric)
     pop = np.asarray(population)
     if pop.ndim != 2 or pop.shape[1] != len(rubric.criteria):
         raise ValueError(f"population must have shape (N, {len(rubric.criteria)}) (true level scores per criterion); got {pop.shape}")
     pop_idx = levels.indices(pop)
     true_idx = pop_idx[rng.integers(0, len(pop_idx), n)]
-    true_scores = levels.scores(true_idx)
+    banks = (_draw_bank(reviewers, levels, true_idx, rng, expert), _draw_bank(reviewers, levels, true_idx, rng, expert))
+    return Replications(true_idx, banks, reviewers.n_reviewers)
+
+
+def evaluate(rubric: Rubric, policy: Policy, draws: Replications) -> PolicyOutcome:
+    """A policy's outcome on already drawn replications (cheap: no new reviews)."""
+    applied = policy.apply_to(rubric)
+    levels = _Levels(applied)
+    true_scores = levels.scores(draws.true_idx)
     truth = applied.decide(true_scores) == 1
-    final, extra, reviews, load = _process(applied, policy, reviewers, levels, true_idx, rng, expert)
-    again, _, _, _ = _process(applied, policy, reviewers, levels, true_idx, rng, expert)
+    final, extra, reviews, load = _process(applied, policy, draws.banks[0], draws.n_reviewers)
+    again, _, _, _ = _process(applied, policy, draws.banks[1], draws.n_reviewers)
+    n = len(truth)
     acc = float(np.mean(final == truth))
     totals = true_scores.sum(axis=1)
     by_total = pd.Series(final == truth).groupby(totals).mean()

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from calibrate._problems import Problem, RubricError
 from calibrate.policy._policy import Policy
-from calibrate.policy._simulate import ReviewerScorer, simulate
+from calibrate.policy._simulate import ReviewerScorer, draw_replications, evaluate
 from calibrate.rubric import Rubric
 
 __all__ = ["best_policy", "models_from_anchors", "pareto_front", "policy_grid", "population_from_truth", "read_grid", "sweep"]
@@ -89,13 +89,17 @@ def sweep(
 ) -> pd.DataFrame:
     """Simulate every policy; one row per policy with its fields and outcomes.
 
-    Every policy is simulated with the same seed (common random numbers), so the
-    differences between policies are not blurred by different draws. ``n_jobs`` runs
+    The submissions and their reviews are drawn once and every policy is evaluated on
+    the same draws (common random numbers), so differences between policies are not
+    blurred by different draws, and a sweep costs one simulation plus cheap decisions. ``n_jobs`` runs
     policies in parallel through joblib (a Dask cluster can take them through joblib's
     ``dask`` backend: ``with joblib.parallel_backend("dask"): sweep(...)``).
     """
-    seed = int(np.random.default_rng(rng).integers(2**63))
-    outcomes = Parallel(n_jobs=n_jobs)(delayed(simulate)(rubric, p, reviewers, population, n=n, rng=seed) for p in policies)
+    draws = draw_replications(rubric, reviewers, population, n=n, rng=rng)
+    if n_jobs == 1:
+        outcomes = [evaluate(rubric, p, draws) for p in policies]
+    else:
+        outcomes = Parallel(n_jobs=n_jobs)(delayed(evaluate)(rubric, p, draws) for p in policies)
     rows = [{"policy": i, **p.describe(), **o.to_dict()} for i, (p, o) in enumerate(zip(policies, outcomes, strict=True))]
     table = pd.DataFrame(rows)
     table["pareto"] = pareto_front(table)
