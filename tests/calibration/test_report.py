@@ -85,3 +85,17 @@ def test_shaky_calls_table_lists_only_standards_inside_the_interval():
     assert not table.empty
     assert ((table["low"] <= table["standard"]) & (table["standard"] <= table["high"])).all()
     assert (table["anchors_needed"] > table["n"]).all()
+
+
+def test_pseudonymized_table_and_audit_cli(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("CALIBRATE_PSEUDONYM_KEY", "k")
+    p = read_program(PILOT)
+    hidden = Pseudonymizer(b"k").table(p.ratings)
+    assert len(hidden) == len(p.ratings)
+    assert (hidden.frame["score"] == p.ratings.frame["score"]).all()
+    assert all(re.fullmatch(r"R-[A-Z2-7]{8}", r) for r in hidden.frame["reviewer_id"].cat.categories)
+    assert main(["audit", str(PILOT / "ratings.csv"), "--rubric", "rubrics/evidence-4level.yaml", "--n-boot", "10",
+                 "--pseudonymize", "--html", str(tmp_path / "a.html"), "--format", "json"]) == 0
+    text = capsys.readouterr().out + visible_text((tmp_path / "a.html").read_text())
+    ids = set(p.ratings.frame["reviewer_id"].astype(str)) | set(p.ratings.frame["submission_id"].astype(str))
+    assert [i for i in ids if re.search(rf"\b{re.escape(i)}\b", text)] == []

@@ -12,7 +12,7 @@ from calibrate.cli._output import EXIT_DATA, EXIT_USAGE, Outcome, emit, problems
 
 Handler = Callable[[argparse.Namespace], Outcome]
 #: Modules ``calibrate.cli._<name>`` that define subcommands, in --help order.
-COMMAND_MODULES = ["validate", "store", "round", "serve", "policy", "synth", "demo"]
+COMMAND_MODULES = ["validate", "store", "round", "serve", "policy", "synth", "demo", "audit"]
 _COMMANDS: list[tuple[str, str, Callable[[argparse.ArgumentParser], None], Handler]] = []
 
 

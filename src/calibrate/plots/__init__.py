@@ -1,6 +1,20 @@
 """Plots people would rather look at than read. Every function returns a matplotlib Figure."""
 
+from calibrate.plots._audit import (
+    plot_criterion_correlations,
+    plot_d_study,
+    plot_level_use,
+    plot_variance_components,
+)
 from calibrate.plots._calibration import plot_reviewer_agreement, plot_round_trends
 from calibrate.plots._distribution import plot_score_distribution
 
-__all__ = ["plot_reviewer_agreement", "plot_round_trends", "plot_score_distribution"]
+__all__ = [
+    "plot_criterion_correlations",
+    "plot_d_study",
+    "plot_level_use",
+    "plot_reviewer_agreement",
+    "plot_round_trends",
+    "plot_score_distribution",
+    "plot_variance_components",
+]

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from calibrate.ratings import RatingsTable
+
 __all__ = ["DEFAULT_KEY_FILE", "Pseudonymizer", "load_or_create_key"]
 
 #: Where the program's pseudonym key lives unless CALIBRATE_PSEUDONYM_KEY or a path is given.
@@ -56,6 +58,16 @@ class Pseudonymizer:
     def __call__(self, value: str, prefix: str) -> str:
         digest = hmac.new(self._key, f"{prefix}\x00{value}".encode(), hashlib.sha256).digest()
         return f"{prefix}-{base64.b32encode(digest[:5]).decode()}"
+
+    def table(self, ratings: RatingsTable) -> RatingsTable:
+        """The ratings with reviewer and submission ids replaced (categories renamed, so
+        every analysis of the result carries pseudonyms only)."""
+        f = ratings.frame.copy()
+        for col, prefix in (("reviewer_id", "R"), ("submission_id", "S")):
+            cats = f[col].cat.categories
+            new = pd.Index([self(str(c), prefix) for c in cats], dtype=object)
+            f[col] = f[col].cat.rename_categories(new).cat.reorder_categories(new.sort_values())
+        return RatingsTable(f, ratings.rubric, ratings.source)
 
     def frame(self, frame: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
         """A copy of ``frame`` with each column in ``columns`` (name -> prefix) pseudonymized.
