@@ -144,6 +144,9 @@ def test_dashboard_follows_entries_from_another_process(store, evidence_rubric):
     assert status["result"].reviewers.set_index("reviewer_id").loc["R1", "status"] == "qualified"
     assert "qualified" in dash.agreement.value
     assert dash.last_refresh_seconds < 5
+    assert "<table>" not in dash.plot.value  # hidden tab: not drawn
+    dash.tabs.selected_index = 3
+    assert "<table>" in dash.plot.value and "R1</td>" in dash.plot.value and "100% / 100%" in dash.plot.value
     with pytest.raises(ValueError, match="every must be a positive number of seconds; got 0"):
         dash.start(0)
 

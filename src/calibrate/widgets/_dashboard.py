@@ -16,7 +16,31 @@ from calibrate.calibration import QualificationRule, discussion_ranking, qualify
 from calibrate.ratings import AnswerKey
 from calibrate.store import Store
 
-__all__ = ["LeadDashboard", "round_status"]
+__all__ = ["LeadDashboard", "agreement_bars", "round_status"]
+
+
+def agreement_bars(result: Any) -> str:
+    """Exact and within-one agreement per reviewer as an HTML bar chart, with the rule's
+    standards as lines (the live counterpart of :func:`calibrate.plots.plot_reviewer_agreement`:
+    plain HTML redraws at once, where a rendered image would take most of a refresh)."""
+    rule = result.rule
+    rows = []
+    for r in result.reviewers.sort_values("exact_agreement", ascending=False).itertuples():
+        colour = "#2b6cb0" if r.status == "qualified" else "#dd6b20"
+        bars = "".join(
+            f"<div title='{label} {value:.0%}' style='height:7px;margin:1px 0;width:{100 * value:.1f}%;background:{colour};opacity:{op}'></div>"
+            for label, value, op in (("exact", r.exact_agreement, 1.0), ("within one", r.adjacent_agreement, 0.45))
+        )
+        lines = "".join(
+            f"<div style='position:absolute;top:0;bottom:0;left:{100 * v:.1f}%;border-left:1px {style} #444'></div>"
+            for v, style in ((rule.min_exact, "dashed"), (rule.min_adjacent, "dotted"))
+        )
+        rows.append(f"<tr><td style='font-size:85%;padding-right:6px'>{html.escape(str(r.reviewer_id))}</td>"
+                    f"<td style='width:420px'><div style='position:relative'>{bars}{lines}</div></td>"
+                    f"<td style='font-size:85%'>{r.exact_agreement:.0%} / {r.adjacent_agreement:.0%}</td></tr>")
+    legend = (f"<p style='font-size:85%'>Dark: exact, light: within one level; blue qualified, orange recalibrate; "
+              f"dashed line {rule.min_exact:.0%}, dotted line {rule.min_adjacent:.0%}.</p>")
+    return legend + "<table>" + "".join(rows) + "</table>"
 
 
 def round_status(store: str | Path, rubric_id: str, *, round_id: str, anchors: Sequence[str], reviewers: Sequence[str] | None = None,
@@ -64,10 +88,14 @@ class LeadDashboard:
         self.completion = w.HTML()
         self.agreement = w.HTML()
         self.discussion = w.HTML()
+        self.plot = w.HTML("<p>The plot is drawn when this tab is open.</p>")
         self.refresh_button = w.Button(description="Refresh", icon="refresh")
         self.refresh_button.on_click(lambda _b: self.refresh())
         self.widget = w.VBox([w.HBox([self.refresh_button, self.summary]),
-                              w.Tab(children=[self.completion, self.agreement, self.discussion], titles=("Completion", "Agreement with the key", "Discuss"))])
+                              w.Tab(children=[self.completion, self.agreement, self.discussion, self.plot],
+                                    titles=("Completion", "Agreement with the key", "Discuss", "Plot"))])
+        self.tabs = self.widget.children[1]
+        self.tabs.observe(lambda change: self._draw_plot() if change["new"] == 3 else None, names="selected_index")
         self.last_status: dict[str, Any] | None = None
         self.last_refresh_seconds = float("nan")
         self._task: asyncio.Task[None] | None = None
@@ -103,8 +131,14 @@ class LeadDashboard:
                 index=False, float_format=lambda x: f"{x:.2f}")
             self.discussion.value = ranking.head(12).to_html(index=False, float_format=lambda x: f"{x:.2f}")
         self.last_status = status
+        if self.tabs.selected_index == 3:  # draw the plot only while it is on screen
+            self._draw_plot()
         self.last_refresh_seconds = time.perf_counter() - t
         return status
+
+    def _draw_plot(self) -> None:
+        result = None if self.last_status is None else self.last_status["result"]
+        self.plot.value = "<p>No reviewer has finished the round yet.</p>" if result is None else agreement_bars(result)
 
     def start(self, every: float = 3.0) -> None:
         """Refresh every ``every`` seconds in the notebook's event loop until :meth:`stop`."""
