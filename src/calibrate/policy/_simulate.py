@@ -137,6 +137,15 @@ class _Bank:
     scores: tuple[np.ndarray, ...]
     expert: np.ndarray
     u: np.ndarray
+    _decided: dict[str, list[np.ndarray]] = field(default_factory=dict, repr=False)
+
+    def decisions(self, rubric: Rubric) -> list[np.ndarray]:
+        """Each reviewer's pass decisions under ``rubric``'s pass rule (cached: the
+        policies of a sweep share few pass rules)."""
+        key = rubric.pass_rule.model_dump_json()
+        if key not in self._decided:
+            self._decided[key] = [rubric.decide(s) == 1 for s in self.scores]
+        return self._decided[key]
 
 
 def _draw_bank(model: ReviewerScorer, levels: _Levels, true_idx: np.ndarray, rng: np.random.Generator,
@@ -157,7 +166,7 @@ def _process(rubric: Rubric, policy: Policy, bank: _Bank, n_reviewers: int) -> t
     if needed > len(bank.scores):
         raise ValueError(f"the reviewer model has {n_reviewers} reviewers; the policy needs {needed} distinct reviewers per submission")
     S, n = bank.scores, len(bank.u)
-    decisions = [rubric.decide(s) == 1 for s in S[:k]]
+    decisions = bank.decisions(rubric)[:k]
     extra = np.zeros(n, dtype=bool)
     if k == 3:
         if resolution == "expert":  # the expert adjudicates only when the three disagree
@@ -175,7 +184,8 @@ def _process(rubric: Rubric, policy: Policy, bank: _Bank, n_reviewers: int) -> t
             rows = np.flatnonzero(extra)
             if len(rows):
                 trio = [S[0][rows], S[1][rows], S[2][rows]]
-                final[rows] = _resolve(rubric, trio, [rubric.decide(t) == 1 for t in trio], resolution, bank.expert[rows])
+                decided = bank.decisions(rubric)
+                final[rows] = _resolve(rubric, trio, [d[rows] for d in decided[:3]], resolution, bank.expert[rows])
     else:
         final = decisions[0].copy()
         if can_call:

@@ -275,15 +275,17 @@ class Rubric(_Frozen):
             if arr.ndim != 2 or arr.shape[1] != len(self.criteria):
                 raise ValueError(f"scores must have shape (n, {len(self.criteria)}); got {arr.shape}")
         rule = self.pass_rule
+        # One sum and one min per row; both propagate NaN, which marks a missing score.
+        total = arr.sum(axis=1)
         ok = np.ones(arr.shape[0], dtype=bool)
         if rule.min_total is not None:
-            ok &= arr.sum(axis=1) >= rule.min_total
+            ok &= total >= rule.min_total
         if rule.min_level is not None:
-            ok &= (arr >= rule.min_level).all(axis=1)
+            ok &= arr.min(axis=1) >= rule.min_level
         for cid, lvl in rule.min_levels.items():
             ok &= arr[:, self.criterion_ids.index(cid)] >= lvl
         out = ok.astype(float)
-        out[np.isnan(arr).any(axis=1)] = np.nan
+        out[np.isnan(total)] = np.nan
         return out
 
     def third_review_fires(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
