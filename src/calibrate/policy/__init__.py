@@ -1,6 +1,6 @@
 """Pass rules and tiebreak policies tuned by simulation: decision accuracy against cost."""
 
-from calibrate.policy._policy import Policy
+from calibrate.policy._policy import Policy, explain
 from calibrate.policy._simulate import (
     ConfusionReviewerModel,
     PolicyOutcome,
@@ -28,6 +28,7 @@ __all__ = [
     "ReviewerScorer",
     "draw_replications",
     "evaluate",
+    "explain",
     "best_policy",
     "models_from_anchors",
     "pareto_front",

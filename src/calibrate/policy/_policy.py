@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from calibrate.rubric import PassRule, ReviewPolicy, Rubric
 
-__all__ = ["Policy"]
+__all__ = ["Policy", "explain"]
+
+
+def explain(exc: Exception) -> str:
+    """A policy error in words (pydantic's messages without its boilerplate)."""
+    if isinstance(exc, ValidationError):
+        return "; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors())
+    return str(exc)
 
 
 class Policy(BaseModel):

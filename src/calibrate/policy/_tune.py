@@ -11,10 +11,9 @@ import numpy as np
 import pandas as pd
 import yaml
 from joblib import Parallel, delayed
-from pydantic import ValidationError
 
 from calibrate._problems import Problem, RubricError
-from calibrate.policy._policy import Policy
+from calibrate.policy._policy import Policy, explain
 from calibrate.policy._simulate import ReviewerScorer, draw_replications, evaluate
 from calibrate.rubric import Rubric
 
@@ -39,11 +38,8 @@ def policy_grid(rubric: Rubric, grid: Mapping[str, Sequence[Any]]) -> list[Polic
         try:
             p = Policy.from_rubric(rubric, **changes)
             p.apply_to(rubric)
-        except ValidationError as exc:
-            problems.append(f"{changes}: " + "; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors()))
-            continue
-        except ValueError as exc:
-            problems.append(f"{changes}: {exc}")
+        except ValueError as exc:  # pydantic's ValidationError is one
+            problems.append(f"{changes}: {explain(exc)}")
             continue
         policies.append(p)
     if problems:
@@ -84,7 +80,7 @@ def sweep(
     population: np.ndarray,
     *,
     n: int = 10_000,
-    rng: int | None = None,
+    rng: np.random.Generator | int | None = None,
     n_jobs: int = 1,
 ) -> pd.DataFrame:
     """Simulate every policy; one row per policy with its fields and outcomes.
