@@ -21,6 +21,8 @@ def test_demo_loads_every_program_and_is_idempotent(tmp_path, capsys):
     assert first["summary"]["totals"]["ratings"] == sum(m["counts"]["ratings"] for m in manifests.values())
 
     assert {r["program"] for r in first["reports"]} == set(manifests)
+    assert {p["program"] for p in first["policies"]} == set(manifests)
+    assert all(p["recommendation"].startswith(("policy ", "no policy")) for p in first["policies"])
     assert all((tmp_path / "reports" / f"{r['program']}-round-{r['round_id']}.html").is_file() for r in first["reports"])
     assert main(["demo", "--store", str(store), "--reports", str(tmp_path / "reports"), "--format", "json"]) == 0
     again = json.loads(capsys.readouterr().out)

@@ -12,16 +12,20 @@ from typing import Any
 
 from calibrate.cli._main import add_store, command
 from calibrate.cli._output import Outcome
+from calibrate.cli._policy import DEFAULT_GRID
 from calibrate.cli._store import summary_text
 from calibrate.io import read_program
+from calibrate.policy import best_policy, policy_grid, population_from_truth, sweep
 from calibrate.report import round_report
 from calibrate.store import Store, file_sha256
+from calibrate.synth import ReviewerModel
 
 
 def _demo_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", default="data/synthetic", metavar="DIR", help="folder of program folders (default: data/synthetic)")
     add_store(p)
     p.add_argument("--reports", default="build/reports", metavar="DIR", help="folder for the HTML reports (default: build/reports)")
+    p.add_argument("--policy-n", type=int, default=5000, help="simulated submissions per policy for the recommendation (default 5000)")
 
 
 @command("demo", "Build the store from the synthetic programs and summarise what it holds.", _demo_args)
@@ -49,8 +53,21 @@ def _demo(args: argparse.Namespace) -> Outcome:
         path = Path(args.reports) / f"{program.name}-round-{last}.html"
         round_report(program.ratings, program.key, round_id=last).write(path)
         reports.append({"program": program.name, "round_id": last, "report": str(path)})
+    policies: list[dict[str, Any]] = []
+    for program in programs:  # the recommended decision policy, simulated with the program's reviewers
+        if program.truth is None:
+            continue
+        table = sweep(program.rubric, policy_grid(program.rubric, DEFAULT_GRID), ReviewerModel.from_truth(program.truth["reviewers"]),
+                      population_from_truth(program.truth), n=args.policy_n, rng=0)
+        pick, why = best_policy(table, max_false_pass=0.02)
+        policies.append({"program": program.name, "recommendation": why,
+                         "policy": None if pick is None else {k: pick[k] for k in ("reviewers", "resolution", "min_total", "min_level", "accuracy",
+                                                                                     "false_pass_rate", "reviews_per_submission")}})
     lines = [f"Loaded {len(loaded)} synthetic program(s) from {data} into {args.store}:"]
     lines += [f"  - {p['program']} ({p['rubric']}): " + "; ".join(f"{i['what']} {i['rows']} rows, {i['added']} new" for i in p["imports"]) for p in loaded]
     lines += ["", summary_text(summary), "", "Calibration round reports:"]
     lines += [f"  - {r['program']} round {r['round_id']}: {r['report']}" for r in reports]
-    return Outcome({"ok": True, "store": str(args.store), "programs": loaded, "summary": summary, "reports": reports}, "\n".join(lines))
+    lines += ["", f"Recommended decision policy (false pass <= 2%, {args.policy_n} simulated submissions per policy):"]
+    lines += [f"  - {p['program']}: {p['recommendation']}" for p in policies]
+    return Outcome({"ok": True, "store": str(args.store), "programs": loaded, "summary": summary, "reports": reports,
+                    "policies": policies}, "\n".join(lines))

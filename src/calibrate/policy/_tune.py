@@ -133,9 +133,15 @@ def best_policy(
     top = cand["accuracy"].max()
     near = cand[cand["accuracy"] >= top - cand["mc_se"].max()]
     pick = near.sort_values(["reviews_per_submission", "accuracy"], ascending=[True, False]).iloc[0]
-    why = (f"policy {int(pick['policy'])}: accuracy {pick['accuracy']:.3f} at {pick['reviews_per_submission']:.2f} reviews per submission"
+    label = f"{int(pick['reviewers'])} reviewer{'s' if pick['reviewers'] > 1 else ''}, {str(pick['resolution']).replace('_', ' ')}"
+    if pick.get("min_total") is not None and not pd.isna(pick.get("min_total")):
+        label += f", total >= {pick['min_total']:g}"
+    if pick.get("min_level") is not None and not pd.isna(pick.get("min_level")):
+        label += f", every criterion >= {pick['min_level']:g}"
+    why = (f"policy {int(pick['policy'])} ({label}): accuracy {pick['accuracy']:.3f} at {pick['reviews_per_submission']:.2f} reviews per submission"
            + (f", meeting {' and '.join(said)}" if said else "")
-           + (f"; the cheapest of {len(near)} policies within one Monte Carlo SE of the best accuracy" if len(near) > 1 else ""))
+           + (f"; the cheapest of {len(near)} policies within one Monte Carlo SE of the best accuracy" if len(near) > 1 else "")
+           + ("; it relies on an expert adjudicator, simulated as always right unless an expert model is given" if pick["resolution"] == "expert" else ""))
     return pick, why
 
 
