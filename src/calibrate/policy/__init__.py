@@ -11,16 +11,20 @@ from calibrate.policy._simulate import (
     simulate,
 )
 from calibrate.policy._tune import (
+    PERTURBATIONS,
     best_policy,
+    choice_sensitivity,
     models_from_anchors,
     pareto_front,
     policy_grid,
     population_from_truth,
     read_grid,
     sweep,
+    tune_cut,
 )
 
 __all__ = [
+    "PERTURBATIONS",
     "ConfusionReviewerModel",
     "Policy",
     "PolicyOutcome",
@@ -30,6 +34,7 @@ __all__ = [
     "evaluate",
     "explain",
     "best_policy",
+    "choice_sensitivity",
     "models_from_anchors",
     "pareto_front",
     "policy_grid",
@@ -37,4 +42,5 @@ __all__ = [
     "read_grid",
     "simulate",
     "sweep",
+    "tune_cut",
 ]

@@ -17,7 +17,18 @@ from calibrate.policy._policy import Policy, explain
 from calibrate.policy._simulate import ReviewerScorer, draw_replications, evaluate
 from calibrate.rubric import Rubric
 
-__all__ = ["best_policy", "models_from_anchors", "pareto_front", "policy_grid", "population_from_truth", "read_grid", "sweep"]
+__all__ = [
+    "PERTURBATIONS",
+    "best_policy",
+    "choice_sensitivity",
+    "models_from_anchors",
+    "pareto_front",
+    "policy_grid",
+    "population_from_truth",
+    "read_grid",
+    "sweep",
+    "tune_cut",
+]
 
 
 def policy_grid(rubric: Rubric, grid: Mapping[str, Sequence[Any]]) -> list[Policy]:
@@ -176,3 +187,100 @@ def models_from_anchors(ratings: Any, key: Any) -> tuple[ReviewerScorer, np.ndar
     else:
         population = key.wide().dropna().to_numpy()
     return model, population
+
+
+#: Reviewer-model perturbations for :func:`choice_sensitivity`: name -> (noise factor,
+#: severity spread factor, severity shift in levels).
+PERTURBATIONS: dict[str, tuple[float, float, float]] = {
+    "noisier reviewers (noise x 1.25)": (1.25, 1.0, 0.0),
+    "steadier reviewers (noise x 0.8)": (0.8, 1.0, 0.0),
+    "wider severity spread (x 1.5)": (1.0, 1.5, 0.0),
+    "group 0.25 level harsher": (1.0, 1.0, 0.25),
+    "group 0.25 level more lenient": (1.0, 1.0, -0.25),
+}
+
+
+def choice_sensitivity(
+    rubric: Rubric,
+    policies: Sequence[Policy],
+    reviewers: Any,
+    population: np.ndarray,
+    *,
+    n: int = 10_000,
+    rng: int | None = 0,
+    perturbations: Mapping[str, tuple[float, float, float]] | None = None,
+    **constraints: float | None,
+) -> pd.DataFrame:
+    """How the best policy under ``constraints`` (those of :func:`best_policy`) changes when
+    the reviewer model is off: noisier or steadier reviewers, a wider severity spread, the
+    whole group harsher or more lenient.
+
+    Returns one row per scenario (the first is the model as given): the policy picked, whether it
+    is the baseline's pick, and the baseline pick's accuracy and false pass rate under
+    that scenario.
+    """
+    import dataclasses
+
+    from calibrate.synth import ReviewerModel
+
+    if not isinstance(reviewers, ReviewerModel):
+        raise TypeError(f"reviewers must be a calibrate.synth.ReviewerModel to perturb; got {type(reviewers).__name__}")
+    scenarios = {"as estimated": (1.0, 1.0, 0.0), **(perturbations or PERTURBATIONS)}
+    rows, base_pick = [], None
+    for name, (noise_f, spread_f, shift) in scenarios.items():
+        mean = reviewers.severity.mean()
+        model = dataclasses.replace(reviewers, noise=reviewers.noise * noise_f,
+                                    severity=mean + spread_f * (reviewers.severity - mean) + shift)
+        table = sweep(rubric, policies, model, population, n=n, rng=rng)
+        pick, _ = best_policy(table, **constraints)
+        if base_pick is None:
+            base_pick = None if pick is None else int(pick["policy"])
+        base_row = table[table["policy"] == base_pick].iloc[0] if base_pick is not None else None
+        rows.append({"scenario": name, "picked": None if pick is None else int(pick["policy"]),
+                     "same_as_baseline": pick is not None and int(pick["policy"]) == base_pick,
+                     "baseline_accuracy": None if base_row is None else float(base_row["accuracy"]),
+                     "baseline_false_pass_rate": None if base_row is None else float(base_row["false_pass_rate"])})
+    return pd.DataFrame(rows)
+
+
+def tune_cut(ratings: Any, key: Any, *, max_false_pass: float | None = None) -> tuple[pd.DataFrame, str]:
+    """Tune a compensatory cut on anchors with keys, ROC-style (scikit-learn's ``roc_curve``).
+
+    Each reviewer's total on each fully scored anchor is a score; the key's decision
+    under the rubric's pass rule is the truth. For every candidate cut the table gives the
+    share of truly passing anchors passed (``true_pass_rate``) and of truly not-yet
+    anchors passed (``false_pass_rate``, among not-yet anchors), and Youden's J. The
+    recommendation is the cut with the highest J, or with ``max_false_pass`` the most
+    passing cut whose false pass rate stays within it.
+    """
+    from sklearn.metrics import roc_auc_score, roc_curve
+
+    from calibrate.calibration import keyed_scores
+
+    rubric = ratings.rubric
+    ks = keyed_scores(ratings, key)
+    ks = ks.assign(round_id=ks["round_id"].astype(object).fillna(""))  # no round is a round too (pivots drop NaN keys)
+    wide = ks.pivot_table(index=["reviewer_id", "submission_id", "round_id"], columns="criterion_id", values="score", aggfunc="first", observed=True)
+    wide = wide.reindex(columns=list(rubric.criterion_ids)).dropna()
+    if wide.empty:
+        raise ValueError("no keyed anchor was scored on every criterion: a cut needs reviewers' totals")
+    key_wide = key.wide()
+    key_wide.index = key_wide.index.astype(str)
+    truth = rubric.decide(key_wide.loc[wide.index.get_level_values("submission_id")].to_numpy(dtype=float)) == 1
+    totals = wide.to_numpy(dtype=float).sum(axis=1)
+    if truth.all() or not truth.any():
+        raise ValueError("the keyed anchors are all on one side of the pass line: a cut cannot be tuned (add anchors on both sides)")
+    fpr, tpr, thresholds = roc_curve(truth, totals)
+    table = pd.DataFrame({"cut": thresholds, "true_pass_rate": tpr, "false_pass_rate": fpr, "youden_j": tpr - fpr})
+    table = table[np.isfinite(table["cut"])].reset_index(drop=True)
+    auc = float(roc_auc_score(truth, totals))
+    if max_false_pass is None:
+        best = table.loc[table["youden_j"].idxmax()]
+        why = f"cut {best['cut']:g} maximises Youden's J ({best['youden_j']:.2f})"
+    else:
+        ok = table[table["false_pass_rate"] <= max_false_pass]
+        if ok.empty:
+            return table, f"no cut keeps the false pass rate within {max_false_pass:g} on these anchors"
+        best = ok.loc[ok["true_pass_rate"].idxmax()]
+        why = f"cut {best['cut']:g} passes {best['true_pass_rate']:.0%} of passing anchors with false pass {best['false_pass_rate']:.0%} (limit {max_false_pass:g})"
+    return table, f"{why}; AUC {auc:.3f} over {len(totals)} anchor scorings"
