@@ -16,7 +16,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-BENCHMARKS = ["bench_import", "bench_dashboard", "bench_audit", "bench_policy"]
+BENCHMARKS = ["bench_import", "bench_dashboard", "bench_audit", "bench_policy", "bench_reliability"]
 
 
 def main(argv: list[str] | None = None) -> int:
