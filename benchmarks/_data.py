@@ -13,7 +13,9 @@ RUBRIC = ROOT / "benchmarks" / "state-scale.yaml"
 CRITERIA = ["overview", "artifacts", "student_work", "reflection"]
 
 
-def state_scale_csv(seed: int = 20261123, n_submissions: int = 100_000, n_reviewers: int = 400) -> Path:
+def state_scale_csv(
+    seed: int = 20261123, n_submissions: int = 100_000, n_reviewers: int = 400
+) -> Path:
     """Path of the benchmark CSV (made on first use): scores follow each submission's
     latent level plus reviewer severity and noise, as in a real program."""
     path = WORK / f"state-scale-{n_submissions}-{n_reviewers}-{seed}.csv"
@@ -32,16 +34,20 @@ def state_scale_csv(seed: int = 20261123, n_submissions: int = 100_000, n_review
     latent = np.repeat(ability[sub] - severity[rev], len(CRITERIA)) + rng.normal(0, 0.6, n) + 2.5
     score = np.clip(np.rint(latent), 1, 4).astype(int)
     start = pd.Timestamp("2026-01-05T08:00:00Z")
-    when = start + pd.to_timedelta(np.repeat(rng.integers(0, 120 * 86400, len(sub)), len(CRITERIA)), unit="s")
-    frame = pd.DataFrame({
-        "submission_id": np.char.add("S", np.repeat(sub, len(CRITERIA)).astype(str)),
-        "reviewer_id": np.char.add("R", np.repeat(rev, len(CRITERIA)).astype(str)),
-        "criterion_id": np.tile(CRITERIA, len(sub)),
-        "score": score,
-        "rated_at": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "round_id": "",
-        "kind": "live",
-    })
+    when = start + pd.to_timedelta(
+        np.repeat(rng.integers(0, 120 * 86400, len(sub)), len(CRITERIA)), unit="s"
+    )
+    frame = pd.DataFrame(
+        {
+            "submission_id": np.char.add("S", np.repeat(sub, len(CRITERIA)).astype(str)),
+            "reviewer_id": np.char.add("R", np.repeat(rev, len(CRITERIA)).astype(str)),
+            "criterion_id": np.tile(CRITERIA, len(sub)),
+            "score": score,
+            "rated_at": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "round_id": "",
+            "kind": "live",
+        }
+    )
     tmp = path.with_suffix(".partial")
     frame.to_csv(tmp, index=False)
     tmp.replace(path)

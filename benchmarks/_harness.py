@@ -49,7 +49,15 @@ def measure(target: str, *args: Any, repeat: int = 1) -> Measurement:
     return Measurement(best, peak, info)
 
 
-def row(benchmark: str, what: str, m: Measurement, *, reference: Measurement | None = None, target: str = "", ok: bool | None = None) -> dict[str, Any]:
+def row(
+    benchmark: str,
+    what: str,
+    m: Measurement,
+    *,
+    reference: Measurement | None = None,
+    target: str = "",
+    ok: bool | None = None,
+) -> dict[str, Any]:
     """One line of the report; ``ratio`` is reference time / our time (higher is better)."""
     return {
         "benchmark": benchmark,

@@ -26,8 +26,11 @@ def calibrate_gstudy(csv: str) -> dict:
     table = read_ratings(csv, load_rubric(RUBRIC))
     t = time.perf_counter()
     res = g_study(table, n_boot=200, rng=0)
-    return {"n": res.n_ratings, "gstudy_seconds": time.perf_counter() - t,
-            "variance": dict(zip(res.names, res.variance, strict=True))}
+    return {
+        "n": res.n_ratings,
+        "gstudy_seconds": time.perf_counter() - t,
+        "variance": dict(zip(res.names, res.variance, strict=True)),
+    }
 
 
 def statsmodels_reml_subset(csv: str) -> dict:
@@ -37,22 +40,39 @@ def statsmodels_reml_subset(csv: str) -> dict:
     import statsmodels.formula.api as smf
 
     frame = pd.read_csv(csv, usecols=["submission_id", "reviewer_id", "criterion_id", "score"])
-    keep = frame["submission_id"].isin(frame["submission_id"].drop_duplicates().iloc[:REFERENCE_SUBMISSIONS])
+    keep = frame["submission_id"].isin(
+        frame["submission_id"].drop_duplicates().iloc[:REFERENCE_SUBMISSIONS]
+    )
     sub = frame[keep].copy()
     sub["g"] = 1
     # interaction levels as single factors: C(a):C(b) would expand to every combination
     sub["pr"] = sub["submission_id"] + "|" + sub["reviewer_id"]
     sub["pc"] = sub["submission_id"] + "|" + sub["criterion_id"]
     sub["rc"] = sub["reviewer_id"] + "|" + sub["criterion_id"]
-    vc = {"p": "0 + C(submission_id)", "r": "0 + C(reviewer_id)", "c": "0 + C(criterion_id)",
-          "pr": "0 + C(pr)", "pc": "0 + C(pc)", "rc": "0 + C(rc)"}
+    vc = {
+        "p": "0 + C(submission_id)",
+        "r": "0 + C(reviewer_id)",
+        "c": "0 + C(criterion_id)",
+        "pr": "0 + C(pr)",
+        "pc": "0 + C(pc)",
+        "rc": "0 + C(rc)",
+    }
     t = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        fit = smf.mixedlm("score ~ 1", sub, groups="g", vc_formula=vc, re_formula="0").fit(reml=True)
+        fit = smf.mixedlm("score ~ 1", sub, groups="g", vc_formula=vc, re_formula="0").fit(
+            reml=True
+        )
     seconds = time.perf_counter() - t
-    return {"n": len(sub), "fit_seconds": seconds, "n_total": len(frame),
-            "variance": {**dict(zip(fit.model.exog_vc.names, fit.vcomp, strict=True)), "prc,e": float(fit.scale)}}
+    return {
+        "n": len(sub),
+        "fit_seconds": seconds,
+        "n_total": len(frame),
+        "variance": {
+            **dict(zip(fit.model.exog_vc.names, fit.vcomp, strict=True)),
+            "prc,e": float(fit.scale),
+        },
+    }
 
 
 def run() -> list[dict]:
@@ -61,12 +81,25 @@ def run() -> list[dict]:
     ref = measure("bench_audit:statsmodels_reml_subset", csv)
     n, info = ours.info["n"], ref.info
     extrapolated = info["fit_seconds"] * info["n_total"] / info["n"]
-    print(f"  calibrate G-study alone: {ours.info['gstudy_seconds']:.2f} s; components {ours.info['variance']}")
-    print(f"  statsmodels MixedLM REML on {info['n']:,} ratings: {info['fit_seconds']:.2f} s "
-          f"(x{info['n_total'] / info['n']:.0f} linearly: >= {extrapolated:,.0f} s for all); components {info['variance']}")
+    print(
+        f"  calibrate G-study alone: {ours.info['gstudy_seconds']:.2f} s; components {ours.info['variance']}"
+    )
+    print(
+        f"  statsmodels MixedLM REML on {info['n']:,} ratings: {info['fit_seconds']:.2f} s "
+        f"(x{info['n_total'] / info['n']:.0f} linearly: >= {extrapolated:,.0f} s for all); components {info['variance']}"
+    )
     return [
-        row("audit", f"read + G-study (200 bootstrap), {n:,} ratings", ours,
-            target="< 30 s and < 2 GB", ok=ours.seconds < 30 and ours.peak_mb < 2048),
-        row("audit", f"statsmodels MixedLM REML, {info['n']:,} ratings (subset)", ref,
-            target=f"extrapolated to all: >= {extrapolated:,.0f} s"),
+        row(
+            "audit",
+            f"read + G-study (200 bootstrap), {n:,} ratings",
+            ours,
+            target="< 30 s and < 2 GB",
+            ok=ours.seconds < 30 and ours.peak_mb < 2048,
+        ),
+        row(
+            "audit",
+            f"statsmodels MixedLM REML, {info['n']:,} ratings (subset)",
+            ref,
+            target=f"extrapolated to all: >= {extrapolated:,.0f} s",
+        ),
     ]

@@ -30,16 +30,29 @@ def dashboard_refresh(n_reviewers: int = 60, n_anchors: int = 12, plot_tab: bool
     reviewers = [f"R{i:03d}" for i in range(n_reviewers)]
     crits = list(rubric.criterion_ids)
     key_scores = rng.integers(1, 5, (n_anchors, len(crits)))
-    key = AnswerKey(pd.DataFrame({
-        "submission_id": pd.Categorical(np.repeat(anchors, len(crits))),
-        "criterion_id": pd.Categorical(np.tile(crits, n_anchors), categories=crits),
-        "key_score": key_scores.ravel(), "rationale": "",
-    }), rubric)
+    key = AnswerKey(
+        pd.DataFrame(
+            {
+                "submission_id": pd.Categorical(np.repeat(anchors, len(crits))),
+                "criterion_id": pd.Categorical(np.tile(crits, n_anchors), categories=crits),
+                "key_score": key_scores.ravel(),
+                "rationale": "",
+            }
+        ),
+        rubric,
+    )
     n = n_reviewers * n_anchors * len(crits)
     scores = np.clip(np.tile(key_scores.ravel(), n_reviewers) + rng.integers(-1, 2, n), 1, 4)
-    frame = canonical_frame(np.tile(np.repeat(anchors, len(crits)), n_reviewers), np.repeat(reviewers, n_anchors * len(crits)),
-                            np.tile(crits, n_reviewers * n_anchors), scores, rubric, round_id=["R1"] * n, kind=["anchor"] * n,
-                            rated_at=["2026-09-14T10:00:00Z"] * n)
+    frame = canonical_frame(
+        np.tile(np.repeat(anchors, len(crits)), n_reviewers),
+        np.repeat(reviewers, n_anchors * len(crits)),
+        np.tile(crits, n_reviewers * n_anchors),
+        scores,
+        rubric,
+        round_id=["R1"] * n,
+        kind=["anchor"] * n,
+        rated_at=["2026-09-14T10:00:00Z"] * n,
+    )
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "round.db"
         with Store.open(db) as s:
@@ -63,6 +76,8 @@ def run() -> list[dict]:
     for plot_tab in (False, True):
         m = measure("bench_dashboard:dashboard_refresh", 60, 12, plot_tab)
         timed = type(m)(m.info, m.peak_mb, None)
-        what = "lead dashboard refresh, 60 reviewers x 12 anchors x 5 criteria" + (", plot tab open" if plot_tab else "")
+        what = "lead dashboard refresh, 60 reviewers x 12 anchors x 5 criteria" + (
+            ", plot tab open" if plot_tab else ""
+        )
         rows.append(row("dashboard", what, timed, target="< 0.3 s per refresh", ok=m.info < 0.3))
     return rows

@@ -16,10 +16,23 @@ def policy_sweep(n: int = 100_000, n_policies: int = 100, n_jobs: int = 1) -> in
 
     rubric = load_rubric(ROOT / "rubrics" / "discussion-hybrid.yaml")
     truth = json.loads((ROOT / "data" / "synthetic" / "district" / "truth.json").read_text())
-    grid = {"min_total": [14, 15, 16, 17, 18], "reviewers": [2, 3], "resolution": ["majority", "average", "replace_farthest", "expert", "majority"][:4],
-            "criterion_differs_by": [None, 2], "read_behind": [0.0, 0.1, 0.2]}
+    grid = {
+        "min_total": [14, 15, 16, 17, 18],
+        "reviewers": [2, 3],
+        "resolution": ["majority", "average", "replace_farthest", "expert", "majority"][:4],
+        "criterion_differs_by": [None, 2],
+        "read_behind": [0.0, 0.1, 0.2],
+    }
     policies = policy_grid(rubric, grid)[:n_policies]
-    table = sweep(rubric, policies, ReviewerModel.from_truth(truth["reviewers"]), population_from_truth(truth), n=n, rng=1, n_jobs=n_jobs)
+    table = sweep(
+        rubric,
+        policies,
+        ReviewerModel.from_truth(truth["reviewers"]),
+        population_from_truth(truth),
+        n=n,
+        rng=1,
+        n_jobs=n_jobs,
+    )
     return len(table)
 
 
@@ -27,9 +40,25 @@ def run() -> list[dict]:
     out = []
     for jobs in (1, 2):
         m = measure("bench_policy:policy_sweep", 100_000, 100, jobs)
-        out.append(row("policy", f"sweep: 100,000 submissions x {m.info} policies, {jobs} job(s)", m, target="< 10 s", ok=m.seconds < 10))
+        out.append(
+            row(
+                "policy",
+                f"sweep: 100,000 submissions x {m.info} policies, {jobs} job(s)",
+                m,
+                target="< 10 s",
+                ok=m.seconds < 10,
+            )
+        )
     m = measure("bench_policy:tuner_move")
-    out.append(row("policy", "tuner: one slider move, 10,000 submissions", type(m)(m.info, m.peak_mb, None), target="< 0.2 s", ok=m.info < 0.2))
+    out.append(
+        row(
+            "policy",
+            "tuner: one slider move, 10,000 submissions",
+            type(m)(m.info, m.peak_mb, None),
+            target="< 0.2 s",
+            ok=m.info < 0.2,
+        )
+    )
     return out
 
 
@@ -47,7 +76,9 @@ def tuner_move(n: int = 10_000) -> float:
 
     rubric = load_rubric(ROOT / "rubrics" / "discussion-hybrid.yaml")
     truth = json.loads((ROOT / "data" / "synthetic" / "district" / "truth.json").read_text())
-    tuner = PolicyTuner(rubric, ReviewerModel.from_truth(truth["reviewers"]), population_from_truth(truth), n=n)
+    tuner = PolicyTuner(
+        rubric, ReviewerModel.from_truth(truth["reviewers"]), population_from_truth(truth), n=n
+    )
     best = float("inf")
     for value in (15, 16, 18, 19, 17):
         t = time.perf_counter()

@@ -48,7 +48,10 @@ def ours_alpha(path: str) -> list[float]:
     import time
 
     t = time.perf_counter()
-    out = [krippendorff_alpha(CodedRatings.from_ratings_table(table, c), level="ordinal").estimate for c in table.rubric.criterion_ids]
+    out = [
+        krippendorff_alpha(CodedRatings.from_ratings_table(table, c), level="ordinal").estimate
+        for c in table.rubric.criterion_ids
+    ]
     return [time.perf_counter() - t, *out]
 
 
@@ -62,7 +65,15 @@ def reference_alpha(path: str) -> list[float]:
     out = []
     for c in table.rubric.criterion_ids:
         matrix = table.to_matrix(c).to_numpy()
-        out.append(float(krippendorff.alpha(reliability_data=matrix, level_of_measurement="ordinal", value_domain=[1, 2, 3, 4])))
+        out.append(
+            float(
+                krippendorff.alpha(
+                    reliability_data=matrix,
+                    level_of_measurement="ordinal",
+                    value_domain=[1, 2, 3, 4],
+                )
+            )
+        )
     return [time.perf_counter() - t, *out]
 
 
@@ -117,13 +128,31 @@ def run() -> list[dict]:
     agree = max(abs(a - b) for a, b in zip(ours.info[1:], ref.info[1:], strict=True))
     t_ours, t_ref, t_floor = ours.info[0], ref.info[0], floor.info[0]
     rows = [
-        row("reliability", f"alpha (ordinal), 4 criteria from the table; |diff| vs krippendorff {agree:.1e}", type(ours)(t_ours, ours.peak_mb, None),
-            reference=type(ref)(t_ref, ref.peak_mb, None), target=">= 20x krippendorff (matrix + alpha); < 1.5 GB",
-            ok=t_ref / t_ours >= 20 and ours.peak_mb < 1536 and agree < 1e-9),
-        row("reliability", f"  ... vs the floor: one bincount pass ({t_floor * 1000:.0f} ms)", type(ours)(t_ours, ours.peak_mb, None),
-            reference=type(floor)(t_floor, floor.peak_mb, None), target="within 5x of the floor (ratio >= 0.2)", ok=t_floor / t_ours >= 0.2),
+        row(
+            "reliability",
+            f"alpha (ordinal), 4 criteria from the table; |diff| vs krippendorff {agree:.1e}",
+            type(ours)(t_ours, ours.peak_mb, None),
+            reference=type(ref)(t_ref, ref.peak_mb, None),
+            target=">= 20x krippendorff (matrix + alpha); < 1.5 GB",
+            ok=t_ref / t_ours >= 20 and ours.peak_mb < 1536 and agree < 1e-9,
+        ),
+        row(
+            "reliability",
+            f"  ... vs the floor: one bincount pass ({t_floor * 1000:.0f} ms)",
+            type(ours)(t_ours, ours.peak_mb, None),
+            reference=type(floor)(t_floor, floor.peak_mb, None),
+            target="within 5x of the floor (ratio >= 0.2)",
+            ok=t_floor / t_ours >= 0.2,
+        ),
     ]
     full = measure("bench_reliability:ours_ac2", path, 0, repeat=3)
-    rows.append(row("reliability", "AC2 + SE, all 100,000 submissions (irrCAC: not run at this size)", type(full)(full.info[0], full.peak_mb, None),
-                    target="< 1.5 GB", ok=full.peak_mb < 1536))
+    rows.append(
+        row(
+            "reliability",
+            "AC2 + SE, all 100,000 submissions (irrCAC: not run at this size)",
+            type(full)(full.info[0], full.peak_mb, None),
+            target="< 1.5 GB",
+            ok=full.peak_mb < 1536,
+        )
+    )
     return rows

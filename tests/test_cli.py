@@ -30,7 +30,9 @@ def files(tmp_path):
 
 
 def test_validate_ok_json(files, capsys):
-    code, out, _ = run(["validate", str(files / "good.csv"), "--rubric", RUBRIC, "--format", "json"], capsys)
+    code, out, _ = run(
+        ["validate", str(files / "good.csv"), "--rubric", RUBRIC, "--format", "json"], capsys
+    )
     assert code == 0
     doc = json.loads(out)
     assert doc["ok"] is True and doc["ratings"] == 2 and doc["reviewers"] == 2
@@ -44,16 +46,24 @@ def test_validate_ok_table(files, capsys):
 
 
 def test_validate_lists_every_problem_with_exit_1(files, capsys):
-    code, out, _ = run(["validate", str(files / "bad.csv"), "--rubric", RUBRIC, "--format", "json"], capsys)
+    code, out, _ = run(
+        ["validate", str(files / "bad.csv"), "--rubric", RUBRIC, "--format", "json"], capsys
+    )
     assert code == 1
     doc = json.loads(out)
     assert doc["ok"] is False
-    assert [(p["row"], p["column"], p["value"]) for p in doc["problems"]] == [(2, "criterion_id", "overveiw"), (3, "score", "9")]
+    assert [(p["row"], p["column"], p["value"]) for p in doc["problems"]] == [
+        (2, "criterion_id", "overveiw"),
+        (3, "score", "9"),
+    ]
 
 
 def test_problems_in_ratings_and_key_are_listed_together(files, capsys):
     (files / "key.csv").write_text("submission_id,criterion_id,key_score\nA1,overview,8\n")
-    code, out, _ = run(["validate", str(files / "bad.csv"), "--rubric", RUBRIC, "--key", str(files / "key.csv")], capsys)
+    code, out, _ = run(
+        ["validate", str(files / "bad.csv"), "--rubric", RUBRIC, "--key", str(files / "key.csv")],
+        capsys,
+    )
     assert code == 1
     assert out.startswith("3 problem(s) in the ratings:")
     assert "key.csv, row 2, column 'key_score', value '8'" in out
@@ -61,14 +71,21 @@ def test_problems_in_ratings_and_key_are_listed_together(files, capsys):
 
 def test_bad_rubric_is_a_data_problem(files, capsys):
     (files / "r.yaml").write_text("id: x\ntitle: X\nversion: '1'\n")
-    code, out, _ = run(["validate", str(files / "good.csv"), "--rubric", str(files / "r.yaml")], capsys)
+    code, out, _ = run(
+        ["validate", str(files / "good.csv"), "--rubric", str(files / "r.yaml")], capsys
+    )
     assert code == 1
     assert "required key 'criteria' is missing" in out
 
 
 @pytest.mark.parametrize(
     "argv",
-    [["validate"], ["validate", "x.csv"], ["nosuchcommand"], ["validate", "x.csv", "--rubric", RUBRIC, "--format", "xml"]],
+    [
+        ["validate"],
+        ["validate", "x.csv"],
+        ["nosuchcommand"],
+        ["validate", "x.csv", "--rubric", RUBRIC, "--format", "xml"],
+    ],
     ids=["no-args", "no-rubric", "unknown-command", "bad-format"],
 )
 def test_usage_errors_exit_2(argv, capsys):
@@ -96,7 +113,9 @@ def test_every_subcommand_has_help():
 def test_console_script_runs_without_traceback(files):
     proc = subprocess.run(
         [sys.executable, "-m", "calibrate", "validate", str(files / "bad.csv"), "--rubric", RUBRIC],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr + proc.stdout
@@ -104,26 +123,68 @@ def test_console_script_runs_without_traceback(files):
 
 def test_synth_writes_a_program_that_validates(tmp_path, capsys):
     out = tmp_path / "prog"
-    code, text, _ = run(["synth", "--out", str(out), "--seed", "3", "--submissions", "40", "--reviewers", "6", "--drifting", "1", "--drift-size", "-0.5"], capsys)
+    code, text, _ = run(
+        [
+            "synth",
+            "--out",
+            str(out),
+            "--seed",
+            "3",
+            "--submissions",
+            "40",
+            "--reviewers",
+            "6",
+            "--drifting",
+            "1",
+            "--drift-size",
+            "-0.5",
+        ],
+        capsys,
+    )
     assert code == 0, text
-    assert {p.name for p in out.iterdir()} >= {"ratings.csv", "key.csv", "truth.json", "manifest.json"}
+    assert {p.name for p in out.iterdir()} >= {
+        "ratings.csv",
+        "key.csv",
+        "truth.json",
+        "manifest.json",
+    }
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["counts"]["drifting_reviewers"] == 1
     rubric = str(out / "rubric.yaml") if (out / "rubric.yaml").exists() else RUBRIC
-    code, text, _ = run(["validate", str(out / "ratings.csv"), "--rubric", rubric, "--key", str(out / "key.csv"), "--format", "json"], capsys)
+    code, text, _ = run(
+        [
+            "validate",
+            str(out / "ratings.csv"),
+            "--rubric",
+            rubric,
+            "--key",
+            str(out / "key.csv"),
+            "--format",
+            "json",
+        ],
+        capsys,
+    )
     assert code == 0 and json.loads(text)["ratings"] == manifest["counts"]["ratings"]
 
 
 def test_synth_same_seed_same_bytes(tmp_path, capsys):
     for d in ("a", "b"):
-        assert run(["synth", "--out", str(tmp_path / d), "--seed", "11", "--submissions", "30"], capsys)[0] == 0
+        assert (
+            run(
+                ["synth", "--out", str(tmp_path / d), "--seed", "11", "--submissions", "30"], capsys
+            )[0]
+            == 0
+        )
     for name in ("ratings.csv", "key.csv", "truth.json"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
 
 
 @pytest.mark.parametrize(
     ("argv", "message"),
-    [(["--reviewers", "2"], "n_reviewers must be at least 3"), (["--noise-range", "0.9", "0.1"], "noise_range must be two numbers")],
+    [
+        (["--reviewers", "2"], "n_reviewers must be at least 3"),
+        (["--noise-range", "0.9", "0.1"], "noise_range must be two numbers"),
+    ],
     ids=["too-few-reviewers", "reversed-range"],
 )
 def test_synth_bad_settings_are_usage_errors(tmp_path, capsys, argv, message):
@@ -137,12 +198,52 @@ def test_export_from_the_store_with_pseudonyms(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("CALIBRATE_PSEUDONYM_KEY", "test-key")
     store = tmp_path / "s.db"
     pilot = "data/synthetic/pilot"
-    assert run(["import", f"{pilot}/ratings.csv", "--rubric", RUBRIC, "--key", f"{pilot}/key.csv", "--store", str(store)], capsys)[0] == 0
+    assert (
+        run(
+            [
+                "import",
+                f"{pilot}/ratings.csv",
+                "--rubric",
+                RUBRIC,
+                "--key",
+                f"{pilot}/key.csv",
+                "--store",
+                str(store),
+            ],
+            capsys,
+        )[0]
+        == 0
+    )
     out = tmp_path / "r.csv"
-    code, text, _ = run(["export", str(out), "--store", str(store), "--rubric-id", "evidence-4level", "--round", "R1", "--pseudonymize", "--format", "json"], capsys)
+    code, text, _ = run(
+        [
+            "export",
+            str(out),
+            "--store",
+            str(store),
+            "--rubric-id",
+            "evidence-4level",
+            "--round",
+            "R1",
+            "--pseudonymize",
+            "--format",
+            "json",
+        ],
+        capsys,
+    )
     assert code == 0 and json.loads(text)["rows"] > 0
     frame = pd.read_csv(out, dtype=str)
     assert frame["reviewer_id"].str.fullmatch(r"R-[A-Z2-7]{8}").all()
     assert frame["submission_id"].str.fullmatch(r"S-[A-Z2-7]{8}").all()
-    code, _, err = run(["export", str(tmp_path / "r.txt"), "--store", str(store), "--rubric-id", "evidence-4level"], capsys)
+    code, _, err = run(
+        [
+            "export",
+            str(tmp_path / "r.txt"),
+            "--store",
+            str(store),
+            "--rubric-id",
+            "evidence-4level",
+        ],
+        capsys,
+    )
     assert code == 2 and "OUT must end in .csv or .xlsx" in err

@@ -11,20 +11,54 @@ from .conftest import ROOT
 
 def test_demo_loads_every_program_and_is_idempotent(tmp_path, capsys):
     store = tmp_path / "demo.db"
-    assert main(["demo", "--store", str(store), "--reports", str(tmp_path / "reports"), "--format", "json"]) == 0
+    assert (
+        main(
+            [
+                "demo",
+                "--store",
+                str(store),
+                "--reports",
+                str(tmp_path / "reports"),
+                "--format",
+                "json",
+            ]
+        )
+        == 0
+    )
     first = json.loads(capsys.readouterr().out)
-    manifests = {p.parent.name: json.loads(p.read_text()) for p in (ROOT / "data" / "synthetic").glob("*/manifest.json")}
+    manifests = {
+        p.parent.name: json.loads(p.read_text())
+        for p in (ROOT / "data" / "synthetic").glob("*/manifest.json")
+    }
     assert {p["program"] for p in first["programs"]} == set(manifests)
     for p in first["programs"]:
         ratings = next(i for i in p["imports"] if i["what"] == "ratings")
         assert ratings["added"] == ratings["rows"] == manifests[p["program"]]["counts"]["ratings"]
-    assert first["summary"]["totals"]["ratings"] == sum(m["counts"]["ratings"] for m in manifests.values())
+    assert first["summary"]["totals"]["ratings"] == sum(
+        m["counts"]["ratings"] for m in manifests.values()
+    )
 
     assert {r["program"] for r in first["reports"]} == set(manifests)
     assert {p["program"] for p in first["policies"]} == set(manifests)
     assert all(p["recommendation"].startswith(("policy ", "no policy")) for p in first["policies"])
-    assert all((tmp_path / "reports" / f"{r['program']}-round-{r['round_id']}.html").is_file() for r in first["reports"])
-    assert main(["demo", "--store", str(store), "--reports", str(tmp_path / "reports"), "--format", "json"]) == 0
+    assert all(
+        (tmp_path / "reports" / f"{r['program']}-round-{r['round_id']}.html").is_file()
+        for r in first["reports"]
+    )
+    assert (
+        main(
+            [
+                "demo",
+                "--store",
+                str(store),
+                "--reports",
+                str(tmp_path / "reports"),
+                "--format",
+                "json",
+            ]
+        )
+        == 0
+    )
     again = json.loads(capsys.readouterr().out)
     assert all(i["added"] == 0 for p in again["programs"] for i in p["imports"])
     assert again["summary"]["totals"]["ratings"] == first["summary"]["totals"]["ratings"]
@@ -34,7 +68,9 @@ def test_demo_table_output_names_the_store(tmp_path, capsys):
     store = tmp_path / "demo.db"
     assert main(["demo", "--store", str(store), "--reports", str(tmp_path / "reports")]) == 0
     out = capsys.readouterr().out
-    assert out.startswith(f"Loaded {len(list((ROOT / 'data' / 'synthetic').glob('*/manifest.json')))} synthetic program(s)")
+    assert out.startswith(
+        f"Loaded {len(list((ROOT / 'data' / 'synthetic').glob('*/manifest.json')))} synthetic program(s)"
+    )
     assert str(store) in out
 
 

@@ -47,22 +47,63 @@ def test_good_file_reads_with_canonical_dtypes(tmp_path, evidence_rubric):
 @pytest.mark.parametrize(
     ("line", "column", "message"),
     [
-        ("A1,R9,overveiw,3,,,", "criterion_id", "value 'overveiw': not a criterion of rubric 'evidence-4level' (criteria: overview, artifacts, reflection)"),
-        ("A1,R9,overview,Excellent,,,", "score", "value 'Excellent': not a level of criterion 'overview': use a score or a label (levels 1 Not yet evident, 2 Emerging, 3 Proficient, 4 Exemplary)"),
-        ("A1,R9,overview,7,,,", "score", "value '7': score 7 is out of range for criterion 'overview'"),
+        (
+            "A1,R9,overveiw,3,,,",
+            "criterion_id",
+            "value 'overveiw': not a criterion of rubric 'evidence-4level' (criteria: overview, artifacts, reflection)",
+        ),
+        (
+            "A1,R9,overview,Excellent,,,",
+            "score",
+            "value 'Excellent': not a level of criterion 'overview': use a score or a label (levels 1 Not yet evident, 2 Emerging, 3 Proficient, 4 Exemplary)",
+        ),
+        (
+            "A1,R9,overview,7,,,",
+            "score",
+            "value '7': score 7 is out of range for criterion 'overview'",
+        ),
         ("A1,R9,overview,0,,,", "score", "score 0 is out of range"),
         ("A1,R9,overview,2.5,,,", "score", "level scores are whole numbers"),
         ("A1,R9,overview,,,,", "score", "score is empty"),
         (",R9,overview,3,,,", "submission_id", "submission id is empty"),
         ("A1,,overview,3,,,", "reviewer_id", "reviewer id is empty"),
         ("A1,R9,,3,,,", "criterion_id", "criterion is empty"),
-        ("A1,R9,overview,3,14/09/2026 25:00,,", "rated_at", "value '14/09/2026 25:00': not an ISO 8601 date or date-time"),
-        ("A1,R9,overview,3,-1,,", "rated_at", "value '-1': not an ISO 8601 date or date-time from 1900 to 2199"),
-        ("A1,R9,overview,3,,,anchr", "kind", "value 'anchr': kind must be one of anchor, live, seeded (or empty)"),
-        ("A1,R1,overview,2,2026-09-03,R1,anchor", None, "row 6: duplicate rating (same submission, reviewer, criterion and round): the same as row 2"),
+        (
+            "A1,R9,overview,3,14/09/2026 25:00,,",
+            "rated_at",
+            "value '14/09/2026 25:00': not an ISO 8601 date or date-time",
+        ),
+        (
+            "A1,R9,overview,3,-1,,",
+            "rated_at",
+            "value '-1': not an ISO 8601 date or date-time from 1900 to 2199",
+        ),
+        (
+            "A1,R9,overview,3,,,anchr",
+            "kind",
+            "value 'anchr': kind must be one of anchor, live, seeded (or empty)",
+        ),
+        (
+            "A1,R1,overview,2,2026-09-03,R1,anchor",
+            None,
+            "row 6: duplicate rating (same submission, reviewer, criterion and round): the same as row 2",
+        ),
     ],
-    ids=["unknown-criterion", "unknown-label", "out-of-range", "below-range", "not-whole", "empty-score",
-         "empty-submission", "empty-reviewer", "empty-criterion", "bad-date", "year-minus-one", "bad-kind", "duplicate"],
+    ids=[
+        "unknown-criterion",
+        "unknown-label",
+        "out-of-range",
+        "below-range",
+        "not-whole",
+        "empty-score",
+        "empty-submission",
+        "empty-reviewer",
+        "empty-criterion",
+        "bad-date",
+        "year-minus-one",
+        "bad-kind",
+        "duplicate",
+    ],
 )
 def test_each_bad_cell_is_named(tmp_path, evidence_rubric, line, column, message):
     path = write(tmp_path, [*GOOD, line])
@@ -70,17 +111,27 @@ def test_each_bad_cell_is_named(tmp_path, evidence_rubric, line, column, message
         read_ratings(path, evidence_rubric)
     got = problems(info)
     assert len(got) == 1, got
-    assert got[0].startswith(f"{path}, row 6" if column is None else f"{path}, row 6, column {column!r}"), got
+    assert got[0].startswith(
+        f"{path}, row 6" if column is None else f"{path}, row 6, column {column!r}"
+    ), got
     assert message in got[0], got
 
 
 def test_same_rating_in_two_rounds_is_not_a_duplicate(tmp_path, evidence_rubric):
-    table = read_ratings(write(tmp_path, [*GOOD, "A1,R1,overview,3,2026-09-20,R2,anchor"]), evidence_rubric)
+    table = read_ratings(
+        write(tmp_path, [*GOOD, "A1,R1,overview,3,2026-09-20,R2,anchor"]), evidence_rubric
+    )
     assert len(table) == 5
 
 
 def test_every_problem_is_listed_at_once(tmp_path, evidence_rubric):
-    bad = ["A1,R9,overveiw,3,,,", "A1,R9,overview,9,,,", ",R9,overview,3,,,", "A2,R9,overview,3,yesterday,,", "A2,R9,artifacts,3,,,nope"]
+    bad = [
+        "A1,R9,overveiw,3,,,",
+        "A1,R9,overview,9,,,",
+        ",R9,overview,3,,,",
+        "A2,R9,overview,3,yesterday,,",
+        "A2,R9,artifacts,3,,,nope",
+    ]
     with pytest.raises(RatingsError) as info:
         read_ratings(write(tmp_path, GOOD + bad), evidence_rubric)
     rows = sorted(p.row for p in info.value.problems)
@@ -93,15 +144,26 @@ def test_missing_required_columns(tmp_path, evidence_rubric):
     with pytest.raises(RatingsError) as info:
         read_ratings(path, evidence_rubric)
     got = problems(info)
-    assert any("required column 'reviewer_id' is missing from the ratings file (columns found: submission_id, reviewer, score)" in p for p in got)
-    assert any("required column 'criterion_id' is missing" in p and "'evidence-4level' has 3 criteria" in p for p in got)
+    assert any(
+        "required column 'reviewer_id' is missing from the ratings file (columns found: submission_id, reviewer, score)"
+        in p
+        for p in got
+    )
+    assert any(
+        "required column 'criterion_id' is missing" in p and "'evidence-4level' has 3 criteria" in p
+        for p in got
+    )
 
 
 def test_file_without_criterion_is_one_criterion(tmp_path):
     from calibrate.rubric import parse_rubric
 
-    one = parse_rubric("id: one\ntitle: One\nversion: '1'\ncriteria:\n  - id: overall\n    name: Overall\n    levels: [{score: 0, label: 'Not yet'}, {score: 1, label: Pass}]\npass_rule: {min_level: 1}\n")
-    table = read_ratings(write(tmp_path, ["S1,R1,pass", "S1,R2,0"], header="submission_id,reviewer_id,score"), one)
+    one = parse_rubric(
+        "id: one\ntitle: One\nversion: '1'\ncriteria:\n  - id: overall\n    name: Overall\n    levels: [{score: 0, label: 'Not yet'}, {score: 1, label: Pass}]\npass_rule: {min_level: 1}\n"
+    )
+    table = read_ratings(
+        write(tmp_path, ["S1,R1,pass", "S1,R2,0"], header="submission_id,reviewer_id,score"), one
+    )
     assert table.frame["criterion_id"].astype(str).tolist() == ["overall", "overall"]
     assert table.frame["score"].tolist() == [1, 0]
 
@@ -112,16 +174,42 @@ def test_file_without_criterion_is_one_criterion(tmp_path):
         (b"", "ratings.csv", "the file is empty"),
         (b"   \n\n", "ratings.csv", "the file is empty"),
         (HEADER.encode() + b"\n", "ratings.csv", "the file has a header but no data rows"),
-        (b"submission_id,reviewer_id,criterion_id,score\nA1,R1,overview,3\n", "ratings.xlsx", "the name says Excel workbook (.xlsx) but the file is text"),
-        (b"submission_id,reviewer_id\n", "ratings.parquet", "the name says Parquet (.parquet) but the file is not a Parquet file"),
-        (b"PK\x03\x04rest-of-a-zip", "ratings.csv", "the file is a zip archive (an Excel workbook?)"),
-        (b"PK\x03\x04not-really-a-workbook", "ratings.xlsx", "damaged or unreadable Excel workbook"),
+        (
+            b"submission_id,reviewer_id,criterion_id,score\nA1,R1,overview,3\n",
+            "ratings.xlsx",
+            "the name says Excel workbook (.xlsx) but the file is text",
+        ),
+        (
+            b"submission_id,reviewer_id\n",
+            "ratings.parquet",
+            "the name says Parquet (.parquet) but the file is not a Parquet file",
+        ),
+        (
+            b"PK\x03\x04rest-of-a-zip",
+            "ratings.csv",
+            "the file is a zip archive (an Excel workbook?)",
+        ),
+        (
+            b"PK\x03\x04not-really-a-workbook",
+            "ratings.xlsx",
+            "damaged or unreadable Excel workbook",
+        ),
         (b"\x89PNG\r\n\x1a\n\x00\x00\x00", "ratings.csv", "the file is binary, not CSV text"),
         (b"\xd0\xcf\x11\xe0\xa1\xb1", "ratings.xls", "legacy .xls workbooks are not read"),
         (b"a,b\n1,2\n", "ratings.json", "unknown file type '.json'"),
     ],
-    ids=["empty", "blank", "header-only", "csv-named-xlsx", "csv-named-parquet", "zip-named-csv",
-         "damaged-xlsx", "binary-named-csv", "xls", "unknown-suffix"],
+    ids=[
+        "empty",
+        "blank",
+        "header-only",
+        "csv-named-xlsx",
+        "csv-named-parquet",
+        "zip-named-csv",
+        "damaged-xlsx",
+        "binary-named-csv",
+        "xls",
+        "unknown-suffix",
+    ],
 )
 def test_file_level_problems(tmp_path, evidence_rubric, content, name, message):
     path = tmp_path / name
@@ -143,7 +231,9 @@ def test_wrong_field_counts_are_listed_with_the_other_problems(tmp_path, evidenc
     with pytest.raises(RatingsError) as info:
         read_ratings(path, evidence_rubric)
     got = problems(info)
-    assert any(p.startswith(f"{path}, row 6: this line has 8 fields; the header has 7") for p in got), got
+    assert any(
+        p.startswith(f"{path}, row 6: this line has 8 fields; the header has 7") for p in got
+    ), got
     assert any(p.startswith(f"{path}, row 7, column 'score'") for p in got), got
 
 
@@ -156,12 +246,17 @@ def test_what_spreadsheets_really_write(tmp_path, evidence_rubric):
         "",
         "A1,R1,Classroom artifacts,3.0,2026-09-01,R1,ANCHOR",
         "A1,R1,reflection,exemplary,2026-09-01T10:00:00+02:00,R1,anchor",
-        "A1,R2,reflection,\"3,0\",,R1,anchor",
+        'A1,R2,reflection,"3,0",,R1,anchor',
     ]
     path = write(tmp_path, lines, header=header, newline="\r\n")
     table = read_ratings(path, evidence_rubric)
     assert table.frame["score"].tolist() == [3, 3, 4, 3]
-    assert table.frame["criterion_id"].astype(str).tolist() == ["overview", "artifacts", "reflection", "reflection"]
+    assert table.frame["criterion_id"].astype(str).tolist() == [
+        "overview",
+        "artifacts",
+        "reflection",
+        "reflection",
+    ]
     assert table.frame["rated_at"].iloc[2] == pd.Timestamp("2026-09-01T08:00:00Z")
 
 
@@ -172,10 +267,16 @@ def test_blank_lines_keep_row_numbers_true(tmp_path, evidence_rubric):
     assert info.value.problems[0].row == 5
 
 
-@pytest.mark.parametrize(("sep", "name"), [(";", "ratings.csv"), ("\t", "ratings.tsv"), ("\t", "ratings.csv")], ids=["semicolon", "tsv", "tab-in-csv"])
+@pytest.mark.parametrize(
+    ("sep", "name"),
+    [(";", "ratings.csv"), ("\t", "ratings.tsv"), ("\t", "ratings.csv")],
+    ids=["semicolon", "tsv", "tab-in-csv"],
+)
 def test_delimiters(tmp_path, evidence_rubric, sep, name):
     path = tmp_path / name
-    path.write_text(HEADER.replace(",", sep) + "\n" + "\n".join(g.replace(",", sep) for g in GOOD) + "\n")
+    path.write_text(
+        HEADER.replace(",", sep) + "\n" + "\n".join(g.replace(",", sep) for g in GOOD) + "\n"
+    )
     assert len(read_ratings(path, evidence_rubric)) == 4
 
 
@@ -196,7 +297,14 @@ def test_excel_and_parquet(tmp_path, evidence_rubric):
 
 
 def test_excel_errors_name_sheet_rows(tmp_path, evidence_rubric):
-    frame = pd.DataFrame({"submission_id": ["A1", "A1"], "reviewer_id": ["R1", "R1"], "criterion_id": ["overview", "nope"], "score": [3, 3]})
+    frame = pd.DataFrame(
+        {
+            "submission_id": ["A1", "A1"],
+            "reviewer_id": ["R1", "R1"],
+            "criterion_id": ["overview", "nope"],
+            "score": [3, 3],
+        }
+    )
     frame.to_excel(tmp_path / "r.xlsx", index=False, sheet_name="Scores")
     with pytest.raises(RatingsError) as info:
         read_ratings(tmp_path / "r.xlsx", evidence_rubric, sheet="Scores")
@@ -211,7 +319,16 @@ KEY_HEADER = "submission_id,criterion_id,key_score,rationale"
 
 def test_key_reads_and_checks_anchors(tmp_path, evidence_rubric):
     ratings = read_ratings(write(tmp_path, GOOD), evidence_rubric)
-    key = read_key(write(tmp_path, ["A1,overview,3,Plan sequences questions", "A1,artifacts,Emerging,"], "key.csv", KEY_HEADER), evidence_rubric, ratings=ratings)
+    key = read_key(
+        write(
+            tmp_path,
+            ["A1,overview,3,Plan sequences questions", "A1,artifacts,Emerging,"],
+            "key.csv",
+            KEY_HEADER,
+        ),
+        evidence_rubric,
+        ratings=ratings,
+    )
     assert key.anchors == ["A1"]
     assert key.frame["key_score"].tolist() == [3, 2]
 
@@ -219,7 +336,10 @@ def test_key_reads_and_checks_anchors(tmp_path, evidence_rubric):
 @pytest.mark.parametrize(
     ("line", "message"),
     [
-        ("S1,overview,3,", "row 2, column 'submission_id', value 'S1': has a key but is not an anchor: the ratings score it only as a live submission"),
+        (
+            "S1,overview,3,",
+            "row 2, column 'submission_id', value 'S1': has a key but is not an anchor: the ratings score it only as a live submission",
+        ),
         ("A1,overveiw,3,", "row 2, column 'criterion_id', value 'overveiw': not a criterion"),
         ("A1,overview,5,", "row 2, column 'key_score', value '5': score 5 is out of range"),
         ("A1,overview,,", "score is empty"),
@@ -235,9 +355,17 @@ def test_key_errors(tmp_path, evidence_rubric, line, message):
 
 def test_key_duplicates_and_missing_columns(tmp_path, evidence_rubric):
     with pytest.raises(RatingsError, match="row 3: duplicate key score"):
-        read_key(write(tmp_path, ["A1,overview,3,", "A1,overview,2,"], "key.csv", KEY_HEADER), evidence_rubric)
-    with pytest.raises(RatingsError, match="required column 'key_score' is missing from the answer key"):
-        read_key(write(tmp_path, ["A1,overview"], "key.csv", "submission_id,criterion_id"), evidence_rubric)
+        read_key(
+            write(tmp_path, ["A1,overview,3,", "A1,overview,2,"], "key.csv", KEY_HEADER),
+            evidence_rubric,
+        )
+    with pytest.raises(
+        RatingsError, match="required column 'key_score' is missing from the answer key"
+    ):
+        read_key(
+            write(tmp_path, ["A1,overview"], "key.csv", "submission_id,criterion_id"),
+            evidence_rubric,
+        )
 
 
 # ---- form exports (wide sheets) -----------------------------------------------------
@@ -255,29 +383,47 @@ def test_wide_sheet(tmp_path, evidence_rubric):
 
 def test_wide_sheet_errors_name_the_criterion_column(tmp_path, evidence_rubric):
     path = tmp_path / "form.csv"
-    path.write_text("reviewer_id,submission_id,Overview questions,artifacts,reflection\nR1,S1,3,9,4\nR1,S1,3,3,3\n")
+    path.write_text(
+        "reviewer_id,submission_id,Overview questions,artifacts,reflection\nR1,S1,3,9,4\nR1,S1,3,3,3\n"
+    )
     with pytest.raises(RatingsError) as info:
         read_wide(path, evidence_rubric)
     got = problems(info)
-    assert any("row 2, column 'artifacts', value '9': score 9 is out of range" in p for p in got), got
+    assert any("row 2, column 'artifacts', value '9': score 9 is out of range" in p for p in got), (
+        got
+    )
     assert any("row 3, column 'Overview questions': duplicate rating" in p for p in got), got
 
 
 def test_wide_sheet_column_mapping(tmp_path, evidence_rubric):
     path = tmp_path / "form.csv"
     path.write_text("who,what,Q1,Q2\nR1,S1,3,2\n")
-    table = read_wide(path, evidence_rubric, reviewer="who", submission="what", criteria={"Q1": "overview", "Q2": "reflection"})
+    table = read_wide(
+        path,
+        evidence_rubric,
+        reviewer="who",
+        submission="what",
+        criteria={"Q1": "overview", "Q2": "reflection"},
+    )
     assert table.frame["criterion_id"].astype(str).tolist() == ["overview", "reflection"]
     with pytest.raises(RatingsError, match="maps column 'Q2' to 'reflect'"):
-        read_wide(path, evidence_rubric, reviewer="who", submission="what", criteria={"Q2": "reflect"})
-    with pytest.raises(RatingsError, match=r"column 'reviewer_id' \(for reviewer_id\) is not in the sheet"):
+        read_wide(
+            path, evidence_rubric, reviewer="who", submission="what", criteria={"Q2": "reflect"}
+        )
+    with pytest.raises(
+        RatingsError, match=r"column 'reviewer_id' \(for reviewer_id\) is not in the sheet"
+    ):
         read_wide(path, evidence_rubric, submission="what")
 
 
 # ---- exports and round trips -----------------------------------------------------
 @pytest.mark.parametrize("suffix", [".csv", ".xlsx"], ids=["csv", "xlsx"])
 def test_export_neutralises_formulas_and_round_trips(tmp_path, evidence_rubric, suffix):
-    lines = [*GOOD, "=HYPERLINK(\"x\"),+R1,overview,3,2026-09-01T10:00:00Z,@R1,anchor", "-S2,R1,overview,3,,,live"]
+    lines = [
+        *GOOD,
+        '=HYPERLINK("x"),+R1,overview,3,2026-09-01T10:00:00Z,@R1,anchor',
+        "-S2,R1,overview,3,,,live",
+    ]
     table = read_ratings(write(tmp_path, lines), evidence_rubric)
     out = export_table(table, tmp_path / f"out{suffix}")
     raw = pd.read_excel(out, dtype=str) if suffix == ".xlsx" else pd.read_csv(out, dtype=str)
@@ -295,21 +441,49 @@ def test_export_writes_nothing_on_bad_format(tmp_path):
 
 # ---- property: malformed files never crash --------------------------------------------
 _cell = st.one_of(
-    st.sampled_from(["A1", "R1", "overview", "artifacts", "3", "3.0", " 4 ", "Proficient", "", "2026-09-01", "anchor", "live", "x", "-1", "1e9", "nan", "\"", "'=1"]),
+    st.sampled_from(
+        [
+            "A1",
+            "R1",
+            "overview",
+            "artifacts",
+            "3",
+            "3.0",
+            " 4 ",
+            "Proficient",
+            "",
+            "2026-09-01",
+            "anchor",
+            "live",
+            "x",
+            "-1",
+            "1e9",
+            "nan",
+            '"',
+            "'=1",
+        ]
+    ),
     st.text(alphabet=string.printable + "éü\u00a0\ufeff", max_size=8),
 )
 _line = st.lists(_cell, min_size=0, max_size=9).map(lambda cells: ",".join(cells))
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
-    header=st.one_of(st.just(HEADER), st.lists(st.sampled_from(HEADER.split(",") + ["", "x", "Score"]), max_size=8).map(",".join)),
+    header=st.one_of(
+        st.just(HEADER),
+        st.lists(st.sampled_from(HEADER.split(",") + ["", "x", "Score"]), max_size=8).map(",".join),
+    ),
     lines=st.lists(_line, max_size=12),
     suffix=st.sampled_from([".csv", ".tsv", ".xlsx", ".parquet", ".txt"]),
     junk=st.binary(max_size=40),
     use_junk=st.booleans(),
 )
-def test_random_malformed_files_give_a_validation_error(tmp_path, evidence_rubric, header, lines, suffix, junk, use_junk):
+def test_random_malformed_files_give_a_validation_error(
+    tmp_path, evidence_rubric, header, lines, suffix, junk, use_junk
+):
     path = tmp_path / f"fuzz{suffix}"
     path.write_bytes(junk if use_junk else ("\n".join([header, *lines])).encode())
     try:

@@ -34,4 +34,7 @@ def test_import_export_import_is_equal(tmp_path, name, suffix):
 
     cols = ["round_id", "submission_id", "reviewer_id", "criterion_id"]
     pd.testing.assert_frame_equal(canon(again.frame, cols), canon(program.ratings.frame, cols))
-    pd.testing.assert_frame_equal(canon(key_again.frame, ["submission_id", "criterion_id"]), canon(program.key.frame, ["submission_id", "criterion_id"]))
+    pd.testing.assert_frame_equal(
+        canon(key_again.frame, ["submission_id", "criterion_id"]),
+        canon(program.key.frame, ["submission_id", "criterion_id"]),
+    )

@@ -39,7 +39,11 @@ def test_shipped_rubrics_load_and_round_trip(path):
 
 def test_three_shapes_are_shipped():
     kinds = {load_rubric(p).id: load_rubric(p) for p in SHIPPED}
-    assert [c.id for c in kinds["evidence-4level"].criteria] == ["overview", "artifacts", "reflection"]
+    assert [c.id for c in kinds["evidence-4level"].criteria] == [
+        "overview",
+        "artifacts",
+        "reflection",
+    ]
     assert all(len(c.levels) == 4 for c in kinds["evidence-4level"].criteria)
     assert all(c.scores == (0, 1) for c in kinds["met-not-yet"].criteria)
     assert kinds["discussion-hybrid"].pass_rule.kind == "hybrid"
@@ -81,23 +85,59 @@ def _problems(text: str) -> list[str]:
 @pytest.mark.parametrize(
     ("edit", "expected"),
     [
-        (("title: Test rubric", "title: Test rubric\ncolour: blue"), "bad.yaml, line 3, field colour, value 'blue': unknown key 'colour'"),
-        (("  - {score: 2, label: Mid}", "  - {score: 1, label: Mid}"), "field criteria[0].levels: level scores must be unique; [1] appear more than once"),
-        (("  - {score: 3, label: High}", "  - {score: 0, label: High}"), "levels must be listed in increasing score order; got scores [1, 2, 0]"),
-        (("  - {score: 3, label: High}", "  - {score: 3, label: mid}"), "level labels must be unique (ignoring case)"),
-        (("min_total: 4", "min_total: 7"), "bad.yaml, line 14, field pass_rule.min_total: cut 7 can never be reached: the highest possible total is 6"),
+        (
+            ("title: Test rubric", "title: Test rubric\ncolour: blue"),
+            "bad.yaml, line 3, field colour, value 'blue': unknown key 'colour'",
+        ),
+        (
+            ("  - {score: 2, label: Mid}", "  - {score: 1, label: Mid}"),
+            "field criteria[0].levels: level scores must be unique; [1] appear more than once",
+        ),
+        (
+            ("  - {score: 3, label: High}", "  - {score: 0, label: High}"),
+            "levels must be listed in increasing score order; got scores [1, 2, 0]",
+        ),
+        (
+            ("  - {score: 3, label: High}", "  - {score: 3, label: mid}"),
+            "level labels must be unique (ignoring case)",
+        ),
+        (
+            ("min_total: 4", "min_total: 7"),
+            "bad.yaml, line 14, field pass_rule.min_total: cut 7 can never be reached: the highest possible total is 6",
+        ),
         (("min_total: 4", "min_level: 4"), "level 4 can never be reached on criterion 'a'"),
-        (("min_total: 4", "min_levels: {c: 2}"), "field pass_rule.min_levels.c: names criterion 'c', which the rubric does not have (criteria: a, b)"),
+        (
+            ("min_total: 4", "min_levels: {c: 2}"),
+            "field pass_rule.min_levels.c: names criterion 'c', which the rubric does not have (criteria: a, b)",
+        ),
         (("min_total: 4", "min_levels: {b: 5}"), "5 is not a level of criterion 'b'"),
-        (("  - id: b", "  - id: a"), "field criteria[1].id: criterion id 'a' is used more than once"),
+        (
+            ("  - id: b", "  - id: a"),
+            "field criteria[1].id: criterion id 'a' is used more than once",
+        ),
         (("pass_rule:\n  min_total: 4", "pass_rule: {}"), "a pass rule needs min_total"),
         (("id: t\n", ""), "required key 'id' is missing"),
-        (("version: \"1\"", "version: \"1\"\nversion: \"2\""), "bad.yaml, line 4, field version: key 'version' appears twice"),
+        (
+            ('version: "1"', 'version: "1"\nversion: "2"'),
+            "bad.yaml, line 4, field version: key 'version' appears twice",
+        ),
         (("  - id: a", "  - id: a b"), "field criteria[0].id"),
     ],
-    ids=["unknown-key", "duplicate-level", "unordered-levels", "duplicate-label", "unreachable-cut",
-         "unreachable-level", "rule-names-missing-criterion", "rule-level-not-a-level", "duplicate-criterion",
-         "empty-rule", "missing-id", "duplicate-key", "bad-identifier"],
+    ids=[
+        "unknown-key",
+        "duplicate-level",
+        "unordered-levels",
+        "duplicate-label",
+        "unreachable-cut",
+        "unreachable-level",
+        "rule-names-missing-criterion",
+        "rule-level-not-a-level",
+        "duplicate-criterion",
+        "empty-rule",
+        "missing-id",
+        "duplicate-key",
+        "bad-identifier",
+    ],
 )
 def test_rubric_errors_name_file_field_and_line(edit, expected):
     old, new = edit
@@ -107,7 +147,9 @@ def test_rubric_errors_name_file_field_and_line(edit, expected):
 
 
 def test_all_rubric_problems_are_listed_at_once():
-    text = BASE.replace("min_total: 4", "min_total: 4\n  min_levels: {c: 2, d: 1}").replace("title: Test rubric", "title: T\nfoo: 1\nbar: 2")
+    text = BASE.replace("min_total: 4", "min_total: 4\n  min_levels: {c: 2, d: 1}").replace(
+        "title: Test rubric", "title: T\nfoo: 1\nbar: 2"
+    )
     problems = _problems(text)
     assert sum("unknown key" in p for p in problems) == 2
 
@@ -119,7 +161,11 @@ def test_cross_field_problems_all_listed():
 
 @pytest.mark.parametrize(
     "text",
-    ["a: !!python/object/apply:os.system ['echo hi']\n", "a: !!python/object:builtins.dict {x: 1}\n", "!!python/name:os.system\n"],
+    [
+        "a: !!python/object/apply:os.system ['echo hi']\n",
+        "a: !!python/object:builtins.dict {x: 1}\n",
+        "!!python/name:os.system\n",
+    ],
     ids=["apply", "object", "name"],
 )
 def test_yaml_is_loaded_safely(text):
@@ -139,11 +185,21 @@ def test_empty_and_non_mapping_files():
 
 def test_direct_construction_validates_too():
     with pytest.raises(ValueError, match="can never be reached"):
-        Rubric.model_validate({
-            "id": "x", "title": "X", "version": "1",
-            "criteria": [{"id": "a", "name": "A", "levels": [{"score": 0, "label": "n"}, {"score": 1, "label": "y"}]}],
-            "pass_rule": {"min_total": 3},
-        })
+        Rubric.model_validate(
+            {
+                "id": "x",
+                "title": "X",
+                "version": "1",
+                "criteria": [
+                    {
+                        "id": "a",
+                        "name": "A",
+                        "levels": [{"score": 0, "label": "n"}, {"score": 1, "label": "y"}],
+                    }
+                ],
+                "pass_rule": {"min_total": 3},
+            }
+        )
 
 
 def test_models_are_frozen(evidence_rubric):

@@ -569,7 +569,9 @@ def test_newer_schema_is_refused(db, where):
     assert isinstance(err.value, RuntimeError)
     message = str(err.value)
     assert f"{db} is a store of schema version 99, written by a newer calibrate" in message
-    readable = f"version {SCHEMA_VERSION}" if SCHEMA_VERSION == 1 else f"versions 1 to {SCHEMA_VERSION}"
+    readable = (
+        f"version {SCHEMA_VERSION}" if SCHEMA_VERSION == 1 else f"versions 1 to {SCHEMA_VERSION}"
+    )
     assert f"reads store schema {readable}" in message
     assert (
         "Upgrade calibrate (pip install --upgrade calibrate) to open it; the file was not changed."

@@ -8,12 +8,19 @@ import pytest
 
 from calibrate.cli._main import main
 
-ARGS = ["audit", "data/synthetic/district/ratings.csv", "--rubric", "rubrics/discussion-hybrid.yaml"]
+ARGS = [
+    "audit",
+    "data/synthetic/district/ratings.csv",
+    "--rubric",
+    "rubrics/discussion-hybrid.yaml",
+]
 
 
 def test_json_contract(capsys, tmp_path):
     html_path = tmp_path / "audit.html"
-    code = main([*ARGS, "--format", "json", "--n-boot", "30", "--seed", "1", "--html", str(html_path)])
+    code = main(
+        [*ARGS, "--format", "json", "--n-boot", "30", "--seed", "1", "--html", str(html_path)]
+    )
     assert code == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["ok"] is True
@@ -27,7 +34,14 @@ def test_json_contract(capsys, tmp_path):
     assert all(r["n_criteria"] == 6 for r in ds)
     assert all(0 <= r["g_absolute"] <= r["g_relative"] + 1e-9 <= 1 + 1e-9 for r in ds)
     assert "reach Phi" in doc["recommendation"]
-    assert {r["criterion_id"] for r in doc["criteria"]} == {"goals", "norms", "prompts", "facilitation", "student_evidence", "reflection"}
+    assert {r["criterion_id"] for r in doc["criteria"]} == {
+        "goals",
+        "norms",
+        "prompts",
+        "facilitation",
+        "student_evidence",
+        "reflection",
+    }
     page = html_path.read_text()
     assert page.startswith("<!DOCTYPE html>") and "data:image/png;base64," in page
     assert "<script" not in page
@@ -68,5 +82,19 @@ def test_repeated_cells_are_a_data_error(capsys, tmp_path):
     twice = pd.concat([live, live.head(12).assign(round_id="again")])
     path = tmp_path / "twice.csv"
     twice.to_csv(path, index=False)
-    assert main(["audit", str(path), "--rubric", "rubrics/discussion-hybrid.yaml", "--format", "json", "--n-boot", "0"]) == 1
+    assert (
+        main(
+            [
+                "audit",
+                str(path),
+                "--rubric",
+                "rubrics/discussion-hybrid.yaml",
+                "--format",
+                "json",
+                "--n-boot",
+                "0",
+            ]
+        )
+        == 1
+    )
     assert "at most once" in json.loads(capsys.readouterr().out)["error"]

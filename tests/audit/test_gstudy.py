@@ -21,7 +21,9 @@ TRUE = {
 FACETS = ["reviewer", "criterion"]
 
 
-def simulate(seed: int, n_p: int = 80, m: int = 25, n_c: int = 4, nested: bool = False) -> pd.DataFrame:
+def simulate(
+    seed: int, n_p: int = 80, m: int = 25, n_c: int = 4, nested: bool = False
+) -> pd.DataFrame:
     """Draw from the random-effects model on a sparse design: each submission is scored by
     2 or 3 of ``m`` reviewers on every criterion (reviewers unique per submission if nested)."""
     rng = np.random.default_rng(seed)
@@ -38,11 +40,15 @@ def simulate(seed: int, n_p: int = 80, m: int = 25, n_c: int = 4, nested: bool =
     def draw(name: str, n: int) -> np.ndarray:
         return rng.normal(0, np.sqrt(TRUE[name]), n)
 
-    y = (draw("submission", n_p)[sub] + draw("reviewer", m)[rev] + draw("criterion", n_c)[crit]
-         + draw("submission x reviewer", n_p * m)[sub * m + rev]
-         + draw("submission x criterion", n_p * n_c)[sub * n_c + crit]
-         + draw("reviewer x criterion", m * n_c)[rev * n_c + crit]
-         + draw("submission x reviewer x criterion", sub.size))
+    y = (
+        draw("submission", n_p)[sub]
+        + draw("reviewer", m)[rev]
+        + draw("criterion", n_c)[crit]
+        + draw("submission x reviewer", n_p * m)[sub * m + rev]
+        + draw("submission x criterion", n_p * n_c)[sub * n_c + crit]
+        + draw("reviewer x criterion", m * n_c)[rev * n_c + crit]
+        + draw("submission x reviewer x criterion", sub.size)
+    )
     return pd.DataFrame({"submission": sub, "reviewer": rev, "criterion": crit, "score": y})
 
 
@@ -50,11 +56,17 @@ def test_recovers_known_components_without_bias():
     """Over 400 seeds the mean estimate of every component is within 3.5 Monte Carlo
     standard errors of the truth (7 components: a family-wise false-alarm rate < 0.4%)."""
     seeds = 400
-    est = np.array([
-        g_study_frame(simulate(s), score="score", target="submission", facets=FACETS, n_boot=0).variance
-        for s in range(seeds)
-    ])
-    names = g_study_frame(simulate(0), score="score", target="submission", facets=FACETS, n_boot=0).names
+    est = np.array(
+        [
+            g_study_frame(
+                simulate(s), score="score", target="submission", facets=FACETS, n_boot=0
+            ).variance
+            for s in range(seeds)
+        ]
+    )
+    names = g_study_frame(
+        simulate(0), score="score", target="submission", facets=FACETS, n_boot=0
+    ).names
     truth = np.array([TRUE[n] for n in names])
     mc_error = est.std(axis=0, ddof=1) / np.sqrt(seeds)
     z = (est.mean(axis=0) - truth) / mc_error
@@ -64,14 +76,27 @@ def test_recovers_known_components_without_bias():
 def test_bootstrap_standard_errors_match_the_spread_of_estimates():
     """The parametric-bootstrap SE (mean over 30 fits) is within 25% of the empirical SD
     of the estimates over 300 seeds, for every component."""
-    fits = [g_study_frame(simulate(s), score="score", target="submission", facets=FACETS, n_boot=0).variance
-            for s in range(300)]
+    fits = [
+        g_study_frame(
+            simulate(s), score="score", target="submission", facets=FACETS, n_boot=0
+        ).variance
+        for s in range(300)
+    ]
     sd = np.std(fits, axis=0, ddof=1)
-    se = np.mean([
-        g_study_frame(simulate(10_000 + s), score="score", target="submission", facets=FACETS,
-                      n_boot=100, rng=s).se
-        for s in range(30)
-    ], axis=0)
+    se = np.mean(
+        [
+            g_study_frame(
+                simulate(10_000 + s),
+                score="score",
+                target="submission",
+                facets=FACETS,
+                n_boot=100,
+                rng=s,
+            ).se
+            for s in range(30)
+        ],
+        axis=0,
+    )
     assert np.all(np.abs(se / sd - 1) < 0.25), (se / sd).round(2)
 
 
@@ -79,20 +104,38 @@ def test_nested_design_recovers_pooled_components():
     """(r:p) x c: reviewer:submission = reviewer + submission x reviewer, and the residual
     absorbs reviewer x criterion."""
     seeds = 200
-    est = np.array([
-        g_study_frame(simulate(s, nested=True), score="score", target="submission", facets=FACETS,
-                      nested={"reviewer": "submission"}, n_boot=0).variance
-        for s in range(seeds)
-    ])
-    names = g_study_frame(simulate(0, nested=True), score="score", target="submission", facets=FACETS,
-                          nested={"reviewer": "submission"}, n_boot=0).names
+    est = np.array(
+        [
+            g_study_frame(
+                simulate(s, nested=True),
+                score="score",
+                target="submission",
+                facets=FACETS,
+                nested={"reviewer": "submission"},
+                n_boot=0,
+            ).variance
+            for s in range(seeds)
+        ]
+    )
+    names = g_study_frame(
+        simulate(0, nested=True),
+        score="score",
+        target="submission",
+        facets=FACETS,
+        nested={"reviewer": "submission"},
+        n_boot=0,
+    ).names
     truth = {
-        "submission": TRUE["submission"], "criterion": TRUE["criterion"],
+        "submission": TRUE["submission"],
+        "criterion": TRUE["criterion"],
         "submission x criterion": TRUE["submission x criterion"],
         "reviewer:submission": TRUE["reviewer"] + TRUE["submission x reviewer"],
-        "criterion x reviewer:submission": TRUE["reviewer x criterion"] + TRUE["submission x reviewer x criterion"],
+        "criterion x reviewer:submission": TRUE["reviewer x criterion"]
+        + TRUE["submission x reviewer x criterion"],
     }
-    z = (est.mean(axis=0) - np.array([truth[n] for n in names])) / (est.std(axis=0, ddof=1) / np.sqrt(seeds))
+    z = (est.mean(axis=0) - np.array([truth[n] for n in names])) / (
+        est.std(axis=0, ddof=1) / np.sqrt(seeds)
+    )
     assert np.all(np.abs(z) < 3.5), dict(zip(names, z.round(2), strict=True))
 
 
@@ -117,15 +160,23 @@ def test_unbalanced_estimates_equal_a_dense_brute_force_computation():
 
 
 def test_d_study_formulas():
-    res = g_study_frame(simulate(3), score="score", target="submission", facets=FACETS, n_boot=50, rng=0)
+    res = g_study_frame(
+        simulate(3), score="score", target="submission", facets=FACETS, n_boot=50, rng=0
+    )
     v = {n: max(x, 0.0) for n, x in zip(res.names, res.variance, strict=True)}
     crossed = res.coefficients({"reviewer": 3, "criterion": 4})
-    rel = v["submission x reviewer"] / 3 + v["submission x criterion"] / 4 + v["submission x reviewer x criterion"] / 12
+    rel = (
+        v["submission x reviewer"] / 3
+        + v["submission x criterion"] / 4
+        + v["submission x reviewer x criterion"] / 12
+    )
     ab = rel + v["reviewer"] / 3 + v["criterion"] / 4 + v["reviewer x criterion"] / 12
     p = v["submission"]
     assert crossed == pytest.approx((p / (p + rel), p / (p + ab)))
     other = simulate(3).rename(columns={"reviewer": "rater"})
-    other_res = g_study_frame(other, score="score", target="submission", facets=["rater", "criterion"], n_boot=0)
+    other_res = g_study_frame(
+        other, score="score", target="submission", facets=["rater", "criterion"], n_boot=0
+    )
     with pytest.raises(ValueError, match="pass sizes="):
         d_study(other_res)
     with pytest.raises(ValueError, match="sizes must name facets among"):

@@ -13,7 +13,12 @@ from calibrate.ratings._table import canonical_frame
 
 def _table(rows, rubric) -> RatingsTable:
     f = pd.DataFrame(rows, columns=["submission_id", "reviewer_id", "criterion_id", "score"])
-    return RatingsTable(canonical_frame(f["submission_id"], f["reviewer_id"], f["criterion_id"], f["score"], rubric), rubric)
+    return RatingsTable(
+        canonical_frame(
+            f["submission_id"], f["reviewer_id"], f["criterion_id"], f["score"], rubric
+        ),
+        rubric,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +76,9 @@ def test_halo_and_item_total(made):
     assert any(r.flag == "halo" and "reviewer G" in r.reason for r in s.flags.itertuples())
     # independent true levels across criteria: low item-total correlations are flagged
     assert (s.item_total["item_total"] < 0.3).all()
-    assert set(s.flags.loc[s.flags["flag"] == "low_item_total", "criterion_id"]) == set(s.item_total["criterion_id"])
+    assert set(s.flags.loc[s.flags["flag"] == "low_item_total", "criterion_id"]) == set(
+        s.item_total["criterion_id"]
+    )
 
 
 def test_redundant_criteria(evidence_rubric):
@@ -92,9 +99,21 @@ def test_redundant_criteria(evidence_rubric):
     [
         (level_use, {"rare_share": 2}, "rare_share must be a number between 0 and 1; got 2"),
         (level_use, {"min_pairs": 0}, "min_pairs must be a positive integer; got 0"),
-        (criterion_structure, {"halo_ratio": -1}, "halo_ratio must be a number between 0 and 1; got -1"),
-        (rubric_audit, {"target": 1.0}, "target must be a number between 0 and 1 (exclusive); got 1.0"),
-        (rubric_audit, {"criteria": "mixed"}, "criteria must be one of 'random', 'fixed'; got 'mixed'"),
+        (
+            criterion_structure,
+            {"halo_ratio": -1},
+            "halo_ratio must be a number between 0 and 1; got -1",
+        ),
+        (
+            rubric_audit,
+            {"target": 1.0},
+            "target must be a number between 0 and 1 (exclusive); got 1.0",
+        ),
+        (
+            rubric_audit,
+            {"criteria": "mixed"},
+            "criteria must be one of 'random', 'fixed'; got 'mixed'",
+        ),
     ],
     ids=["rare_share", "min_pairs", "halo_ratio", "target", "criteria"],
 )

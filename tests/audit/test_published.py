@@ -28,8 +28,14 @@ def _fit(name: str):
     expected = json.loads((DATA / name / "expected.json").read_text())
     frame = pd.read_csv(DATA / name / "data.csv")
     design = expected["design"]
-    res = g_study_frame(frame, score="score", target=design["target"], facets=design["facets"],
-                        nested=design["nested"], n_boot=0)
+    res = g_study_frame(
+        frame,
+        score="score",
+        target=design["target"],
+        facets=design["facets"],
+        nested=design["nested"],
+        n_boot=0,
+    )
     return res, expected
 
 

@@ -28,7 +28,9 @@ from calibrate.ratings import AnswerKey, RatingsTable, canonical_frame
 CRITS = ("overview", "artifacts", "reflection")
 
 
-def make_round(rubric, n_anchors: int, reviewers: dict[str, np.ndarray], key: np.ndarray, round_id: str = "R1"):
+def make_round(
+    rubric, n_anchors: int, reviewers: dict[str, np.ndarray], key: np.ndarray, round_id: str = "R1"
+):
     """``reviewers[name]`` is an (n_anchors, 3) score array; ``key`` the same shape."""
     rows = []
     for name, scores in reviewers.items():
@@ -36,14 +38,26 @@ def make_round(rubric, n_anchors: int, reviewers: dict[str, np.ndarray], key: np
             for j, c in enumerate(CRITS):
                 rows.append((f"A{a:02d}", name, c, int(scores[a, j])))
     sub, rev, crit, score = zip(*rows, strict=True)
-    frame = canonical_frame(sub, rev, crit, score, rubric, round_id=[round_id] * len(rows), kind=["anchor"] * len(rows),
-                            rated_at=["2026-09-01T10:00:00Z"] * len(rows))
-    key_frame = pd.DataFrame({
-        "submission_id": pd.Categorical([f"A{a:02d}" for a in range(n_anchors) for _ in CRITS]),
-        "criterion_id": pd.Categorical([c for _ in range(n_anchors) for c in CRITS], categories=list(rubric.criterion_ids)),
-        "key_score": key.ravel().astype(np.int64),
-        "rationale": [f"why {a}-{c}" for a in range(n_anchors) for c in CRITS],
-    })
+    frame = canonical_frame(
+        sub,
+        rev,
+        crit,
+        score,
+        rubric,
+        round_id=[round_id] * len(rows),
+        kind=["anchor"] * len(rows),
+        rated_at=["2026-09-01T10:00:00Z"] * len(rows),
+    )
+    key_frame = pd.DataFrame(
+        {
+            "submission_id": pd.Categorical([f"A{a:02d}" for a in range(n_anchors) for _ in CRITS]),
+            "criterion_id": pd.Categorical(
+                [c for _ in range(n_anchors) for c in CRITS], categories=list(rubric.criterion_ids)
+            ),
+            "key_score": key.ravel().astype(np.int64),
+            "rationale": [f"why {a}-{c}" for a in range(n_anchors) for c in CRITS],
+        }
+    )
     return RatingsTable(frame, rubric), AnswerKey(key_frame, rubric)
 
 
@@ -63,11 +77,18 @@ def test_perfect_reviewer_qualifies(evidence_rubric):
     key = key_of(10)
     ratings, k = make_round(evidence_rubric, 10, {"P": key}, key)
     r = qualify(ratings, k).reviewers.iloc[0]
-    assert r.status == "qualified" and r.exact_agreement == 1 and r.decision_agreement == 1 and r.mean_difference == 0
+    assert (
+        r.status == "qualified"
+        and r.exact_agreement == 1
+        and r.decision_agreement == 1
+        and r.mean_difference == 0
+    )
     assert r.reasons[0].startswith("meets every standard")
 
 
-@pytest.mark.parametrize(("n_off", "status"), [(3, "qualified"), (4, "recalibrate")], ids=["70%-meets", "60%-fails"])
+@pytest.mark.parametrize(
+    ("n_off", "status"), [(3, "qualified"), (4, "recalibrate")], ids=["70%-meets", "60%-fails"]
+)
 def test_exact_agreement_boundary(evidence_rubric, n_off, status):
     key = key_of(10)
     # off by one level on 'reflection' for n_off anchors, chosen where the decision is unchanged (4 -> 3 on anchor 1 only
@@ -77,10 +98,14 @@ def test_exact_agreement_boundary(evidence_rubric, n_off, status):
     r = qualify(ratings, k).reviewers.iloc[0]
     assert r.status == status
     if status == "recalibrate":
-        assert r.reasons == ["exact agreement on Reflection is 60% (6 of 10), below the 70% standard"]
+        assert r.reasons == [
+            "exact agreement on Reflection is 60% (6 of 10), below the 70% standard"
+        ]
 
 
-@pytest.mark.parametrize(("n_far", "status"), [(1, "qualified"), (2, "recalibrate")], ids=["95%-meets", "90%-fails"])
+@pytest.mark.parametrize(
+    ("n_far", "status"), [(1, "qualified"), (2, "recalibrate")], ids=["95%-meets", "90%-fails"]
+)
 def test_within_one_boundary(evidence_rubric, n_far, status):
     key = key_of(20)
     rule = QualificationRule(min_exact=0.0, min_decision=0.0)
@@ -88,10 +113,15 @@ def test_within_one_boundary(evidence_rubric, n_far, status):
     ratings, k = make_round(evidence_rubric, 20, {"X": shift(key, rows, 0, -2)}, key)
     r = qualify(ratings, k, rule=rule).reviewers.iloc[0]
     assert r.status == status
-    assert math.isclose(compare_to_key(ratings, k).query("criterion_id == 'overview'").adjacent.iloc[0], (20 - n_far) / 20)
+    assert math.isclose(
+        compare_to_key(ratings, k).query("criterion_id == 'overview'").adjacent.iloc[0],
+        (20 - n_far) / 20,
+    )
 
 
-@pytest.mark.parametrize(("n_flip", "status"), [(1, "qualified"), (2, "recalibrate")], ids=["90%-meets", "80%-fails"])
+@pytest.mark.parametrize(
+    ("n_flip", "status"), [(1, "qualified"), (2, "recalibrate")], ids=["90%-meets", "80%-fails"]
+)
 def test_decision_boundary(evidence_rubric, n_flip, status):
     key = key_of(10)
     rule = QualificationRule(min_exact=0.0, min_adjacent=0.0)
@@ -112,7 +142,9 @@ def test_signs_and_group_lean(evidence_rubric):
     assert per.loc["L", "mean_difference"] == 1 and per.loc["H", "mean_difference"] == -1
     lean = group_lean(ratings, k)
     assert lean["mean_difference"] == pytest.approx(1 / 3)
-    ratings2, k2 = make_round(evidence_rubric, 10, {f"L{i}": lenient for i in range(4)} | {"H": key}, key)
+    ratings2, k2 = make_round(
+        evidence_rubric, 10, {f"L{i}": lenient for i in range(4)} | {"H": key}, key
+    )
     assert group_lean(ratings2, k2)["direction"] == "more lenient than the key"
 
 
@@ -128,7 +160,11 @@ def test_wilson_intervals_match_closed_form(evidence_rubric):
     assert row.exact_high == pytest.approx((centre + half) / (1 + z * z / n), abs=1e-12)
 
 
-@pytest.mark.parametrize(("rate", "threshold"), [(0.8, 0.7), (0.6, 0.7), (1.0, 0.95), (0.75, 0.7)], ids=["above", "below", "perfect", "close"])
+@pytest.mark.parametrize(
+    ("rate", "threshold"),
+    [(0.8, 0.7), (0.6, 0.7), (1.0, 0.95), (0.75, 0.7)],
+    ids=["above", "below", "perfect", "close"],
+)
 def test_anchors_needed_is_the_smallest_sufficient_n(rate, threshold):
     n = anchors_needed(rate, threshold)
 
@@ -144,21 +180,32 @@ def test_shaky_calls_and_round_warning(evidence_rubric):
     key = key_of(6)
     ratings, k = make_round(evidence_rubric, 6, {"P": key}, key)
     result = qualify(ratings, k)
-    assert any("shaky call" in w and "anchors would settle it" in w for w in result.reviewers.iloc[0].warnings)
-    assert result.warnings and "at least 20 anchors make one such miss tolerable" in result.warnings[0]
+    assert any(
+        "shaky call" in w and "anchors would settle it" in w
+        for w in result.reviewers.iloc[0].warnings
+    )
+    assert (
+        result.warnings and "at least 20 anchors make one such miss tolerable" in result.warnings[0]
+    )
 
 
 def test_only_anchor_ratings_of_the_round_count(evidence_rubric):
     key = key_of(5)
     r1, k = make_round(evidence_rubric, 5, {"X": key}, key, round_id="R1")
     r2, _ = make_round(evidence_rubric, 5, {"X": shift(key, range(5), 0, -2)}, key, round_id="R2")
-    both = RatingsTable(pd.concat([r1.frame, r2.frame], ignore_index=True).astype({"round_id": "category"}), evidence_rubric)
+    both = RatingsTable(
+        pd.concat([r1.frame, r2.frame], ignore_index=True).astype({"round_id": "category"}),
+        evidence_rubric,
+    )
     assert qualify(both, k, round_id="R1").reviewers.iloc[0].status == "qualified"
     assert qualify(both, k, round_id="R2").reviewers.iloc[0].status == "recalibrate"
     trends = round_trends(both, k).set_index(["reviewer_id", "round_id"])
     assert trends.loc[("X", "R1"), "exact"] == 1 and trends.loc[("X", "R2"), "exact"] < 1
     assert ("(group)", "R2") in trends.index
-    with pytest.raises(ValueError, match=r"round_id must be one of the rounds in the ratings \['R1', 'R2'\]; got 'R9'"):
+    with pytest.raises(
+        ValueError,
+        match=r"round_id must be one of the rounds in the ratings \['R1', 'R2'\]; got 'R9'",
+    ):
         keyed_scores(both, k, round_id="R9")
 
 
@@ -172,23 +219,48 @@ def test_discussion_ranks_the_most_divergent_anchor_first(evidence_rubric):
     detail = anchor_detail(ratings, k, "A03")
     assert list(detail["criterion_id"]) == list(CRITS)
     assert detail["rationale"].iloc[0] == "why 3-overview"
-    assert detail.filter(like=" ").drop(columns=["rationale"], errors="ignore").sum(axis=1).tolist() == [3, 3, 3]
+    assert detail.filter(like=" ").drop(columns=["rationale"], errors="ignore").sum(
+        axis=1
+    ).tolist() == [3, 3, 3]
 
 
 def test_round_cli_contract(tmp_path, capsys, evidence_rubric):
     from calibrate.io import export_table
 
     key = key_of(10)
-    ratings, k = make_round(evidence_rubric, 10, {"P": key, "X": shift(key, [0, 2, 3, 4], 2, +1)}, key)
+    ratings, k = make_round(
+        evidence_rubric, 10, {"P": key, "X": shift(key, [0, 2, 3, 4], 2, +1)}, key
+    )
     export_table(ratings, tmp_path / "r.csv")
     export_table(k, tmp_path / "k.csv")
-    args = ["round", str(tmp_path / "r.csv"), "--rubric", "rubrics/evidence-4level.yaml", "--key", str(tmp_path / "k.csv"), "--format", "json"]
+    args = [
+        "round",
+        str(tmp_path / "r.csv"),
+        "--rubric",
+        "rubrics/evidence-4level.yaml",
+        "--key",
+        str(tmp_path / "k.csv"),
+        "--format",
+        "json",
+    ]
     assert main(args) == 0
     rows = json.loads(capsys.readouterr().out)
     assert [r["reviewer_id"] for r in rows] == ["P", "X"]
     for r in rows:
-        assert {"reviewer_id", "status", "exact_agreement", "adjacent_agreement", "decision_agreement", "mean_difference", "reasons"} <= set(r)
-        assert r["status"] in ("qualified", "recalibrate") and isinstance(r["reasons"], list) and r["reasons"]
+        assert {
+            "reviewer_id",
+            "status",
+            "exact_agreement",
+            "adjacent_agreement",
+            "decision_agreement",
+            "mean_difference",
+            "reasons",
+        } <= set(r)
+        assert (
+            r["status"] in ("qualified", "recalibrate")
+            and isinstance(r["reasons"], list)
+            and r["reasons"]
+        )
     assert main(args[:4] + ["--format", "json"]) == 2  # no --key
     assert main([*args, "--round", "R7"]) == 2
 
@@ -217,7 +289,9 @@ def test_group_quadratic_kappa_matches_cohen_kappa():
     got = quadratic_kappa(x, y, groups, 40)
     for g in range(40):
         sel = groups == g
-        ref = cohen_kappa(np.column_stack([x[sel], y[sel]]), weights="quadratic", categories=[0, 1, 2, 3])
+        ref = cohen_kappa(
+            np.column_stack([x[sel], y[sel]]), weights="quadratic", categories=[0, 1, 2, 3]
+        )
         if np.isnan(ref.estimate):
             assert np.isnan(got[g])
         else:

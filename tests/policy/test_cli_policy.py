@@ -10,14 +10,40 @@ from calibrate.cli import main
 
 TRUTH = "data/synthetic/district/truth.json"
 RUBRIC = "rubrics/discussion-hybrid.yaml"
-FIELDS = {"reviewers", "resolution", "min_total", "decision_differs", "accuracy", "false_pass_rate", "false_not_yet_rate",
-          "third_review_rate", "reviews_per_submission", "mc_se"}
+FIELDS = {
+    "reviewers",
+    "resolution",
+    "min_total",
+    "decision_differs",
+    "accuracy",
+    "false_pass_rate",
+    "false_not_yet_rate",
+    "third_review_rate",
+    "reviews_per_submission",
+    "mc_se",
+}
 
 
 def test_policy_json_rows_from_truth_and_grid(tmp_path, capsys):
     grid = tmp_path / "grid.yaml"
     grid.write_text("min_total: [16, 17]\nreviewers: [2, 3]\n")
-    argv = ["policy", "--rubric", RUBRIC, "--truth", TRUTH, "--grid", str(grid), "--n", "3000", "--seed", "4", "--max-false-pass", "0.05", "--format", "json"]
+    argv = [
+        "policy",
+        "--rubric",
+        RUBRIC,
+        "--truth",
+        TRUTH,
+        "--grid",
+        str(grid),
+        "--n",
+        "3000",
+        "--seed",
+        "4",
+        "--max-false-pass",
+        "0.05",
+        "--format",
+        "json",
+    ]
     assert main(argv) == 0
     rows = json.loads(capsys.readouterr().out)
     assert len(rows) == 4 and all(FIELDS <= set(r) for r in rows)
@@ -28,8 +54,19 @@ def test_policy_json_rows_from_truth_and_grid(tmp_path, capsys):
 
 
 def test_policy_from_ratings_and_key(capsys):
-    argv = ["policy", "--rubric", "rubrics/evidence-4level.yaml", "--ratings", "data/synthetic/pilot/ratings.csv",
-            "--key", "data/synthetic/pilot/key.csv", "--n", "2000", "--format", "json"]
+    argv = [
+        "policy",
+        "--rubric",
+        "rubrics/evidence-4level.yaml",
+        "--ratings",
+        "data/synthetic/pilot/ratings.csv",
+        "--key",
+        "data/synthetic/pilot/key.csv",
+        "--n",
+        "2000",
+        "--format",
+        "json",
+    ]
     assert main(argv) == 0
     rows = json.loads(capsys.readouterr().out)
     assert {r["resolution"] for r in rows} == {"majority", "average", "replace_farthest", "expert"}
@@ -37,10 +74,12 @@ def test_policy_from_ratings_and_key(capsys):
 
 @pytest.mark.parametrize(
     ("extra", "message"),
-    [([], "give either --truth TRUTH or --ratings RATINGS --key KEY"),
-     (["--truth", TRUTH, "--ratings", "x.csv"], "give either --truth"),
-     (["--ratings", "data/synthetic/district/ratings.csv"], "--ratings needs --key"),
-     (["--truth", TRUTH, "--n", "1"], "--n must be at least 2")],
+    [
+        ([], "give either --truth TRUTH or --ratings RATINGS --key KEY"),
+        (["--truth", TRUTH, "--ratings", "x.csv"], "give either --truth"),
+        (["--ratings", "data/synthetic/district/ratings.csv"], "--ratings needs --key"),
+        (["--truth", TRUTH, "--n", "1"], "--n must be at least 2"),
+    ],
     ids=["no-source", "two-sources", "no-key", "tiny-n"],
 )
 def test_policy_usage_errors(capsys, extra, message):

@@ -24,13 +24,25 @@ from ..conftest import ROOT
 
 
 def test_cut_tuned_on_perfect_reviewers_separates_the_key(evidence_rubric):
-    compensatory = parse_rubric(rubric_to_yaml(evidence_rubric).replace("min_level: 3", "min_level: null").replace("min_total: null", "min_total: 9"))
+    compensatory = parse_rubric(
+        rubric_to_yaml(evidence_rubric)
+        .replace("min_level: 3", "min_level: null")
+        .replace("min_total: null", "min_total: 9")
+    )
     key = read_program(ROOT / "data" / "synthetic" / "pilot").key
     key = type(key)(key.frame, compensatory)
     wide = key.wide()
-    rows = [(a, r, c, int(wide.loc[a, c])) for a in wide.index for r in ("R1", "R2") for c in compensatory.criterion_ids]
+    rows = [
+        (a, r, c, int(wide.loc[a, c]))
+        for a in wide.index
+        for r in ("R1", "R2")
+        for c in compensatory.criterion_ids
+    ]
     sub, rev, crit, score = zip(*rows, strict=True)
-    table = RatingsTable(canonical_frame(sub, rev, crit, score, compensatory, kind=["anchor"] * len(rows)), compensatory)
+    table = RatingsTable(
+        canonical_frame(sub, rev, crit, score, compensatory, kind=["anchor"] * len(rows)),
+        compensatory,
+    )
     cuts, why = tune_cut(table, key)
     totals = wide.sum(axis=1)
     passing = totals >= 9
@@ -50,12 +62,34 @@ def test_choice_sensitivity_reports_every_scenario():
     p = read_program(ROOT / "data" / "synthetic" / "district")
     truth = json.loads((ROOT / "data" / "synthetic" / "district" / "truth.json").read_text())
     grid = policy_grid(p.rubric, {"reviewers": [2, 3], "resolution": ["majority", "average"]})
-    out = choice_sensitivity(p.rubric, grid, ReviewerModel.from_truth(truth["reviewers"]), population_from_truth(truth), n=2000, max_false_pass=0.05)
-    assert len(out) == 6 and out.iloc[0]["scenario"] == "as estimated" and bool(out.iloc[0]["same_as_baseline"])
+    out = choice_sensitivity(
+        p.rubric,
+        grid,
+        ReviewerModel.from_truth(truth["reviewers"]),
+        population_from_truth(truth),
+        n=2000,
+        max_false_pass=0.05,
+    )
+    assert (
+        len(out) == 6
+        and out.iloc[0]["scenario"] == "as estimated"
+        and bool(out.iloc[0]["same_as_baseline"])
+    )
     assert isinstance(out, pd.DataFrame) and out["baseline_accuracy"].between(0, 1).all()
     # a more lenient group passes more undeserving submissions under the same policy
-    lenient = out.set_index("scenario").loc["group 0.25 level more lenient", "baseline_false_pass_rate"]
+    lenient = out.set_index("scenario").loc[
+        "group 0.25 level more lenient", "baseline_false_pass_rate"
+    ]
     harsher = out.set_index("scenario").loc["group 0.25 level harsher", "baseline_false_pass_rate"]
     assert lenient > harsher
-    with pytest.raises(TypeError, match="reviewers must be a calibrate.synth.ReviewerModel to perturb; got ConfusionReviewerModel"):
-        choice_sensitivity(p.rubric, grid, ConfusionReviewerModel(np.tile(np.eye(4), (3, 1, 1))), population_from_truth(truth), n=100)
+    with pytest.raises(
+        TypeError,
+        match="reviewers must be a calibrate.synth.ReviewerModel to perturb; got ConfusionReviewerModel",
+    ):
+        choice_sensitivity(
+            p.rubric,
+            grid,
+            ConfusionReviewerModel(np.tile(np.eye(4), (3, 1, 1))),
+            population_from_truth(truth),
+            n=100,
+        )

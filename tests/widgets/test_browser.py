@@ -39,7 +39,9 @@ def wait_for(url: str, proc: subprocess.Popen, timeout: float = 120) -> None:
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         if proc.poll() is not None:
-            raise RuntimeError(f"calibrate serve-entry exited with {proc.returncode}: {proc.stderr.read() if proc.stderr else ''}")
+            raise RuntimeError(
+                f"calibrate serve-entry exited with {proc.returncode}: {proc.stderr.read() if proc.stderr else ''}"
+            )
         try:
             with urllib.request.urlopen(url, timeout=5) as r:
                 if r.status == 200:
@@ -59,16 +61,40 @@ def test_score_entered_in_chromium_reaches_the_store(tmp_path, evidence_rubric):
         s.assign_round(evidence_rubric.id, "R1", anchors=["A01", "A02"], reviewers=["R1", "R2"])
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "calibrate", "serve-entry", "--store", str(db), "--rubric-id", evidence_rubric.id, "--round", "R1", "--port", str(port)],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "calibrate",
+            "serve-entry",
+            "--store",
+            str(db),
+            "--rubric-id",
+            evidence_rubric.id,
+            "--round",
+            "R1",
+            "--port",
+            str(port),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
     )
     try:
         wait_for(f"http://127.0.0.1:{port}/", server)
         with sync_playwright() as p:
             browser = p.chromium.launch(
                 executable_path=CHROMIUM,
-                args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                      "--disable-component-update", "--disable-sync"],
+                args=[
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--disable-quic",
+                    "--no-first-run",
+                    "--disable-background-networking",
+                    "--disable-component-update",
+                    "--disable-sync",
+                ],
             )
             try:
                 page = browser.new_page()
@@ -94,5 +120,15 @@ def test_score_entered_in_chromium_reaches_the_store(tmp_path, evidence_rubric):
     with Store.open(db) as s:
         f = s.ratings(evidence_rubric.id, round_id="R1").frame
         notes = s.rationales(evidence_rubric.id)
-    assert sorted(zip(f["reviewer_id"].astype(str), f["submission_id"].astype(str), f["score"], strict=True)) == [("R2", "A02", 4)] * 3
+    assert (
+        sorted(
+            zip(
+                f["reviewer_id"].astype(str),
+                f["submission_id"].astype(str),
+                f["score"],
+                strict=True,
+            )
+        )
+        == [("R2", "A02", 4)] * 3
+    )
     assert notes["rationale"].tolist() == ["entered through the browser"]

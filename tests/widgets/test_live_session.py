@@ -39,13 +39,19 @@ def fill(form, reviewer, anchor, levels, rationale=""):
 
 
 def test_save_writes_every_criterion_and_the_rationale(store, evidence_rubric):
-    form = ScoreEntryForm(store, evidence_rubric, round_id="R1", submissions=ANCHORS, reviewers=REVIEWERS)
+    form = ScoreEntryForm(
+        store, evidence_rubric, round_id="R1", submissions=ANCHORS, reviewers=REVIEWERS
+    )
     fill(form, "R1", "A01", [3, 2, 4], "clear plan, weak transcript")
     assert "Saved 3 scores of A01 by R1" in form.message.value
     with Store.open(store) as s:
         f = s.ratings(evidence_rubric.id, round_id="R1").frame
         notes = s.rationales(evidence_rubric.id, round_id="R1")
-    assert sorted(zip(f["criterion_id"].astype(str), f["score"], strict=True)) == [("artifacts", 2), ("overview", 3), ("reflection", 4)]
+    assert sorted(zip(f["criterion_id"].astype(str), f["score"], strict=True)) == [
+        ("artifacts", 2),
+        ("overview", 3),
+        ("reflection", 4),
+    ]
     assert set(f["kind"].astype(str)) == {"anchor"} and f["rated_at"].notna().all()
     assert notes["rationale"].tolist() == ["clear plan, weak transcript"]
     # the form is ready for the next anchor
@@ -53,7 +59,9 @@ def test_save_writes_every_criterion_and_the_rationale(store, evidence_rubric):
 
 
 def test_incomplete_entry_is_refused_and_nothing_written(store, evidence_rubric):
-    form = ScoreEntryForm(store, evidence_rubric, round_id="R1", submissions=ANCHORS, reviewers=REVIEWERS)
+    form = ScoreEntryForm(
+        store, evidence_rubric, round_id="R1", submissions=ANCHORS, reviewers=REVIEWERS
+    )
     form.reviewer.value, form.submission.value = "R1", "A02"
     form.criteria["overview"].value = 3
     form.save.click()
@@ -64,7 +72,9 @@ def test_incomplete_entry_is_refused_and_nothing_written(store, evidence_rubric)
 
 
 def test_entered_twice_is_refused_with_a_message(store, evidence_rubric):
-    form = ScoreEntryForm(store, evidence_rubric, round_id="R1", submissions=ANCHORS, reviewers=REVIEWERS)
+    form = ScoreEntryForm(
+        store, evidence_rubric, round_id="R1", submissions=ANCHORS, reviewers=REVIEWERS
+    )
     fill(form, "R2", "A03", [2, 2, 2])
     fill(form, "R2", "A03", [3, 3, 3], "second try")
     assert "Not saved" in form.message.value and "already has a score" in form.message.value
@@ -74,7 +84,9 @@ def test_entered_twice_is_refused_with_a_message(store, evidence_rubric):
 
 
 def test_values_outside_the_rubric_or_round_cannot_be_set(store, evidence_rubric):
-    form = ScoreEntryForm(store, evidence_rubric, round_id="R1", submissions=ANCHORS, reviewers=REVIEWERS)
+    form = ScoreEntryForm(
+        store, evidence_rubric, round_id="R1", submissions=ANCHORS, reviewers=REVIEWERS
+    )
     with pytest.raises(TraitError):
         form.criteria["overview"].value = 7  # not a level
     with pytest.raises(TraitError):
@@ -87,7 +99,14 @@ def test_values_outside_the_rubric_or_round_cannot_be_set(store, evidence_rubric
 def test_store_refuses_a_bad_score_without_writing_the_others(store, evidence_rubric):
     with Store.open(store) as s:
         with pytest.raises(ValueError, match="score must be a level of criterion 'reflection'"):
-            s.enter_scores(evidence_rubric.id, "A01", "R1", {"overview": 3, "artifacts": 3, "reflection": 9}, round_id="R1", kind="anchor")
+            s.enter_scores(
+                evidence_rubric.id,
+                "A01",
+                "R1",
+                {"overview": 3, "artifacts": 3, "reflection": 9},
+                round_id="R1",
+                kind="anchor",
+            )
         with pytest.raises(ValueError):
             s.ratings(evidence_rubric.id, round_id="R1")
 
@@ -110,7 +129,15 @@ ENTER = textwrap.dedent("""
 
 
 def test_entries_survive_the_process_and_two_processes_enter_at_once(store, evidence_rubric):
-    procs = [subprocess.Popen([sys.executable, "-c", ENTER, str(store), r], cwd=ROOT, stderr=subprocess.PIPE, text=True) for r in ("R1", "R2")]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", ENTER, str(store), r],
+            cwd=ROOT,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for r in ("R1", "R2")
+    ]
     for p in procs:
         _, err = p.communicate(timeout=120)
         assert p.returncode == 0, err
@@ -129,11 +156,15 @@ def test_dashboard_follows_entries_from_another_process(store, evidence_rubric):
     anchors = sorted(program.key.anchors)[:3]
     with Store.open(store) as s:
         s.import_key(program.key)
-    dash = LeadDashboard(store, evidence_rubric.id, round_id="R1", anchors=anchors, reviewers=REVIEWERS)
+    dash = LeadDashboard(
+        store, evidence_rubric.id, round_id="R1", anchors=anchors, reviewers=REVIEWERS
+    )
     assert "0 of 2 reviewers finished" in dash.summary.value
     assert "No reviewer has finished" in dash.agreement.value
     key = program.key.wide()
-    form = ScoreEntryForm(store, evidence_rubric, round_id="R1", submissions=anchors, reviewers=REVIEWERS)
+    form = ScoreEntryForm(
+        store, evidence_rubric, round_id="R1", submissions=anchors, reviewers=REVIEWERS
+    )
     for a in anchors:
         fill(form, "R1", a, [int(v) for v in key.loc[a]])  # R1 scores exactly the key
     fill(form, "R2", anchors[0], [1, 1, 1])
@@ -146,7 +177,11 @@ def test_dashboard_follows_entries_from_another_process(store, evidence_rubric):
     assert dash.last_refresh_seconds < 5
     assert "<table>" not in dash.plot.value  # hidden tab: not drawn
     dash.tabs.selected_index = 3
-    assert "<table>" in dash.plot.value and "R1</td>" in dash.plot.value and "100% / 100%" in dash.plot.value
+    assert (
+        "<table>" in dash.plot.value
+        and "R1</td>" in dash.plot.value
+        and "100% / 100%" in dash.plot.value
+    )
     with pytest.raises(ValueError, match="every must be a positive number of seconds; got 0"):
         dash.start(0)
 
@@ -163,7 +198,9 @@ def test_migration_from_schema_1_keeps_data_and_adds_rationales(tmp_path, eviden
         conn.execute("PRAGMA user_version = 1")
     with Store.open(path) as s:
         assert s.schema_version == 2
-        s.enter_scores(evidence_rubric.id, "A02", "R1", {"overview": 2}, round_id="R1", rationale="ok")
+        s.enter_scores(
+            evidence_rubric.id, "A02", "R1", {"overview": 2}, round_id="R1", rationale="ok"
+        )
         assert len(s.ratings(evidence_rubric.id, round_id="R1")) == 2
         assert s.rationales(evidence_rubric.id)["rationale"].tolist() == ["ok"]
     with Store.open(path) as s, pytest.raises(ConflictError):
@@ -175,15 +212,30 @@ def test_a_round_set_up_in_the_store_drives_form_and_dashboard(store, evidence_r
 
     program = read_program(ROOT / "data" / "synthetic" / "pilot")
     anchors = choose_anchors(program.key, 4, rng=3)
-    assert anchor_coverage(program.key, anchors).passing >= 1 and anchor_coverage(program.key, anchors).not_yet >= 1
+    assert (
+        anchor_coverage(program.key, anchors).passing >= 1
+        and anchor_coverage(program.key, anchors).not_yet >= 1
+    )
     with Store.open(store) as s:
         s.import_key(program.key)
         s.assign_round(evidence_rubric.id, "R9", anchors=anchors, reviewers=["R1", "R2", "R3"])
-        s.assign_round(evidence_rubric.id, "R9", anchors=anchors[:2], reviewers=["R1"])  # idempotent
-        assert s.round_assignment(evidence_rubric.id, "R9") == {"anchors": sorted(anchors), "reviewers": ["R1", "R2", "R3"]}
-        with pytest.raises(ValueError, match="a round needs at least one anchor and one reviewer; got 0 anchors and 1 reviewers"):
+        s.assign_round(
+            evidence_rubric.id, "R9", anchors=anchors[:2], reviewers=["R1"]
+        )  # idempotent
+        assert s.round_assignment(evidence_rubric.id, "R9") == {
+            "anchors": sorted(anchors),
+            "reviewers": ["R1", "R2", "R3"],
+        }
+        with pytest.raises(
+            ValueError,
+            match="a round needs at least one anchor and one reviewer; got 0 anchors and 1 reviewers",
+        ):
             s.assign_round(evidence_rubric.id, "R9", anchors=[], reviewers=["R1"])
     form = ScoreEntryForm.for_round(store, evidence_rubric.id, "R9")
-    assert list(form.submission.options) == sorted(anchors) and list(form.reviewer.options) == ["R1", "R2", "R3"]
+    assert list(form.submission.options) == sorted(anchors) and list(form.reviewer.options) == [
+        "R1",
+        "R2",
+        "R3",
+    ]
     dash = LeadDashboard.for_round(store, evidence_rubric.id, "R9")
     assert "0 of 3 reviewers finished" in dash.summary.value

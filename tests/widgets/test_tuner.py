@@ -21,7 +21,13 @@ def tuner():
     matplotlib.use("Agg")
     rubric = load_rubric(ROOT / "rubrics" / "discussion-hybrid.yaml")
     truth = json.loads((ROOT / "data" / "synthetic" / "district" / "truth.json").read_text())
-    return PolicyTuner(rubric, ReviewerModel.from_truth(truth["reviewers"]), population_from_truth(truth), n=5000, rng=3)
+    return PolicyTuner(
+        rubric,
+        ReviewerModel.from_truth(truth["reviewers"]),
+        population_from_truth(truth),
+        n=5000,
+        rng=3,
+    )
 
 
 def test_moves_reevaluate_on_the_same_draws(tuner):
@@ -31,7 +37,9 @@ def test_moves_reevaluate_on_the_same_draws(tuner):
     moved = dict(tuner.current)
     assert moved["min_total"] == 19
     # the outcome is exactly the policy's evaluation on the tuner's draws
-    expected = evaluate(tuner.rubric, Policy.from_rubric(tuner.rubric, min_total=19), tuner.draws).accuracy
+    expected = evaluate(
+        tuner.rubric, Policy.from_rubric(tuner.rubric, min_total=19), tuner.draws
+    ).accuracy
     assert moved["accuracy"] == expected
     assert "decision accuracy" in tuner.outcome.value
     tuner.min_total.value = 17
@@ -47,7 +55,10 @@ def test_three_reviewers_and_expert(tuner):
 
 def test_an_unusable_policy_says_why(tuner):
     tuner.use_total.value = False
-    assert "Not a usable policy" in tuner.outcome.value and "needs a compensatory cut" in tuner.outcome.value
+    assert (
+        "Not a usable policy" in tuner.outcome.value
+        and "needs a compensatory cut" in tuner.outcome.value
+    )
     tuner.use_total.value = True
     assert "decision accuracy" in tuner.outcome.value
 

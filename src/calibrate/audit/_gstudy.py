@@ -25,7 +25,11 @@ ReviewerDesign = Literal["crossed", "nested"]
 _REVIEWER_DESIGNS: tuple[str, ...] = get_args(ReviewerDesign)
 
 #: Facet names of a RatingsTable G-study, and their columns.
-_TABLE_FACETS = {"submission": "submission_id", "reviewer": "reviewer_id", "criterion": "criterion_id"}
+_TABLE_FACETS = {
+    "submission": "submission_id",
+    "reviewer": "reviewer_id",
+    "criterion": "criterion_id",
+}
 
 
 # ----------------------------------------------------------------------------------------
@@ -79,7 +83,9 @@ class _Fit:
     n_ratings: int
 
 
-def _prepare(codes: Mapping[str, np.ndarray], effects: list[tuple[str, ...]]) -> tuple[list, list, np.ndarray]:
+def _prepare(
+    codes: Mapping[str, np.ndarray], effects: list[tuple[str, ...]]
+) -> tuple[list, list, np.ndarray]:
     """Level codes and counts of each effect, and the T-term coefficient matrix K."""
     n = len(next(iter(codes.values())))
     cache: dict[frozenset[str], tuple[np.ndarray, np.ndarray]] = {}
@@ -111,10 +117,15 @@ def _prepare(codes: Mapping[str, np.ndarray], effects: list[tuple[str, ...]]) ->
     return eff_codes, eff_counts, K
 
 
-def _t_terms(y: np.ndarray, eff_codes: list[np.ndarray], eff_counts: list[np.ndarray]) -> np.ndarray:
+def _t_terms(
+    y: np.ndarray, eff_codes: list[np.ndarray], eff_counts: list[np.ndarray]
+) -> np.ndarray:
     """T_a - T_mu for centred scores (the differences do not depend on the mean)."""
     return np.array(
-        [float(np.sum(np.bincount(c, weights=y, minlength=m.size) ** 2 / m)) for c, m in zip(eff_codes, eff_counts, strict=True)]
+        [
+            float(np.sum(np.bincount(c, weights=y, minlength=m.size) ** 2 / m))
+            for c, m in zip(eff_codes, eff_counts, strict=True)
+        ]
     )
 
 
@@ -271,7 +282,9 @@ class GStudyResult:
     n_boot: int = 0
     confidence_level: float = 0.95
     note: str = ""
-    replicates: np.ndarray = field(default_factory=lambda: np.empty((0, 0)), repr=False, compare=False)
+    replicates: np.ndarray = field(
+        default_factory=lambda: np.empty((0, 0)), repr=False, compare=False
+    )
 
     def component(self, name: str) -> float:
         """The estimate of one component by name."""
@@ -285,20 +298,24 @@ class GStudyResult:
         v = np.asarray(self.variance)
         pos = np.clip(v, 0, None)
         total = pos.sum()
-        return pd.DataFrame({
-            "facet": list(self.names),
-            "variance": v,
-            "share": pos / total if total > 0 else np.full(v.size, np.nan),
-            "se": list(self.se),
-            "ci_low": [c[0] for c in self.ci],
-            "ci_high": [c[1] for c in self.ci],
-            "negative": v < 0,
-        })
+        return pd.DataFrame(
+            {
+                "facet": list(self.names),
+                "variance": v,
+                "share": pos / total if total > 0 else np.full(v.size, np.nan),
+                "se": list(self.se),
+                "ci_low": [c[0] for c in self.ci],
+                "ci_high": [c[1] for c in self.ci],
+                "negative": v < 0,
+            }
+        )
 
     def coefficients(self, sizes: Mapping[str, float] | None = None) -> tuple[float, float]:
         """(E rho^2, Phi) for the G-study design itself, or for other ``sizes``."""
         use = {**self.sample_sizes, **(sizes or {})}
-        *_, (g_rel, g_abs) = _coefficients(np.asarray(self.variance), self.effects, self.target, use)
+        *_, (g_rel, g_abs) = _coefficients(
+            np.asarray(self.variance), self.effects, self.target, use
+        )
         return float(g_rel[0]), float(g_abs[0])
 
     def d_study(self, **kwargs: object) -> DStudyResult:
@@ -337,8 +354,14 @@ class DStudyResult:
     def to_frame(self) -> pd.DataFrame:
         return self.table.copy()
 
-    def needed(self, *, target: float = 0.80, coefficient: Literal["g_absolute", "g_relative"] = "g_absolute",
-               n_criteria: int | None = None, conservative: bool = False) -> int | None:
+    def needed(
+        self,
+        *,
+        target: float = 0.80,
+        coefficient: Literal["g_absolute", "g_relative"] = "g_absolute",
+        n_criteria: int | None = None,
+        conservative: bool = False,
+    ) -> int | None:
         """Fewest reviewers whose projected coefficient reaches ``target`` (None if none do).
 
         With ``conservative=True`` the interval's lower bound must reach it.
@@ -352,8 +375,11 @@ class DStudyResult:
         return None if ok.empty else int(ok["n_reviewers"].min())
 
     def _repr_html_(self) -> str:
-        return f"<div><strong>D-study</strong> (reviewers {html.escape(self.reviewers)})" + self.table.to_html(
-            index=False, float_format=lambda x: f"{x:.3f}") + "</div>"
+        return (
+            f"<div><strong>D-study</strong> (reviewers {html.escape(self.reviewers)})"
+            + self.table.to_html(index=False, float_format=lambda x: f"{x:.3f}")
+            + "</div>"
+        )
 
 
 # ----------------------------------------------------------------------------------------
@@ -454,12 +480,16 @@ def g_study_frame(
     cols = [target, *facets]
     for c in [*cols, score]:
         if c not in frame.columns:
-            raise ValueError(f"column {c!r} (from target/facets/score) is not in the frame; columns are {list(frame.columns)}")
+            raise ValueError(
+                f"column {c!r} (from target/facets/score) is not in the frame; columns are {list(frame.columns)}"
+            )
     if len(set(cols)) != len(cols):
         raise ValueError(f"target and facets must be distinct columns; got {cols}")
     for inner, outer in nested.items():
         if inner not in cols or outer not in cols:
-            raise ValueError(f"nested must map facets to facets among {cols}; got {inner!r}: {outer!r}")
+            raise ValueError(
+                f"nested must map facets to facets among {cols}; got {inner!r}: {outer!r}"
+            )
     n_boot = _check_n_boot(n_boot)
     level = check_confidence_level(confidence_level)
     y = pd.to_numeric(frame[score], errors="coerce").to_numpy(dtype=np.float64)
@@ -469,7 +499,11 @@ def g_study_frame(
     codes: dict[str, np.ndarray] = {}
     for c in cols:
         col = frame[c]
-        raw = col.cat.codes.to_numpy() if isinstance(col.dtype, pd.CategoricalDtype) else pd.factorize(col)[0]
+        raw = (
+            col.cat.codes.to_numpy()
+            if isinstance(col.dtype, pd.CategoricalDtype)
+            else pd.factorize(col)[0]
+        )
         codes[c] = raw[keep].astype(np.int64)
         if (codes[c] < 0).any():
             raise ValueError(f"column {c!r} must not have missing values where a score is given")
@@ -499,7 +533,10 @@ def g_study_frame(
     note = ""
     if (sigma2 < 0).any():
         neg = [n for n, v in zip(names, sigma2, strict=True) if v < 0]
-        note = "negative estimates (sampling error around a small component) count as 0 in shares and D-studies: " + ", ".join(neg)
+        note = (
+            "negative estimates (sampling error around a small component) count as 0 in shares and D-studies: "
+            + ", ".join(neg)
+        )
     return GStudyResult(
         design=design,
         target=target,
@@ -510,7 +547,10 @@ def g_study_frame(
         variance=tuple(float(v) for v in sigma2),
         se=tuple(float(v) for v in se),
         ci=tuple(ci),
-        t_terms={**{n: float(t) for n, t in zip(names, fit.t_raw[:-1], strict=True)}, "mean": float(fit.t_raw[-1])},
+        t_terms={
+            **{n: float(t) for n, t in zip(names, fit.t_raw[:-1], strict=True)},
+            "mean": float(fit.t_raw[-1]),
+        },
         n_ratings=fit.n_ratings,
         n_levels={c: int(codes[c].max()) + 1 for c in cols},
         sample_sizes=sizes,
@@ -578,8 +618,14 @@ def g_study(
     frame["score"] = f["score"].to_numpy()
     nested = {"reviewer": "submission"} if design == "nested" else {}
     res = g_study_frame(
-        frame, score="score", target="submission", facets=["reviewer", "criterion"], nested=nested,
-        n_boot=n_boot, confidence_level=confidence_level, rng=rng,
+        frame,
+        score="score",
+        target="submission",
+        facets=["reviewer", "criterion"],
+        nested=nested,
+        n_boot=n_boot,
+        confidence_level=confidence_level,
+        rng=rng,
     )
     short = "p x r x c" if design == "crossed" else "(r:p) x c"
     return _replace(res, design=short)
@@ -672,8 +718,15 @@ def d_study(
 
     def as_list(name: str, v: object) -> list[float]:
         vals = [v] if isinstance(v, int | float | np.integer | np.floating) else list(v)  # type: ignore[call-overload]
-        if not vals or any(isinstance(x, bool) or not isinstance(x, int | float | np.integer | np.floating) or not x >= 1 for x in vals):
-            raise ValueError(f"{name} must be a number >= 1 or a non-empty sequence of them; got {v!r}")
+        if not vals or any(
+            isinstance(x, bool)
+            or not isinstance(x, int | float | np.integer | np.floating)
+            or not x >= 1
+            for x in vals
+        ):
+            raise ValueError(
+                f"{name} must be a number >= 1 or a non-empty sequence of them; got {v!r}"
+            )
         return [float(x) for x in vals]
 
     fold: tuple[str, ...] = ()
@@ -681,14 +734,18 @@ def d_study(
         grid_names = list(sizes)
         unknown = [f for f in grid_names if f not in gstudy.facets[1:]]
         if unknown:
-            raise ValueError(f"sizes must name facets among {list(gstudy.facets[1:])}; got {unknown}")
+            raise ValueError(
+                f"sizes must name facets among {list(gstudy.facets[1:])}; got {unknown}"
+            )
         grid = {f: as_list(f"sizes[{f!r}]", sizes[f]) for f in grid_names}
     else:
         if set(gstudy.facets) != set(_TABLE_FACETS):
             raise ValueError("for a design from g_study_frame, pass sizes={facet: n, ...}")
         grid = {
             "reviewer": as_list("n_reviewers", n_reviewers),
-            "criterion": as_list("n_criteria", gstudy.n_levels["criterion"] if n_criteria is None else n_criteria),
+            "criterion": as_list(
+                "n_criteria", gstudy.n_levels["criterion"] if n_criteria is None else n_criteria
+            ),
         }
         if reviewers == "nested" and "reviewer" not in gstudy.nested:
             fold = ("reviewer",)
@@ -699,14 +756,18 @@ def d_study(
     level = gstudy.confidence_level
     for combo in itertools.product(*grid.values()):
         use = {**gstudy.sample_sizes, **dict(zip(grid, combo, strict=True))}
-        _, rel, ab, (g_rel, g_abs) = _coefficients(np.asarray(gstudy.variance), gstudy.effects, gstudy.target, use, fold, fixed_facets)
+        _, rel, ab, (g_rel, g_abs) = _coefficients(
+            np.asarray(gstudy.variance), gstudy.effects, gstudy.target, use, fold, fixed_facets
+        )
         row: dict[str, float] = {}
         for f, n in zip(grid, combo, strict=True):
             key = {"reviewer": "n_reviewers", "criterion": "n_criteria"}.get(f, f"n_{f}")
             row[key] = int(n) if float(n).is_integer() else n
         row.update(g_relative=float(g_rel[0]), g_absolute=float(g_abs[0]))
         if reps.size:
-            *_, (br, ba) = _coefficients(reps, gstudy.effects, gstudy.target, use, fold, fixed_facets)
+            *_, (br, ba) = _coefficients(
+                reps, gstudy.effects, gstudy.target, use, fold, fixed_facets
+            )
             row["g_relative_low"], row["g_relative_high"] = _interval(br[np.isfinite(br)], level)
             row["g_absolute_low"], row["g_absolute_high"] = _interval(ba[np.isfinite(ba)], level)
         else:
@@ -714,5 +775,12 @@ def d_study(
             row["g_absolute_low"] = row["g_absolute_high"] = math.nan
         row.update(var_relative=float(rel[0]), var_absolute=float(ab[0]))
         rows.append(row)
-    return DStudyResult(pd.DataFrame(rows), reviewers if sizes is None else "as given", level, gstudy.n_boot,
-                        criteria if sizes is None else ("fixed: " + ", ".join(fixed_facets) if fixed_facets else "random"))
+    return DStudyResult(
+        pd.DataFrame(rows),
+        reviewers if sizes is None else "as given",
+        level,
+        gstudy.n_boot,
+        criteria
+        if sizes is None
+        else ("fixed: " + ", ".join(fixed_facets) if fixed_facets else "random"),
+    )

@@ -66,12 +66,16 @@ class LevelUse:
 
 def _co_ratings(f: pd.DataFrame) -> pd.DataFrame:
     """Every ordered pair of ratings of one submission and criterion by two reviewers."""
-    base = pd.DataFrame({
-        "cell": pd.factorize(f["submission_id"].cat.codes.astype(np.int64) * 1024 + f["criterion_id"].cat.codes)[0],
-        "criterion_id": f["criterion_id"].to_numpy(),
-        "reviewer_id": f["reviewer_id"].to_numpy(),
-        "score": f["score"].to_numpy(),
-    })
+    base = pd.DataFrame(
+        {
+            "cell": pd.factorize(
+                f["submission_id"].cat.codes.astype(np.int64) * 1024 + f["criterion_id"].cat.codes
+            )[0],
+            "criterion_id": f["criterion_id"].to_numpy(),
+            "reviewer_id": f["reviewer_id"].to_numpy(),
+            "score": f["score"].to_numpy(),
+        }
+    )
     pairs = base.merge(base[["cell", "reviewer_id", "score"]], on="cell", suffixes=("", "_peer"))
     return pairs[pairs["reviewer_id"].astype(str) != pairs["reviewer_id_peer"].astype(str)]
 
@@ -163,15 +167,33 @@ def level_use(
         for lev in crit.levels:
             n = int(counts.get(lev.score, 0))
             share = n / total if total else np.nan
-            level_rows.append({"criterion_id": crit.id, "score": lev.score, "label": lev.label, "count": n,
-                               "share": share, "unused": n == 0 and total > 0,
-                               "rare": 0 < n and share < rare_share})
+            level_rows.append(
+                {
+                    "criterion_id": crit.id,
+                    "score": lev.score,
+                    "label": lev.label,
+                    "count": n,
+                    "share": share,
+                    "unused": n == 0 and total > 0,
+                    "rare": 0 < n and share < rare_share,
+                }
+            )
             if total and n == 0:
-                flags.append({"criterion_id": crit.id, "flag": "unused_level",
-                              "reason": f"level {lev.score} ({lev.label}) was never used in {total} scores"})
+                flags.append(
+                    {
+                        "criterion_id": crit.id,
+                        "flag": "unused_level",
+                        "reason": f"level {lev.score} ({lev.label}) was never used in {total} scores",
+                    }
+                )
             elif total and share < rare_share:
-                flags.append({"criterion_id": crit.id, "flag": "rare_level",
-                              "reason": f"level {lev.score} ({lev.label}) was used for only {share:.1%} of scores ({n} of {total})"})
+                flags.append(
+                    {
+                        "criterion_id": crit.id,
+                        "flag": "rare_level",
+                        "reason": f"level {lev.score} ({lev.label}) was used for only {share:.1%} of scores ({n} of {total})",
+                    }
+                )
     levels = pd.DataFrame(level_rows)
 
     # ---- central tendency ----------------------------------------------------
@@ -181,21 +203,47 @@ def level_use(
     lo = {c.id: c.levels[0].score for c in rubric.criteria}
     hi = {c.id: c.levels[-1].score for c in rubric.criteria}
     extreme = (f["score"].to_numpy() == f["criterion_id"].map(lo).astype(np.int64).to_numpy()) | (
-        f["score"].to_numpy() == f["criterion_id"].map(hi).astype(np.int64).to_numpy())
-    ext = pd.Series(extreme, index=f.index).groupby([f["criterion_id"], f["reviewer_id"]], observed=True).mean()
+        f["score"].to_numpy() == f["criterion_id"].map(hi).astype(np.int64).to_numpy()
+    )
+    ext = (
+        pd.Series(extreme, index=f.index)
+        .groupby([f["criterion_id"], f["reviewer_id"]], observed=True)
+        .mean()
+    )
     prog_ext = pd.Series(extreme, index=f.index).groupby(f["criterion_id"], observed=True).mean()
     rev["extreme_share"] = ext.to_numpy()
-    rev["sd_ratio"] = rev["sd"].to_numpy() / rev["criterion_id"].map(crit_sd).astype(float).to_numpy()
-    rev["central_tendency"] = ((rev["n"] >= min_ratings) & (rev["sd_ratio"] < central_sd_ratio)
-                               & (rev["extreme_share"] < rev["criterion_id"].map(prog_ext).astype(float)))
-    rev = rev[["reviewer_id", "criterion_id", "n", "mean", "sd", "sd_ratio", "extreme_share", "central_tendency"]]
+    rev["sd_ratio"] = (
+        rev["sd"].to_numpy() / rev["criterion_id"].map(crit_sd).astype(float).to_numpy()
+    )
+    rev["central_tendency"] = (
+        (rev["n"] >= min_ratings)
+        & (rev["sd_ratio"] < central_sd_ratio)
+        & (rev["extreme_share"] < rev["criterion_id"].map(prog_ext).astype(float))
+    )
+    rev = rev[
+        [
+            "reviewer_id",
+            "criterion_id",
+            "n",
+            "mean",
+            "sd",
+            "sd_ratio",
+            "extreme_share",
+            "central_tendency",
+        ]
+    ]
     for crit in rubric.criteria:
         sub = rev[(rev["criterion_id"] == crit.id) & (rev["n"] >= min_ratings)]
         who = sub.loc[sub["central_tendency"], "reviewer_id"].astype(str).tolist()
         if who:
-            flags.append({"criterion_id": crit.id, "flag": "central_tendency",
-                          "reason": f"{len(who)} of {len(sub)} reviewers avoid the extreme levels (central tendency: "
-                                    f"SD of their scores under {central_sd_ratio:.0%} of the program's): {', '.join(who)}"})
+            flags.append(
+                {
+                    "criterion_id": crit.id,
+                    "flag": "central_tendency",
+                    "reason": f"{len(who)} of {len(sub)} reviewers avoid the extreme levels (central tendency: "
+                    f"SD of their scores under {central_sd_ratio:.0%} of the program's): {', '.join(who)}",
+                }
+            )
 
     # ---- adjacent levels used interchangeably ---------------------------------
     pairs = _co_ratings(f)
@@ -203,9 +251,12 @@ def level_use(
     for crit in rubric.criteria:
         pc = pairs[pairs["criterion_id"] == crit.id]
         for a, b in zip(crit.levels[:-1], crit.levels[1:], strict=True):
-            both = pc[pc["score"].isin([a.score, b.score]) & pc["score_peer"].isin([a.score, b.score])]
+            both = pc[
+                pc["score"].isin([a.score, b.score]) & pc["score_peer"].isin([a.score, b.score])
+            ]
             stats = both.groupby(["reviewer_id", "score"], observed=True)["score_peer"].agg(
-                n="size", up=lambda s, up=b.score: float((s == up).mean()))
+                n="size", up=lambda s, up=b.score: float((s == up).mean())
+            )
             stats = stats.unstack("score")
             assessed, inter = [], []
             for rid, r in stats.iterrows():
@@ -217,18 +268,51 @@ def level_use(
                 flag = sep < separation
                 if flag:
                     inter.append(str(rid))
-                pair_rows.append({"reviewer_id": str(rid), "criterion_id": crit.id, "lower": a.score, "upper": b.score,
-                                  "n_lower": int(n_lo), "n_upper": int(n_hi), "separation": sep, "interchangeable": flag})
+                pair_rows.append(
+                    {
+                        "reviewer_id": str(rid),
+                        "criterion_id": crit.id,
+                        "lower": a.score,
+                        "upper": b.score,
+                        "n_lower": int(n_lo),
+                        "n_upper": int(n_hi),
+                        "separation": sep,
+                        "interchangeable": flag,
+                    }
+                )
             share = len(inter) / len(assessed) if assessed else np.nan
             flagged = bool(assessed) and share >= interchangeable_share
-            inter_rows.append({"criterion_id": crit.id, "lower": a.score, "upper": b.score,
-                               "reviewers_assessed": len(assessed), "reviewers_interchangeable": len(inter),
-                               "share": share, "flagged": flagged, "reviewer_ids": inter})
+            inter_rows.append(
+                {
+                    "criterion_id": crit.id,
+                    "lower": a.score,
+                    "upper": b.score,
+                    "reviewers_assessed": len(assessed),
+                    "reviewers_interchangeable": len(inter),
+                    "share": share,
+                    "flagged": flagged,
+                    "reviewer_ids": inter,
+                }
+            )
             if flagged:
-                flags.append({"criterion_id": crit.id, "flag": "interchangeable_levels",
-                              "reason": f"levels {a.score} and {b.score} ({a.label} / {b.label}) are used interchangeably "
-                                        f"by {share:.0%} of reviewers ({len(inter)} of {len(assessed)} with enough shared ratings)"})
-    pair_cols = ["reviewer_id", "criterion_id", "lower", "upper", "n_lower", "n_upper", "separation", "interchangeable"]
+                flags.append(
+                    {
+                        "criterion_id": crit.id,
+                        "flag": "interchangeable_levels",
+                        "reason": f"levels {a.score} and {b.score} ({a.label} / {b.label}) are used interchangeably "
+                        f"by {share:.0%} of reviewers ({len(inter)} of {len(assessed)} with enough shared ratings)",
+                    }
+                )
+    pair_cols = [
+        "reviewer_id",
+        "criterion_id",
+        "lower",
+        "upper",
+        "n_lower",
+        "n_upper",
+        "separation",
+        "interchangeable",
+    ]
     return LevelUse(
         levels=levels,
         reviewers=rev.reset_index(drop=True),

@@ -67,9 +67,20 @@ class RubricAudit:
 
     def flags(self) -> pd.DataFrame:
         """Every flag: ``criterion_id`` ('' for rubric-wide), ``source``, ``flag``, ``reason``."""
-        parts = [self.level_use.flags.assign(source="level_use"), self.structure.flags.assign(source="structure")]
-        rel = [{"criterion_id": r.criterion_id, "flag": "low_reliability", "reason": r.reliability_reason, "source": "reliability"}
-               for r in self.criteria.itertuples() if r.reliability_reason]
+        parts = [
+            self.level_use.flags.assign(source="level_use"),
+            self.structure.flags.assign(source="structure"),
+        ]
+        rel = [
+            {
+                "criterion_id": r.criterion_id,
+                "flag": "low_reliability",
+                "reason": r.reliability_reason,
+                "source": "reliability",
+            }
+            for r in self.criteria.itertuples()
+            if r.reliability_reason
+        ]
         parts.append(pd.DataFrame(rel, columns=["criterion_id", "flag", "reason", "source"]))
         return pd.concat(parts, ignore_index=True)[["criterion_id", "source", "flag", "reason"]]
 
@@ -119,16 +130,23 @@ class RubricAudit:
         figs = self.figures()
         rep.paragraph(self.recommendation)
         rep.heading("Per criterion")
-        rep.paragraph(f"Phi of one review (with its {self.gstudy.confidence_level:.0%} interval), Phi with "
-                      f"{self.n_reviewers} reviewers, and the reviewers needed for Phi >= {self.target:.2f}.")
+        rep.paragraph(
+            f"Phi of one review (with its {self.gstudy.confidence_level:.0%} interval), Phi with "
+            f"{self.n_reviewers} reviewers, and the reviewers needed for Phi >= {self.target:.2f}."
+        )
         shown = self.criteria.drop(columns=["reliability_reason"])
         rep.table(shown, digits=3)
         flags = self.flags()
         rep.heading("Flags")
-        rep.bullets([f"{r.criterion_id or 'rubric'}: {r.reason}" for r in flags.itertuples()] or ["no flags"])
+        rep.bullets(
+            [f"{r.criterion_id or 'rubric'}: {r.reason}" for r in flags.itertuples()]
+            or ["no flags"]
+        )
         rep.heading("Where score variance comes from (G-study)")
-        rep.paragraph(f"Design {self.gstudy.design}, {self.gstudy.n_ratings} ratings; Henderson's method 1 "
-                      f"(Brennan's analogous ANOVA); intervals from {self.gstudy.n_boot} parametric-bootstrap replicates.")
+        rep.paragraph(
+            f"Design {self.gstudy.design}, {self.gstudy.n_ratings} ratings; Henderson's method 1 "
+            f"(Brennan's analogous ANOVA); intervals from {self.gstudy.n_boot} parametric-bootstrap replicates."
+        )
         rep.table(self.gstudy.to_frame(), digits=4)
         rep.figure(figs["variance_components"], alt="variance components")
         if self.gstudy.note:
@@ -155,9 +173,14 @@ class RubricAudit:
         return path
 
     def _repr_html_(self) -> str:
-        shown = self.criteria[["criterion_id", "phi_1", "phi_planned", "reviewers_needed", "n_flags"]]
-        return (f"<div><strong>Rubric audit</strong><p>{html.escape(self.recommendation)}</p>"
-                + shown.to_html(index=False, float_format=lambda x: f"{x:.3f}") + "</div>")
+        shown = self.criteria[
+            ["criterion_id", "phi_1", "phi_planned", "reviewers_needed", "n_flags"]
+        ]
+        return (
+            f"<div><strong>Rubric audit</strong><p>{html.escape(self.recommendation)}</p>"
+            + shown.to_html(index=False, float_format=lambda x: f"{x:.3f}")
+            + "</div>"
+        )
 
 
 def rubric_audit(
@@ -236,7 +259,12 @@ def rubric_audit(
         raise ValueError("ratings must not be empty; got a table with no ratings")
     gs = g_study(ratings, design=design, n_boot=n_boot, confidence_level=confidence_level, rng=rng)
     n_crit = gs.n_levels["criterion"]
-    ds = d_study(gs, n_reviewers=list(range(1, max(max_reviewers, n_reviewers) + 1)), n_criteria=n_crit, criteria=criteria)
+    ds = d_study(
+        gs,
+        n_reviewers=list(range(1, max(max_reviewers, n_reviewers) + 1)),
+        n_criteria=n_crit,
+        criteria=criteria,
+    )
     use = level_use(ratings)
     structure = criterion_structure(ratings)
 
@@ -246,26 +274,55 @@ def rubric_audit(
     for crit in ratings.rubric.criteria:
         sub = f[f["criterion_id"] == crit.id]
         row: dict[str, object] = {"criterion_id": crit.id, "n_ratings": len(sub)}
-        res = icc_long(sub["submission_id"].cat.codes.to_numpy(), sub["reviewer_id"].cat.codes.to_numpy(),
-                       sub["score"].to_numpy(), form="ICC(A,1)", confidence_level=confidence_level) if len(sub) else None
+        res = (
+            icc_long(
+                sub["submission_id"].cat.codes.to_numpy(),
+                sub["reviewer_id"].cat.codes.to_numpy(),
+                sub["score"].to_numpy(),
+                form="ICC(A,1)",
+                confidence_level=confidence_level,
+            )
+            if len(sub)
+            else None
+        )
         if res is not None and res.defined:
             vp, vr, ve = (res.extra["var_unit"], res.extra["var_rater"], res.extra["var_residual"])
             err = max(vr, 0.0) + max(ve, 0.0)
             vp_pos = max(vp, 0.0)
             phi_k = vp_pos / (vp_pos + err / n_reviewers) if vp_pos + err > 0 else math.nan
             need = _reviewers_needed(vp, err, target)
-            row.update(var_submission=vp, var_reviewer=vr, var_residual=ve, phi_1=res.estimate,
-                       phi_1_low=res.ci[0], phi_1_high=res.ci[1], phi_planned=phi_k, reviewers_needed=need)
+            row.update(
+                var_submission=vp,
+                var_reviewer=vr,
+                var_residual=ve,
+                phi_1=res.estimate,
+                phi_1_low=res.ci[0],
+                phi_1_high=res.ci[1],
+                phi_planned=phi_k,
+                reviewers_needed=need,
+            )
             reason = ""
             if phi_k < target:
                 needed = "no number of reviewers" if math.isinf(need) else f"{int(need)} reviewers"
-                reason = (f"with {n_reviewers} reviewers Phi is {phi_k:.3f}, below {target:.2f}; "
-                          f"{needed} would reach it on this criterion alone")
+                reason = (
+                    f"with {n_reviewers} reviewers Phi is {phi_k:.3f}, below {target:.2f}; "
+                    f"{needed} would reach it on this criterion alone"
+                )
         else:
-            row.update(var_submission=math.nan, var_reviewer=math.nan, var_residual=math.nan, phi_1=math.nan,
-                       phi_1_low=math.nan, phi_1_high=math.nan, phi_planned=math.nan, reviewers_needed=math.nan)
+            row.update(
+                var_submission=math.nan,
+                var_reviewer=math.nan,
+                var_residual=math.nan,
+                phi_1=math.nan,
+                phi_1_low=math.nan,
+                phi_1_high=math.nan,
+                phi_planned=math.nan,
+                reviewers_needed=math.nan,
+            )
             reason = f"reliability undefined: {res.note if res is not None else 'no ratings'}"
-        own = flags.loc[flags["criterion_id"] == crit.id, "reason"].tolist() + ([reason] if reason else [])
+        own = flags.loc[flags["criterion_id"] == crit.id, "reason"].tolist() + (
+            [reason] if reason else []
+        )
         row.update(n_flags=len(own), flags=own, reliability_reason=reason)
         rows.append(row)
     per_criterion = pd.DataFrame(rows)
@@ -274,14 +331,24 @@ def rubric_audit(
     planned = ds.table[ds.table["n_reviewers"] == n_reviewers].iloc[0]
     total_need = ds.needed(target=target)
     sure = ds.needed(target=target, conservative=True)
-    now = (f"With {n_reviewers} reviewers per submission the rubric total has Phi = {planned['g_absolute']:.2f}"
-           + ("" if math.isnan(planned["g_absolute_low"]) else
-              f" ({gs.confidence_level:.0%} interval {planned['g_absolute_low']:.2f} to {planned['g_absolute_high']:.2f})")
-           + f" and E rho^2 = {planned['g_relative']:.2f}. ")
+    now = (
+        f"With {n_reviewers} reviewers per submission the rubric total has Phi = {planned['g_absolute']:.2f}"
+        + (
+            ""
+            if math.isnan(planned["g_absolute_low"])
+            else f" ({gs.confidence_level:.0%} interval {planned['g_absolute_low']:.2f} to {planned['g_absolute_high']:.2f})"
+        )
+        + f" and E rho^2 = {planned['g_relative']:.2f}. "
+    )
     if total_need is None:
-        rec = now + f"No number of reviewers up to {ds.table['n_reviewers'].max()} reaches Phi >= {target:.2f}: improve the rubric or reviewer training."
+        rec = (
+            now
+            + f"No number of reviewers up to {ds.table['n_reviewers'].max()} reaches Phi >= {target:.2f}: improve the rubric or reviewer training."
+        )
     else:
-        rec = now + f"{total_need} reviewer{'s' if total_need > 1 else ''} reach Phi >= {target:.2f}"
+        rec = (
+            now + f"{total_need} reviewer{'s' if total_need > 1 else ''} reach Phi >= {target:.2f}"
+        )
         if sure is not None and sure != total_need:
             rec += f" ({sure} if the interval's lower bound must reach it)"
         elif sure is None and not math.isnan(planned["g_absolute_low"]):

@@ -52,8 +52,10 @@ class CriterionStructure:
 
     def _repr_html_(self) -> str:
         items = "".join(f"<li>{html.escape(r.reason)}</li>" for r in self.flags.itertuples())
-        return (f"<div><strong>Criterion structure</strong>: alpha {self.alpha:.3f}"
-                f"<ul>{items or '<li>no flags</li>'}</ul></div>")
+        return (
+            f"<div><strong>Criterion structure</strong>: alpha {self.alpha:.3f}"
+            f"<ul>{items or '<li>no flags</li>'}</ul></div>"
+        )
 
 
 def _alpha(x: np.ndarray) -> float:
@@ -130,8 +132,13 @@ def criterion_structure(
     min_scorings = _check_count("min_scorings", min_scorings)
     f = ratings.frame
     crits = list(ratings.rubric.criterion_ids)
-    wide = f.pivot_table(index=["submission_id", "reviewer_id"], columns="criterion_id", values="score",
-                         aggfunc="mean", observed=True).reindex(columns=crits)
+    wide = f.pivot_table(
+        index=["submission_id", "reviewer_id"],
+        columns="criterion_id",
+        values="score",
+        aggfunc="mean",
+        observed=True,
+    ).reindex(columns=crits)
     wide.columns.name = None
     complete = wide.dropna()
     corr = complete.corr()
@@ -149,33 +156,58 @@ def criterion_structure(
     flags: list[dict[str, str]] = []
     for r in item_total.itertuples():
         if not math.isnan(r.item_total) and r.item_total < low_item_total:
-            flags.append({"criterion_id": r.criterion_id, "flag": "low_item_total",
-                          "reason": f"scores on {r.criterion_id} correlate only {r.item_total:.2f} with the other criteria' total: "
-                                    "it measures something the others do not (or is scored inconsistently)"})
+            flags.append(
+                {
+                    "criterion_id": r.criterion_id,
+                    "flag": "low_item_total",
+                    "reason": f"scores on {r.criterion_id} correlate only {r.item_total:.2f} with the other criteria' total: "
+                    "it measures something the others do not (or is scored inconsistently)",
+                }
+            )
     for i, a in enumerate(crits):
-        for b in crits[i + 1:]:
+        for b in crits[i + 1 :]:
             v = sub_corr.loc[a, b]
             if np.isfinite(v) and v >= redundant:
                 for c, other in ((a, b), (b, a)):
-                    flags.append({"criterion_id": c, "flag": "redundant",
-                                  "reason": f"{c} and {other} correlate {v:.2f} over submissions: they may measure the same thing"})
+                    flags.append(
+                        {
+                            "criterion_id": c,
+                            "flag": "redundant",
+                            "reason": f"{c} and {other} correlate {v:.2f} over submissions: they may measure the same thing",
+                        }
+                    )
     # ---- halo -------------------------------------------------------------------
     sd = complete.std(axis=1, ddof=0)
     flat = complete.nunique(axis=1) == 1
     reviewer = complete.index.get_level_values("reviewer_id")
     program_sd = float(sd.mean()) if len(sd) else math.nan
-    halo = pd.DataFrame({"n_scorings": sd.groupby(reviewer, observed=True).size(),
-                         "within_sd": sd.groupby(reviewer, observed=True).mean(),
-                         "flat_share": flat.groupby(reviewer, observed=True).mean()})
+    halo = pd.DataFrame(
+        {
+            "n_scorings": sd.groupby(reviewer, observed=True).size(),
+            "within_sd": sd.groupby(reviewer, observed=True).mean(),
+            "flat_share": flat.groupby(reviewer, observed=True).mean(),
+        }
+    )
     halo["halo_ratio"] = halo["within_sd"] / program_sd if program_sd > 0 else math.nan
     halo["halo"] = (halo["n_scorings"] >= min_scorings) & (halo["halo_ratio"] < halo_ratio)
     halo = halo.rename_axis("reviewer_id").reset_index()
     halo["reviewer_id"] = halo["reviewer_id"].astype(str)
     halo = halo[["reviewer_id", "n_scorings", "within_sd", "halo_ratio", "flat_share", "halo"]]
     for r in halo[halo["halo"]].itertuples():
-        flags.append({"criterion_id": "", "flag": "halo",
-                      "reason": f"reviewer {r.reviewer_id} scores the criteria alike (halo): their scores vary across criteria "
-                                f"{r.halo_ratio:.0%} as much as the program's; {r.flat_share:.0%} of their {r.n_scorings} "
-                                "scorings give every criterion the same level"})
-    return CriterionStructure(corr, sub_corr, item_total, _alpha(x), halo,
-                              pd.DataFrame(flags, columns=["criterion_id", "flag", "reason"]))
+        flags.append(
+            {
+                "criterion_id": "",
+                "flag": "halo",
+                "reason": f"reviewer {r.reviewer_id} scores the criteria alike (halo): their scores vary across criteria "
+                f"{r.halo_ratio:.0%} as much as the program's; {r.flat_share:.0%} of their {r.n_scorings} "
+                "scorings give every criterion the same level",
+            }
+        )
+    return CriterionStructure(
+        corr,
+        sub_corr,
+        item_total,
+        _alpha(x),
+        halo,
+        pd.DataFrame(flags, columns=["criterion_id", "flag", "reason"]),
+    )

@@ -63,7 +63,13 @@ def anchor_coverage(key: AnswerKey, anchors: Sequence[str] | None = None) -> Anc
     return AnchorCoverage(tuple(chosen), pd.DataFrame(rows), passing, not_yet, tuple(missing))
 
 
-def choose_anchors(key: AnswerKey, n: int, *, exclude: Sequence[str] = (), rng: np.random.Generator | int | None = None) -> list[str]:
+def choose_anchors(
+    key: AnswerKey,
+    n: int,
+    *,
+    exclude: Sequence[str] = (),
+    rng: np.random.Generator | int | None = None,
+) -> list[str]:
     """Pick ``n`` keyed anchors greedily: each pick covers the most (criterion, level)
     cells not yet covered, then keeps the pass / not-yet sides balanced; ties are broken
     at random (``rng``). ``exclude`` (e.g. anchors used in earlier rounds) is skipped.
@@ -81,8 +87,17 @@ def choose_anchors(key: AnswerKey, n: int, *, exclude: Sequence[str] = (), rng: 
     wide.index = wide.index.astype(str)
     pool = [a for a in wide.index if a not in set(map(str, exclude))]
     if n > len(pool):
-        raise ValueError(f"n must be at most the {len(pool)} keyed anchors available (after exclude); got {n}")
-    cells = {a: {(c.id, int(wide.loc[a, c.id])) for c in rubric.criteria if not np.isnan(wide.loc[a, c.id])} for a in pool}
+        raise ValueError(
+            f"n must be at most the {len(pool)} keyed anchors available (after exclude); got {n}"
+        )
+    cells = {
+        a: {
+            (c.id, int(wide.loc[a, c.id]))
+            for c in rubric.criteria
+            if not np.isnan(wide.loc[a, c.id])
+        }
+        for a in pool
+    }
     passes = dict(zip(pool, rubric.decide(wide.loc[pool].to_numpy(dtype=float)), strict=True))
     chosen: list[str] = []
     covered: set[tuple[str, int]] = set()

@@ -24,7 +24,9 @@ __all__ = [
 ]
 
 
-def keyed_scores(ratings: RatingsTable, key: AnswerKey, *, round_id: str | None = None) -> pd.DataFrame:
+def keyed_scores(
+    ratings: RatingsTable, key: AnswerKey, *, round_id: str | None = None
+) -> pd.DataFrame:
     """Anchor ratings joined to their key: one row per (reviewer, anchor, criterion).
 
     Columns: round_id, reviewer_id, submission_id, criterion_id, score, key_score,
@@ -37,17 +39,28 @@ def keyed_scores(ratings: RatingsTable, key: AnswerKey, *, round_id: str | None 
     f = ratings.frame
     keep = f["submission_id"].astype(str).isin(key.anchors).to_numpy(dtype=bool, copy=True)
     if f["kind"].notna().any():
-        keep &= f["kind"].isin(["anchor"]).to_numpy(dtype=bool) | f["kind"].isna().to_numpy(dtype=bool)
+        keep &= f["kind"].isin(["anchor"]).to_numpy(dtype=bool) | f["kind"].isna().to_numpy(
+            dtype=bool
+        )
     if round_id is not None:
         if round_id not in ratings.rounds:
-            raise ValueError(f"round_id must be one of the rounds in the ratings {ratings.rounds}; got {round_id!r}")
+            raise ValueError(
+                f"round_id must be one of the rounds in the ratings {ratings.rounds}; got {round_id!r}"
+            )
         keep &= (f["round_id"] == round_id).to_numpy(dtype=bool)
-    sub = f.loc[keep, ["round_id", "reviewer_id", "submission_id", "criterion_id", "score"]].astype({"submission_id": str, "reviewer_id": str, "criterion_id": str})
-    k = key.frame[["submission_id", "criterion_id", "key_score"]].astype({"submission_id": str, "criterion_id": str})
+    sub = f.loc[keep, ["round_id", "reviewer_id", "submission_id", "criterion_id", "score"]].astype(
+        {"submission_id": str, "reviewer_id": str, "criterion_id": str}
+    )
+    k = key.frame[["submission_id", "criterion_id", "key_score"]].astype(
+        {"submission_id": str, "criterion_id": str}
+    )
     out = sub.merge(k, on=["submission_id", "criterion_id"], how="inner")
     out["difference"] = out["score"] - out["key_score"]
     index = {c.id: {s: i for i, s in enumerate(c.scores)} for c in ratings.rubric.criteria}
-    out["steps"] = [index[c][s] - index[c][t] for c, s, t in zip(out["criterion_id"], out["score"], out["key_score"], strict=True)]
+    out["steps"] = [
+        index[c][s] - index[c][t]
+        for c, s, t in zip(out["criterion_id"], out["score"], out["key_score"], strict=True)
+    ]
     return out.reset_index(drop=True)
 
 
@@ -56,7 +69,9 @@ def _z(confidence_level: float) -> float:
     return float(stats.norm.isf((1 - confidence_level) / 2))
 
 
-def wilson_interval(k: ArrayLike, n: ArrayLike, confidence_level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+def wilson_interval(
+    k: ArrayLike, n: ArrayLike, confidence_level: float = 0.95
+) -> tuple[np.ndarray, np.ndarray]:
     """Wilson (1927) score interval for k successes in n trials, vectorised.
 
     Same values as ``statsmodels.stats.proportion.proportion_confint(method="wilson")``
@@ -81,6 +96,7 @@ def quadratic_kappa(x: np.ndarray, y: np.ndarray, groups: np.ndarray, n_groups: 
     with ``weights="quadratic"`` on the level indices (tested to 1e-12). NaN where the
     expectation is 0 (both constant at the same level) or a group has fewer than 2 pairs.
     """
+
     def total(v: np.ndarray) -> np.ndarray:
         return np.bincount(groups, weights=v, minlength=n_groups)
 
@@ -129,20 +145,32 @@ def compare_to_key(
     ['criterion_id', 'exact', 'n', 'reviewer_id']
     """
     if not 0 < confidence_level < 1:
-        raise ValueError(f"confidence_level must be between 0 and 1 (exclusive); got {confidence_level!r}")
+        raise ValueError(
+            f"confidence_level must be between 0 and 1 (exclusive); got {confidence_level!r}"
+        )
     ks = keyed_scores(ratings, key, round_id=round_id)
     if ks.empty:
-        raise ValueError("no anchor ratings match the key" + (f" in round {round_id!r}" if round_id else "") + "; check the round and that the key's submissions are the anchors scored")
+        raise ValueError(
+            "no anchor ratings match the key"
+            + (f" in round {round_id!r}" if round_id else "")
+            + "; check the round and that the key's submissions are the anchors scored"
+        )
     return compare_keyed(ks, ratings.rubric, confidence_level=confidence_level)
 
 
-def compare_keyed(ks: pd.DataFrame, rubric: Rubric, *, confidence_level: float = 0.95) -> pd.DataFrame:
+def compare_keyed(
+    ks: pd.DataFrame, rubric: Rubric, *, confidence_level: float = 0.95
+) -> pd.DataFrame:
     """:func:`compare_to_key` on an already computed :func:`keyed_scores` table."""
     if ks.empty:
-        raise ValueError("no anchor ratings match the key; check the round and that the key's submissions are the anchors scored")
+        raise ValueError(
+            "no anchor ratings match the key; check the round and that the key's submissions are the anchors scored"
+        )
     ratings_rubric = rubric
     index = {c.id: {s: i for i, s in enumerate(c.scores)} for c in ratings_rubric.criteria}
-    x = np.fromiter((index[c][v] for c, v in zip(ks["criterion_id"], ks["score"], strict=True)), float, len(ks))
+    x = np.fromiter(
+        (index[c][v] for c, v in zip(ks["criterion_id"], ks["score"], strict=True)), float, len(ks)
+    )
     y = x - ks["steps"].to_numpy(dtype=float)
     order = [*ratings_rubric.criterion_ids, "overall"]
     parts = []
@@ -152,9 +180,17 @@ def compare_keyed(ks: pd.DataFrame, rubric: Rubric, *, confidence_level: float =
         m = len(uniques)
         n = np.bincount(codes, minlength=m)
         exact = np.bincount(codes, weights=(ks["steps"] == 0).to_numpy(dtype=float), minlength=m)
-        adjacent = np.bincount(codes, weights=(ks["steps"].abs() <= 1).to_numpy(dtype=float), minlength=m)
+        adjacent = np.bincount(
+            codes, weights=(ks["steps"].abs() <= 1).to_numpy(dtype=float), minlength=m
+        )
         diff = np.bincount(codes, weights=ks["difference"].to_numpy(dtype=float), minlength=m) / n
-        frame = pd.DataFrame({"reviewer_id": uniques.get_level_values(0), "criterion_id": uniques.get_level_values(1), "n": n})
+        frame = pd.DataFrame(
+            {
+                "reviewer_id": uniques.get_level_values(0),
+                "criterion_id": uniques.get_level_values(1),
+                "n": n,
+            }
+        )
         for name, k in (("exact", exact), ("adjacent", adjacent)):
             lo, hi = wilson_interval(k, n, confidence_level)
             frame[name], frame[f"{name}_low"], frame[f"{name}_high"] = k / n, lo, hi
@@ -165,15 +201,29 @@ def compare_keyed(ks: pd.DataFrame, rubric: Rubric, *, confidence_level: float =
         else:
             kappa = quadratic_kappa(x, y, codes, m)
             frame["weighted_kappa"] = kappa
-            frame["kappa_note"] = np.where(np.isnan(kappa), np.where(n < 2, "fewer than two keyed anchors", "no variation: the reviewer and the key each used one level"), "")
+            frame["kappa_note"] = np.where(
+                np.isnan(kappa),
+                np.where(
+                    n < 2,
+                    "fewer than two keyed anchors",
+                    "no variation: the reviewer and the key each used one level",
+                ),
+                "",
+            )
         parts.append(frame)
     out = pd.concat(parts, ignore_index=True)
     rank = {c: i for i, c in enumerate(order)}
-    out = out.assign(_r=out["criterion_id"].map(rank)).sort_values(["reviewer_id", "_r"], ignore_index=True).drop(columns="_r")
+    out = (
+        out.assign(_r=out["criterion_id"].map(rank))
+        .sort_values(["reviewer_id", "_r"], ignore_index=True)
+        .drop(columns="_r")
+    )
     return out
 
 
-def decision_agreement(ratings: RatingsTable, key: AnswerKey, *, round_id: str | None = None) -> pd.DataFrame:
+def decision_agreement(
+    ratings: RatingsTable, key: AnswerKey, *, round_id: str | None = None
+) -> pd.DataFrame:
     """Per reviewer: on how many anchors their pass / not-yet decision matches the key's.
 
     Only anchors the reviewer scored on every criterion count. Columns: reviewer_id,
@@ -186,19 +236,45 @@ def decision_agreement(ratings: RatingsTable, key: AnswerKey, *, round_id: str |
 def decisions_keyed(ks: pd.DataFrame, key: AnswerKey) -> pd.DataFrame:
     """:func:`decision_agreement` on an already computed :func:`keyed_scores` table."""
     rubric = key.rubric
-    wide = ks.pivot_table(index=["reviewer_id", "submission_id"], columns="criterion_id", values="score", aggfunc="first")
+    wide = ks.pivot_table(
+        index=["reviewer_id", "submission_id"],
+        columns="criterion_id",
+        values="score",
+        aggfunc="first",
+    )
     wide = wide.reindex(columns=list(rubric.criterion_ids))
     key_wide = key.wide().reindex(columns=list(rubric.criterion_ids))
     key_wide.index = key_wide.index.astype(str)
     mine = rubric.decide(wide.to_numpy(dtype=float))
-    theirs = rubric.decide(key_wide.loc[wide.index.get_level_values("submission_id")].to_numpy(dtype=float))
-    far = ks.assign(far=ks["steps"].abs() > 1).groupby(["reviewer_id", "submission_id"])["far"].any().reindex(wide.index, fill_value=False).to_numpy()
-    d = pd.DataFrame({"reviewer_id": wide.index.get_level_values(0), "submission_id": wide.index.get_level_values(1),
-                      "complete": ~np.isnan(mine), "agree": mine == theirs, "far": far})
+    theirs = rubric.decide(
+        key_wide.loc[wide.index.get_level_values("submission_id")].to_numpy(dtype=float)
+    )
+    far = (
+        ks.assign(far=ks["steps"].abs() > 1)
+        .groupby(["reviewer_id", "submission_id"])["far"]
+        .any()
+        .reindex(wide.index, fill_value=False)
+        .to_numpy()
+    )
+    d = pd.DataFrame(
+        {
+            "reviewer_id": wide.index.get_level_values(0),
+            "submission_id": wide.index.get_level_values(1),
+            "complete": ~np.isnan(mine),
+            "agree": mine == theirs,
+            "far": far,
+        }
+    )
     out = []
     for rid, g in d.groupby("reviewer_id", sort=True):
         done = g[g["complete"]]
         missed = sorted(set(g.loc[(g["complete"] & ~g["agree"]) | g["far"], "submission_id"]))
-        out.append({"reviewer_id": rid, "n_decisions": len(done),
-                    "decision_agreement": float(done["agree"].mean()) if len(done) else math.nan, "anchors_missed": missed})
+        out.append(
+            {
+                "reviewer_id": rid,
+                "n_decisions": len(done),
+                "decision_agreement": float(done["agree"].mean()) if len(done) else math.nan,
+                "anchors_missed": missed,
+            }
+        )
     return pd.DataFrame(out)

@@ -32,13 +32,21 @@ class QualificationRule(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    min_exact: float = Field(0.70, ge=0, le=1, description="exact agreement with the key, per criterion")
-    min_adjacent: float = Field(0.95, ge=0, le=1, description="agreement within one level, per criterion")
+    min_exact: float = Field(
+        0.70, ge=0, le=1, description="exact agreement with the key, per criterion"
+    )
+    min_adjacent: float = Field(
+        0.95, ge=0, le=1, description="agreement within one level, per criterion"
+    )
     min_decision: float = Field(0.90, ge=0, le=1, description="pass / not-yet decision agreement")
-    confidence_level: float = Field(0.95, gt=0, lt=1, description="for the Wilson intervals behind 'shaky' warnings")
+    confidence_level: float = Field(
+        0.95, gt=0, lt=1, description="for the Wilson intervals behind 'shaky' warnings"
+    )
 
 
-def anchors_needed(rate: float, threshold: float, *, confidence_level: float = 0.95, max_n: int = 10_000) -> int | None:
+def anchors_needed(
+    rate: float, threshold: float, *, confidence_level: float = 0.95, max_n: int = 10_000
+) -> int | None:
     """Smallest number of anchors at which an observed agreement ``rate`` has a Wilson
     interval that excludes ``threshold`` (so the call is no longer shaky).
 
@@ -90,23 +98,43 @@ class RoundResult:
 
     def to_records(self) -> list[dict[str, object]]:
         """The reviewer rows as JSON-ready dicts (the ``calibrate round`` contract)."""
-        return [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()} for r in self.reviewers.to_dict("records")]
+        return [
+            {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()}
+            for r in self.reviewers.to_dict("records")
+        ]
 
     def _repr_html_(self) -> str:
         n_q = int((self.reviewers["status"] == "qualified").sum())
-        head = (f"<p><strong>Round {html.escape(str(self.round_id or 'all'))}</strong>: {n_q} of {len(self.reviewers)} reviewers qualified "
-                f"on {self.n_anchors} anchors (standard: exact &ge; {self.rule.min_exact:.0%}, within one &ge; {self.rule.min_adjacent:.0%} "
-                f"per criterion; decision &ge; {self.rule.min_decision:.0%}).</p>")
+        head = (
+            f"<p><strong>Round {html.escape(str(self.round_id or 'all'))}</strong>: {n_q} of {len(self.reviewers)} reviewers qualified "
+            f"on {self.n_anchors} anchors (standard: exact &ge; {self.rule.min_exact:.0%}, within one &ge; {self.rule.min_adjacent:.0%} "
+            f"per criterion; decision &ge; {self.rule.min_decision:.0%}).</p>"
+        )
         warn = "".join(f"<p><em>{html.escape(w)}</em></p>" for w in self.warnings)
-        shown = self.reviewers.assign(reasons=self.reviewers["reasons"].map("; ".join), warnings=self.reviewers["warnings"].map("; ".join))
-        return head + warn + shown.drop(columns=["anchors_missed"]).to_html(index=False, escape=True, float_format=lambda x: f"{x:.2f}")
+        shown = self.reviewers.assign(
+            reasons=self.reviewers["reasons"].map("; ".join),
+            warnings=self.reviewers["warnings"].map("; ".join),
+        )
+        return (
+            head
+            + warn
+            + shown.drop(columns=["anchors_missed"]).to_html(
+                index=False, escape=True, float_format=lambda x: f"{x:.2f}"
+            )
+        )
 
 
 def _pct(x: float) -> str:
     return f"{100 * x:.0f}%"
 
 
-def qualify(ratings: RatingsTable, key: AnswerKey, *, round_id: str | None = None, rule: QualificationRule | None = None) -> RoundResult:
+def qualify(
+    ratings: RatingsTable,
+    key: AnswerKey,
+    *,
+    round_id: str | None = None,
+    rule: QualificationRule | None = None,
+) -> RoundResult:
     """Give each reviewer ``qualified`` or ``recalibrate`` with the reasons in words.
 
     A reviewer qualifies when, on every criterion, exact and within-one agreement with
@@ -134,36 +162,63 @@ def qualify(ratings: RatingsTable, key: AnswerKey, *, round_id: str | None = Non
     for rec in records:
         by_reviewer.setdefault(rec["reviewer_id"], []).append(rec)
     for rid in sorted(by_reviewer):
-        per = [SimpleNamespace(**rec) for rec in by_reviewer[rid] if rec["criterion_id"] != "overall"]
-        overall = next(SimpleNamespace(**rec) for rec in by_reviewer[rid] if rec["criterion_id"] == "overall")
+        per = [
+            SimpleNamespace(**rec) for rec in by_reviewer[rid] if rec["criterion_id"] != "overall"
+        ]
+        overall = next(
+            SimpleNamespace(**rec) for rec in by_reviewer[rid] if rec["criterion_id"] == "overall"
+        )
         reasons, warnings = [], []
         for r in per:
             name = names.get(r.criterion_id, r.criterion_id)
-            for what, rate, lo, hi, std in (("exact", r.exact, r.exact_low, r.exact_high, rule.min_exact),
-                                            ("within-one", r.adjacent, r.adjacent_low, r.adjacent_high, rule.min_adjacent)):
+            for what, rate, lo, hi, std in (
+                ("exact", r.exact, r.exact_low, r.exact_high, rule.min_exact),
+                ("within-one", r.adjacent, r.adjacent_low, r.adjacent_high, rule.min_adjacent),
+            ):
                 k = round(rate * r.n)
                 if rate < std:
-                    reasons.append(f"{what} agreement on {name} is {_pct(rate)} ({k} of {r.n}), below the {_pct(std)} standard")
+                    reasons.append(
+                        f"{what} agreement on {name} is {_pct(rate)} ({k} of {r.n}), below the {_pct(std)} standard"
+                    )
                 if lo <= std <= hi and rate != std:
                     need = anchors_needed(rate, std, confidence_level=rule.confidence_level)
                     more = f"; about {need} anchors would settle it at this rate" if need else ""
-                    warnings.append(f"{what} agreement on {name} ({_pct(rate)} of {r.n}) is a shaky call: its {_pct(rule.confidence_level)} interval "
-                                    f"{_pct(lo)}-{_pct(hi)} includes the {_pct(std)} standard{more}")
+                    warnings.append(
+                        f"{what} agreement on {name} ({_pct(rate)} of {r.n}) is a shaky call: its {_pct(rule.confidence_level)} interval "
+                        f"{_pct(lo)}-{_pct(hi)} includes the {_pct(std)} standard{more}"
+                    )
         d = dec.loc[rid] if rid in dec.index else None
         dec_rate = float(d["decision_agreement"]) if d is not None else math.nan
         n_dec = int(d["n_decisions"]) if d is not None else 0
         missed = list(d["anchors_missed"]) if d is not None else []
         if n_dec == 0:
-            reasons.append("no anchor was scored on every criterion, so no pass / not-yet decision can be compared with the key")
+            reasons.append(
+                "no anchor was scored on every criterion, so no pass / not-yet decision can be compared with the key"
+            )
         elif dec_rate < rule.min_decision:
-            reasons.append(f"the pass / not-yet decision matched the key on {round(dec_rate * n_dec)} of {n_dec} anchors ({_pct(dec_rate)}), below the {_pct(rule.min_decision)} standard")
+            reasons.append(
+                f"the pass / not-yet decision matched the key on {round(dec_rate * n_dec)} of {n_dec} anchors ({_pct(dec_rate)}), below the {_pct(rule.min_decision)} standard"
+            )
         status = "recalibrate" if reasons else "qualified"
         if not reasons:
-            reasons.append(f"meets every standard: exact >= {_pct(rule.min_exact)} and within one level >= {_pct(rule.min_adjacent)} on every criterion, "
-                           f"decision agreement {_pct(dec_rate)}")
-        rows.append({"reviewer_id": rid, "status": status, "exact_agreement": float(overall.exact), "adjacent_agreement": float(overall.adjacent),
-                     "decision_agreement": dec_rate, "mean_difference": float(overall.mean_difference), "n_anchors": max(int(r.n) for r in per),
-                     "reasons": reasons, "warnings": warnings, "anchors_missed": missed})
+            reasons.append(
+                f"meets every standard: exact >= {_pct(rule.min_exact)} and within one level >= {_pct(rule.min_adjacent)} on every criterion, "
+                f"decision agreement {_pct(dec_rate)}"
+            )
+        rows.append(
+            {
+                "reviewer_id": rid,
+                "status": status,
+                "exact_agreement": float(overall.exact),
+                "adjacent_agreement": float(overall.adjacent),
+                "decision_agreement": dec_rate,
+                "mean_difference": float(overall.mean_difference),
+                "n_anchors": max(int(r.n) for r in per),
+                "reasons": reasons,
+                "warnings": warnings,
+                "anchors_missed": missed,
+            }
+        )
     round_warnings = []
     smallest = int(crit.loc[crit["criterion_id"] != "overall", "n"].min())
     if rule.min_adjacent > 0 and smallest < 1 / max(1 - rule.min_adjacent, 1e-12):
@@ -171,11 +226,18 @@ def qualify(ratings: RatingsTable, key: AnswerKey, *, round_id: str | None = Non
         round_warnings.append(
             f"with {smallest} anchors per criterion a single anchor scored two levels from the key drops within-one agreement to "
             f"{_pct((smallest - 1) / smallest)}, below the {_pct(rule.min_adjacent)} standard"
-            + (f": at least {need} anchors make one such miss tolerable" if need else ""))
+            + (f": at least {need} anchors make one such miss tolerable" if need else "")
+        )
     return RoundResult(round_id, rule, pd.DataFrame(rows), crit, n_anchors, round_warnings)
 
 
-def group_lean(ratings: RatingsTable, key: AnswerKey, *, round_id: str | None = None, confidence_level: float = 0.95) -> dict[str, object]:
+def group_lean(
+    ratings: RatingsTable,
+    key: AnswerKey,
+    *,
+    round_id: str | None = None,
+    confidence_level: float = 0.95,
+) -> dict[str, object]:
     """The group's overall lean against the key: the mean over reviewers of their mean
     (score - key), with a t interval across reviewers, and its direction in words."""
     from scipy import stats
@@ -184,7 +246,9 @@ def group_lean(ratings: RatingsTable, key: AnswerKey, *, round_id: str | None = 
     per_reviewer = ks.groupby("reviewer_id")["difference"].mean()
     m, n = float(per_reviewer.mean()), len(per_reviewer)
     if n > 1:
-        half = float(stats.t.ppf(0.5 + confidence_level / 2, n - 1) * per_reviewer.std(ddof=1) / np.sqrt(n))
+        half = float(
+            stats.t.ppf(0.5 + confidence_level / 2, n - 1) * per_reviewer.std(ddof=1) / np.sqrt(n)
+        )
         lo, hi = m - half, m + half
     else:
         lo = hi = math.nan
@@ -194,6 +258,14 @@ def group_lean(ratings: RatingsTable, key: AnswerKey, *, round_id: str | None = 
         direction = "more lenient than the key"
     else:
         direction = "in line with the key (the interval includes 0)"
-    per_criterion = ks.groupby("criterion_id")["difference"].mean().reindex(list(ratings.rubric.criterion_ids))
-    return {"mean_difference": m, "ci_low": lo, "ci_high": hi, "n_reviewers": n, "direction": direction,
-            "per_criterion": {str(k): float(v) for k, v in per_criterion.dropna().items()}}
+    per_criterion = (
+        ks.groupby("criterion_id")["difference"].mean().reindex(list(ratings.rubric.criterion_ids))
+    )
+    return {
+        "mean_difference": m,
+        "ci_low": lo,
+        "ci_high": hi,
+        "n_reviewers": n,
+        "direction": direction,
+        "per_criterion": {str(k): float(v) for k, v in per_criterion.dropna().items()},
+    }

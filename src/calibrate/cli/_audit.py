@@ -13,29 +13,71 @@ from calibrate.cli._output import Outcome, frame_text
 
 def _configure(p: argparse.ArgumentParser) -> None:
     ratings_args(p)
-    p.add_argument("--kind", choices=("live", "seeded", "anchor", "all"), default="live",
-                   help="which ratings to audit (default: live; a file without a kind column is used whole)")
-    p.add_argument("--round", dest="round_id", metavar="ROUND", help="audit one calibration round only")
-    p.add_argument("--target", type=float, default=0.80, help="the Phi a decision should reach (default 0.80)")
-    p.add_argument("--reviewers", type=int, default=2, metavar="N", help="reviewers per submission planned (default 2)")
-    p.add_argument("--max-reviewers", type=int, default=8, metavar="N", help="D-study projects 1..N reviewers (default 8)")
-    p.add_argument("--design", choices=("crossed", "nested"), default="crossed",
-                   help="G-study design: p x r x c with missing cells (default) or (r:p) x c")
-    p.add_argument("--criteria", choices=("random", "fixed"), default="random",
-                   help="criteria in the D-study: random (default; projects other numbers of criteria) or fixed")
-    p.add_argument("--n-boot", type=int, default=200, metavar="B", help="parametric-bootstrap replicates for intervals (default 200; 0 = none)")
+    p.add_argument(
+        "--kind",
+        choices=("live", "seeded", "anchor", "all"),
+        default="live",
+        help="which ratings to audit (default: live; a file without a kind column is used whole)",
+    )
+    p.add_argument(
+        "--round", dest="round_id", metavar="ROUND", help="audit one calibration round only"
+    )
+    p.add_argument(
+        "--target", type=float, default=0.80, help="the Phi a decision should reach (default 0.80)"
+    )
+    p.add_argument(
+        "--reviewers",
+        type=int,
+        default=2,
+        metavar="N",
+        help="reviewers per submission planned (default 2)",
+    )
+    p.add_argument(
+        "--max-reviewers",
+        type=int,
+        default=8,
+        metavar="N",
+        help="D-study projects 1..N reviewers (default 8)",
+    )
+    p.add_argument(
+        "--design",
+        choices=("crossed", "nested"),
+        default="crossed",
+        help="G-study design: p x r x c with missing cells (default) or (r:p) x c",
+    )
+    p.add_argument(
+        "--criteria",
+        choices=("random", "fixed"),
+        default="random",
+        help="criteria in the D-study: random (default; projects other numbers of criteria) or fixed",
+    )
+    p.add_argument(
+        "--n-boot",
+        type=int,
+        default=200,
+        metavar="B",
+        help="parametric-bootstrap replicates for intervals (default 200; 0 = none)",
+    )
     p.add_argument("--seed", type=int, default=None, help="random seed for the bootstrap")
     p.add_argument("--html", metavar="PATH", help="also write the self-contained HTML report here")
     add_pseudonymize(p)
 
 
-@command("audit", "Audit a rubric: variance components, reviewers needed for a target reliability, level use, criterion structure.", _configure)
+@command(
+    "audit",
+    "Audit a rubric: variance components, reviewers needed for a target reliability, level use, criterion structure.",
+    _configure,
+)
 def _audit(args: argparse.Namespace) -> Outcome:
     from calibrate.audit import rubric_audit
 
     if not 0 < args.target < 1:
         raise UsageError(f"--target must be between 0 and 1 (exclusive); got {args.target}")
-    for name, value, low in (("--reviewers", args.reviewers, 1), ("--max-reviewers", args.max_reviewers, 1), ("--n-boot", args.n_boot, 0)):
+    for name, value, low in (
+        ("--reviewers", args.reviewers, 1),
+        ("--max-reviewers", args.max_reviewers, 1),
+        ("--n-boot", args.n_boot, 0),
+    ):
         if value < low:
             raise UsageError(f"{name} must be at least {low}; got {value}")
     _, table, _ = load_inputs(args)
@@ -49,21 +91,51 @@ def _audit(args: argparse.Namespace) -> Outcome:
             raise UsageError(f"--round must be one of {table.rounds}; got {args.round_id!r}")
         table = table.select(round_id=args.round_id)
     if len(table) == 0:
-        raise UsageError(f"no ratings of kind {args.kind!r} to audit; pass --kind all or another kind")
-    audit = rubric_audit(table, target=args.target, n_reviewers=args.reviewers, max_reviewers=args.max_reviewers,
-                         design=args.design, criteria=args.criteria, n_boot=args.n_boot, rng=args.seed)
+        raise UsageError(
+            f"no ratings of kind {args.kind!r} to audit; pass --kind all or another kind"
+        )
+    audit = rubric_audit(
+        table,
+        target=args.target,
+        n_reviewers=args.reviewers,
+        max_reviewers=args.max_reviewers,
+        design=args.design,
+        criteria=args.criteria,
+        n_boot=args.n_boot,
+        rng=args.seed,
+    )
     payload = {"file": str(args.ratings), **audit.to_dict()}
     if args.html:
         payload["html"] = str(audit.write_html(args.html))
     comp = audit.gstudy.to_frame()[["facet", "variance", "share", "se"]]
-    ds = audit.dstudy.to_frame()[["n_reviewers", "n_criteria", "g_relative", "g_absolute", "g_absolute_low", "g_absolute_high"]]
+    ds = audit.dstudy.to_frame()[
+        [
+            "n_reviewers",
+            "n_criteria",
+            "g_relative",
+            "g_absolute",
+            "g_absolute_low",
+            "g_absolute_high",
+        ]
+    ]
     crit = audit.criteria[["criterion_id", "phi_1", "phi_planned", "reviewers_needed", "n_flags"]]
     flags = audit.flags()
-    text = "\n\n".join([
-        audit.recommendation,
-        f"Variance components ({audit.gstudy.design}, {audit.gstudy.n_ratings} ratings):\n" + frame_text(comp),
-        "D-study:\n" + frame_text(ds),
-        "Per criterion:\n" + frame_text(crit),
-        "Flags:\n" + (frame_text(pd.DataFrame({"criterion": flags["criterion_id"], "reason": flags["reason"]})) if len(flags) else "(none)"),
-    ] + ([f"HTML report: {payload['html']}"] if args.html else []))
+    text = "\n\n".join(
+        [
+            audit.recommendation,
+            f"Variance components ({audit.gstudy.design}, {audit.gstudy.n_ratings} ratings):\n"
+            + frame_text(comp),
+            "D-study:\n" + frame_text(ds),
+            "Per criterion:\n" + frame_text(crit),
+            "Flags:\n"
+            + (
+                frame_text(
+                    pd.DataFrame({"criterion": flags["criterion_id"], "reason": flags["reason"]})
+                )
+                if len(flags)
+                else "(none)"
+            ),
+        ]
+        + ([f"HTML report: {payload['html']}"] if args.html else [])
+    )
     return Outcome(payload, text)

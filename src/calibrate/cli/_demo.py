@@ -22,28 +22,66 @@ from calibrate.synth import ReviewerModel
 
 
 def _demo_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data", default="data/synthetic", metavar="DIR", help="folder of program folders (default: data/synthetic)")
+    p.add_argument(
+        "--data",
+        default="data/synthetic",
+        metavar="DIR",
+        help="folder of program folders (default: data/synthetic)",
+    )
     add_store(p)
-    p.add_argument("--reports", default="build/reports", metavar="DIR", help="folder for the HTML reports (default: build/reports)")
-    p.add_argument("--policy-n", type=int, default=5000, help="simulated submissions per policy for the recommendation (default 5000)")
+    p.add_argument(
+        "--reports",
+        default="build/reports",
+        metavar="DIR",
+        help="folder for the HTML reports (default: build/reports)",
+    )
+    p.add_argument(
+        "--policy-n",
+        type=int,
+        default=5000,
+        help="simulated submissions per policy for the recommendation (default 5000)",
+    )
 
 
-@command("demo", "Build the store from the synthetic programs and summarise what it holds.", _demo_args)
+@command(
+    "demo", "Build the store from the synthetic programs and summarise what it holds.", _demo_args
+)
 def _demo(args: argparse.Namespace) -> Outcome:
     data = Path(args.data)
     folders = sorted(p.parent for p in data.glob("*/manifest.json"))
     if not folders:
-        raise FileNotFoundError(f"no program folders (with manifest.json) in {data}; run `make data`")
+        raise FileNotFoundError(
+            f"no program folders (with manifest.json) in {data}; run `make data`"
+        )
     Path(args.store).parent.mkdir(parents=True, exist_ok=True)
     programs = [read_program(folder) for folder in folders]
     loaded: list[dict[str, Any]] = []
     with Store.open(args.store) as store:
         for folder, program in zip(folders, programs, strict=True):
             store.add_rubric(program.rubric)
-            imports = [store.import_ratings(program.ratings, source=str(folder / "ratings.csv"), sha256=file_sha256(folder / "ratings.csv"))]
+            imports = [
+                store.import_ratings(
+                    program.ratings,
+                    source=str(folder / "ratings.csv"),
+                    sha256=file_sha256(folder / "ratings.csv"),
+                )
+            ]
             if program.key is not None:
-                imports.append(store.import_key(program.key, source=str(folder / "key.csv"), sha256=file_sha256(folder / "key.csv")))
-            loaded.append({"program": program.name, "folder": str(folder), "rubric": program.rubric.id, "imports": [r.to_dict() for r in imports]})
+                imports.append(
+                    store.import_key(
+                        program.key,
+                        source=str(folder / "key.csv"),
+                        sha256=file_sha256(folder / "key.csv"),
+                    )
+                )
+            loaded.append(
+                {
+                    "program": program.name,
+                    "folder": str(folder),
+                    "rubric": program.rubric.id,
+                    "imports": [r.to_dict() for r in imports],
+                }
+            )
         summary = store.summary()
     reports: list[dict[str, str]] = []
     for program in programs:  # a calibration round report for the last round of each program
@@ -54,20 +92,61 @@ def _demo(args: argparse.Namespace) -> Outcome:
         round_report(program.ratings, program.key, round_id=last).write(path)
         reports.append({"program": program.name, "round_id": last, "report": str(path)})
     policies: list[dict[str, Any]] = []
-    for program in programs:  # the recommended decision policy, simulated with the program's reviewers
+    for (
+        program
+    ) in programs:  # the recommended decision policy, simulated with the program's reviewers
         if program.truth is None:
             continue
-        table = sweep(program.rubric, policy_grid(program.rubric, DEFAULT_GRID), ReviewerModel.from_truth(program.truth["reviewers"]),
-                      population_from_truth(program.truth), n=args.policy_n, rng=0)
+        table = sweep(
+            program.rubric,
+            policy_grid(program.rubric, DEFAULT_GRID),
+            ReviewerModel.from_truth(program.truth["reviewers"]),
+            population_from_truth(program.truth),
+            n=args.policy_n,
+            rng=0,
+        )
         pick, why = best_policy(table, max_false_pass=0.02)
-        policies.append({"program": program.name, "recommendation": why,
-                         "policy": None if pick is None else {k: pick[k] for k in ("reviewers", "resolution", "min_total", "min_level", "accuracy",
-                                                                                     "false_pass_rate", "reviews_per_submission")}})
+        policies.append(
+            {
+                "program": program.name,
+                "recommendation": why,
+                "policy": None
+                if pick is None
+                else {
+                    k: pick[k]
+                    for k in (
+                        "reviewers",
+                        "resolution",
+                        "min_total",
+                        "min_level",
+                        "accuracy",
+                        "false_pass_rate",
+                        "reviews_per_submission",
+                    )
+                },
+            }
+        )
     lines = [f"Loaded {len(loaded)} synthetic program(s) from {data} into {args.store}:"]
-    lines += [f"  - {p['program']} ({p['rubric']}): " + "; ".join(f"{i['what']} {i['rows']} rows, {i['added']} new" for i in p["imports"]) for p in loaded]
+    lines += [
+        f"  - {p['program']} ({p['rubric']}): "
+        + "; ".join(f"{i['what']} {i['rows']} rows, {i['added']} new" for i in p["imports"])
+        for p in loaded
+    ]
     lines += ["", summary_text(summary), "", "Calibration round reports:"]
     lines += [f"  - {r['program']} round {r['round_id']}: {r['report']}" for r in reports]
-    lines += ["", f"Recommended decision policy (false pass <= 2%, {args.policy_n} simulated submissions per policy):"]
+    lines += [
+        "",
+        f"Recommended decision policy (false pass <= 2%, {args.policy_n} simulated submissions per policy):",
+    ]
     lines += [f"  - {p['program']}: {p['recommendation']}" for p in policies]
-    return Outcome({"ok": True, "store": str(args.store), "programs": loaded, "summary": summary, "reports": reports,
-                    "policies": policies}, "\n".join(lines))
+    return Outcome(
+        {
+            "ok": True,
+            "store": str(args.store),
+            "programs": loaded,
+            "summary": summary,
+            "reports": reports,
+            "policies": policies,
+        },
+        "\n".join(lines),
+    )

@@ -12,10 +12,25 @@ from calibrate.rubric import Rubric, load_rubric
 
 
 def ratings_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("ratings", metavar="RATINGS", help="ratings file (.csv, .tsv, .xlsx or .parquet)")
-    p.add_argument("--rubric", required=True, metavar="RUBRIC", help="rubric YAML file the scores are checked against")
-    p.add_argument("--key", metavar="KEY", help="answer key for the anchors (submission_id, criterion_id, key_score[, rationale])")
-    p.add_argument("--wide", action="store_true", help="RATINGS is a form export: a row per reviewer and submission, a column per criterion")
+    p.add_argument(
+        "ratings", metavar="RATINGS", help="ratings file (.csv, .tsv, .xlsx or .parquet)"
+    )
+    p.add_argument(
+        "--rubric",
+        required=True,
+        metavar="RUBRIC",
+        help="rubric YAML file the scores are checked against",
+    )
+    p.add_argument(
+        "--key",
+        metavar="KEY",
+        help="answer key for the anchors (submission_id, criterion_id, key_score[, rationale])",
+    )
+    p.add_argument(
+        "--wide",
+        action="store_true",
+        help="RATINGS is a form export: a row per reviewer and submission, a column per criterion",
+    )
     p.add_argument("--sheet", help="Excel sheet name (default: the first sheet)")
 
 
@@ -40,15 +55,24 @@ def load_inputs(args: argparse.Namespace) -> tuple[Rubric, RatingsTable, AnswerK
 
 
 def describe(table: RatingsTable, key: AnswerKey | None) -> dict[str, object]:
-    return {**table.summary(), "key": None if key is None else {"anchors": len(key.anchors), "key_scores": len(key)}}
+    return {
+        **table.summary(),
+        "key": None if key is None else {"anchors": len(key.anchors), "key_scores": len(key)},
+    }
 
 
 def add_pseudonymize(p: argparse.ArgumentParser) -> None:
     """``--pseudonymize`` and ``--pseudonym-key``: every report and export takes them."""
-    p.add_argument("--pseudonymize", action="store_true",
-                   help="replace reviewer and submission ids with stable keyed pseudonyms (R-XXXXXXXX, S-XXXXXXXX)")
-    p.add_argument("--pseudonym-key", metavar="FILE",
-                   help="the program's secret key file (default: $CALIBRATE_PSEUDONYM_KEY, else .calibrate-pseudonym-key here, created on first use)")
+    p.add_argument(
+        "--pseudonymize",
+        action="store_true",
+        help="replace reviewer and submission ids with stable keyed pseudonyms (R-XXXXXXXX, S-XXXXXXXX)",
+    )
+    p.add_argument(
+        "--pseudonym-key",
+        metavar="FILE",
+        help="the program's secret key file (default: $CALIBRATE_PSEUDONYM_KEY, else .calibrate-pseudonym-key here, created on first use)",
+    )
 
 
 def pseudonymizer_from(args: argparse.Namespace) -> Pseudonymizer | None:

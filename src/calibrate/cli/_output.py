@@ -73,6 +73,10 @@ def frame_text(frame: pd.DataFrame, *, max_rows: int = 60) -> str:
 def problems_outcome(exc: Exception, *, what: str) -> Outcome:
     """Data problems as an outcome with exit code 1 (every problem listed)."""
     problems = list(getattr(exc, "problems", ()))
-    payload = {"ok": False, "error": f"{len(problems)} problem(s) in the {what}", "problems": [p.to_dict() for p in problems]}
+    payload = {
+        "ok": False,
+        "error": f"{len(problems)} problem(s) in the {what}",
+        "problems": [p.to_dict() for p in problems],
+    }
     lines = [f"{len(problems)} problem(s) in the {what}:"] + [f"  - {p}" for p in problems]
     return Outcome(payload, "\n".join(lines), EXIT_DATA)

@@ -23,51 +23,111 @@ from calibrate.rubric import load_rubric
 from calibrate.synth import ReviewerModel
 
 #: Without --grid: the rubric's own policy with two or three reviewers and each resolution.
-DEFAULT_GRID: dict[str, list[Any]] = {"reviewers": [2, 3], "resolution": ["majority", "average", "replace_farthest", "expert"]}
+DEFAULT_GRID: dict[str, list[Any]] = {
+    "reviewers": [2, 3],
+    "resolution": ["majority", "average", "replace_farthest", "expert"],
+}
 
 
 def _policy_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--rubric", required=True, metavar="RUBRIC", help="rubric YAML (its pass rule and review policy are the starting point)")
-    p.add_argument("--truth", metavar="TRUTH", help="a synthetic program's truth.json: its reviewers and true levels")
-    p.add_argument("--ratings", metavar="RATINGS", help="ratings with anchor scores (with --key): reviewer model estimated from them")
+    p.add_argument(
+        "--rubric",
+        required=True,
+        metavar="RUBRIC",
+        help="rubric YAML (its pass rule and review policy are the starting point)",
+    )
+    p.add_argument(
+        "--truth",
+        metavar="TRUTH",
+        help="a synthetic program's truth.json: its reviewers and true levels",
+    )
+    p.add_argument(
+        "--ratings",
+        metavar="RATINGS",
+        help="ratings with anchor scores (with --key): reviewer model estimated from them",
+    )
     p.add_argument("--key", metavar="KEY", help="answer key of the anchors (with --ratings)")
-    p.add_argument("--grid", metavar="GRID", help="YAML mapping policy fields to lists of values (default: reviewers 2/3 x each resolution)")
-    p.add_argument("--n", type=int, default=20_000, help="submissions simulated per policy (default 20000)")
+    p.add_argument(
+        "--grid",
+        metavar="GRID",
+        help="YAML mapping policy fields to lists of values (default: reviewers 2/3 x each resolution)",
+    )
+    p.add_argument(
+        "--n", type=int, default=20_000, help="submissions simulated per policy (default 20000)"
+    )
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--jobs", type=int, default=1, help="policies simulated in parallel (default 1)")
-    p.add_argument("--max-false-pass", type=float, help="constraint for the recommendation, e.g. 0.02")
+    p.add_argument(
+        "--max-false-pass", type=float, help="constraint for the recommendation, e.g. 0.02"
+    )
     p.add_argument("--max-false-not-yet", type=float, help="constraint for the recommendation")
-    p.add_argument("--max-third-review", type=float, help="constraint for the recommendation, e.g. 0.15")
+    p.add_argument(
+        "--max-third-review", type=float, help="constraint for the recommendation, e.g. 0.15"
+    )
     p.add_argument("--max-reviews", type=float, help="constraint: reviews per submission")
 
 
-@command("policy", "Simulate pass rules and tiebreak policies: accuracy against review cost; recommend one.", _policy_args)
+@command(
+    "policy",
+    "Simulate pass rules and tiebreak policies: accuracy against review cost; recommend one.",
+    _policy_args,
+)
 def _policy(args: argparse.Namespace) -> Outcome:
     if bool(args.truth) == bool(args.ratings):
         raise UsageError("give either --truth TRUTH or --ratings RATINGS --key KEY")
     if args.ratings and not args.key:
-        raise UsageError("--ratings needs --key (the reviewer model is estimated from anchor scores against the key)")
+        raise UsageError(
+            "--ratings needs --key (the reviewer model is estimated from anchor scores against the key)"
+        )
     if args.n < 2:
         raise UsageError(f"--n must be at least 2; got {args.n}")
     rubric = load_rubric(args.rubric)
     model: ReviewerScorer
     if args.truth:
         truth = json.loads(Path(args.truth).read_text(encoding="utf-8"))
-        model, population, source = ReviewerModel.from_truth(truth["reviewers"]), population_from_truth(truth), f"the truth in {args.truth}"
+        model, population, source = (
+            ReviewerModel.from_truth(truth["reviewers"]),
+            population_from_truth(truth),
+            f"the truth in {args.truth}",
+        )
     else:
         ratings = read_ratings(args.ratings, rubric)
-        model, population = models_from_anchors(ratings, read_key(args.key, rubric, ratings=ratings))
+        model, population = models_from_anchors(
+            ratings, read_key(args.key, rubric, ratings=ratings)
+        )
         source = f"reviewers' anchor scores in {args.ratings} (moment estimates)"
     try:
         policies = policy_grid(rubric, read_grid(args.grid) if args.grid else DEFAULT_GRID)
-        table = sweep(rubric, policies, model, population, n=args.n, rng=args.seed, n_jobs=args.jobs)
+        table = sweep(
+            rubric, policies, model, population, n=args.n, rng=args.seed, n_jobs=args.jobs
+        )
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    pick, why = best_policy(table, max_false_pass=args.max_false_pass, max_false_not_yet=args.max_false_not_yet,
-                            max_third_review=args.max_third_review, max_reviews=args.max_reviews)
+    pick, why = best_policy(
+        table,
+        max_false_pass=args.max_false_pass,
+        max_false_not_yet=args.max_false_not_yet,
+        max_third_review=args.max_third_review,
+        max_reviews=args.max_reviews,
+    )
     table["recommended"] = False if pick is None else table["policy"] == pick["policy"]
     rows = table.to_dict("records")
-    shown = table[["policy", "min_total", "min_level", "reviewers", "resolution", "accuracy", "false_pass_rate", "false_not_yet_rate",
-                   "third_review_rate", "reviews_per_submission", "mc_se", "pareto", "recommended"]]
+    shown = table[
+        [
+            "policy",
+            "min_total",
+            "min_level",
+            "reviewers",
+            "resolution",
+            "accuracy",
+            "false_pass_rate",
+            "false_not_yet_rate",
+            "third_review_rate",
+            "reviews_per_submission",
+            "mc_se",
+            "pareto",
+            "recommended",
+        ]
+    ]
     text = f"{len(rows)} policies, {args.n} simulated submissions each, reviewers from {source}\n\n{frame_text(shown, max_rows=500)}\n\nrecommended: {why}"
     return Outcome(rows, text)

@@ -14,21 +14,51 @@ from calibrate.report import round_report
 
 def _round_args(p: argparse.ArgumentParser) -> None:
     ratings_args(p)
-    p.add_argument("--round", dest="round_id", metavar="ID", help="the round to qualify (default: the last round in the ratings)")
+    p.add_argument(
+        "--round",
+        dest="round_id",
+        metavar="ID",
+        help="the round to qualify (default: the last round in the ratings)",
+    )
     defaults = QualificationRule()
-    p.add_argument("--min-exact", type=float, default=defaults.min_exact, help=f"exact agreement per criterion (default {defaults.min_exact})")
-    p.add_argument("--min-adjacent", type=float, default=defaults.min_adjacent, help=f"within-one agreement per criterion (default {defaults.min_adjacent})")
-    p.add_argument("--html", metavar="PATH", help="also write the round report (one self-contained HTML file) here")
+    p.add_argument(
+        "--min-exact",
+        type=float,
+        default=defaults.min_exact,
+        help=f"exact agreement per criterion (default {defaults.min_exact})",
+    )
+    p.add_argument(
+        "--min-adjacent",
+        type=float,
+        default=defaults.min_adjacent,
+        help=f"within-one agreement per criterion (default {defaults.min_adjacent})",
+    )
+    p.add_argument(
+        "--html",
+        metavar="PATH",
+        help="also write the round report (one self-contained HTML file) here",
+    )
     add_pseudonymize(p)
-    p.add_argument("--min-decision", type=float, default=defaults.min_decision, help=f"pass / not-yet decision agreement (default {defaults.min_decision})")
+    p.add_argument(
+        "--min-decision",
+        type=float,
+        default=defaults.min_decision,
+        help=f"pass / not-yet decision agreement (default {defaults.min_decision})",
+    )
 
 
-@command("round", "Qualify each reviewer of a calibration round: agreement with the key, status and reasons.", _round_args)
+@command(
+    "round",
+    "Qualify each reviewer of a calibration round: agreement with the key, status and reasons.",
+    _round_args,
+)
 def _round(args: argparse.Namespace) -> Outcome:
     if not args.key:
         raise UsageError("a calibration round needs the answer key: --key KEY")
     try:
-        rule = QualificationRule(min_exact=args.min_exact, min_adjacent=args.min_adjacent, min_decision=args.min_decision)
+        rule = QualificationRule(
+            min_exact=args.min_exact, min_adjacent=args.min_adjacent, min_decision=args.min_decision
+        )
     except ValueError as exc:
         raise UsageError(f"bad qualification rule: {exc}") from None
     _, ratings, key = load_inputs(args)
@@ -36,23 +66,48 @@ def _round(args: argparse.Namespace) -> Outcome:
         raise UsageError("a calibration round needs the answer key: --key KEY")
     round_id = args.round_id
     if round_id is None and ratings.rounds:
-        last = ratings.frame.dropna(subset=["round_id"]).groupby("round_id", observed=True)["rated_at"].max()
+        last = (
+            ratings.frame.dropna(subset=["round_id"])
+            .groupby("round_id", observed=True)["rated_at"]
+            .max()
+        )
         round_id = str(last.idxmax()) if last.notna().any() else ratings.rounds[-1]
     if round_id is not None and round_id not in ratings.rounds:
         raise UsageError(f"--round must be one of {ratings.rounds}; got {round_id!r}")
     result = qualify(ratings, key, round_id=round_id, rule=rule)
     hider = pseudonymizer_from(args)
     if hider is not None:
-        result = dataclasses.replace(result, reviewers=hider.frame(result.reviewers, {"reviewer_id": "R", "anchors_missed": "S"}))
+        result = dataclasses.replace(
+            result,
+            reviewers=hider.frame(result.reviewers, {"reviewer_id": "R", "anchors_missed": "S"}),
+        )
     rows = result.to_records()
     if args.html:
-        round_report(ratings, key, round_id=round_id, rule=rule, pseudonymizer=hider).write(args.html)
+        round_report(ratings, key, round_id=round_id, rule=rule, pseudonymizer=hider).write(
+            args.html
+        )
     n_q = sum(r["status"] == "qualified" for r in rows)
-    table = result.reviewers[["reviewer_id", "status", "exact_agreement", "adjacent_agreement", "decision_agreement", "mean_difference"]]
-    lines = [f"Round {round_id or '(all anchor ratings)'}: {n_q} of {len(rows)} reviewers qualified on {result.n_anchors} anchors", "", frame_text(table, max_rows=500), ""]
+    table = result.reviewers[
+        [
+            "reviewer_id",
+            "status",
+            "exact_agreement",
+            "adjacent_agreement",
+            "decision_agreement",
+            "mean_difference",
+        ]
+    ]
+    lines = [
+        f"Round {round_id or '(all anchor ratings)'}: {n_q} of {len(rows)} reviewers qualified on {result.n_anchors} anchors",
+        "",
+        frame_text(table, max_rows=500),
+        "",
+    ]
     for r in rows:
         if r["status"] != "qualified":
-            lines.append(f"{r['reviewer_id']} recalibrate: " + "; ".join(str(x) for x in r["reasons"]))  # type: ignore[attr-defined]
+            lines.append(
+                f"{r['reviewer_id']} recalibrate: " + "; ".join(str(x) for x in r["reasons"])
+            )  # type: ignore[attr-defined]
     if args.html:
         lines.append(f"\nreport: {args.html}")
     return Outcome(rows, "\n".join(lines), stderr=[f"warning: {w}" for w in result.warnings])

@@ -18,12 +18,26 @@ APP = Path(__file__).resolve().parents[1] / "widgets" / "apps" / "score-entry.ip
 def _serve_args(p: argparse.ArgumentParser) -> None:
     add_store(p)
     p.add_argument("--rubric-id", required=True, help="the stored rubric of the round")
-    p.add_argument("--round", dest="round_id", required=True, metavar="ID", help="the round (assigned with Store.assign_round)")
-    p.add_argument("--ip", default="127.0.0.1", help="address to listen on (default 127.0.0.1; 0.0.0.0 serves the local network)")
+    p.add_argument(
+        "--round",
+        dest="round_id",
+        required=True,
+        metavar="ID",
+        help="the round (assigned with Store.assign_round)",
+    )
+    p.add_argument(
+        "--ip",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1; 0.0.0.0 serves the local network)",
+    )
     p.add_argument("--port", type=int, default=8866, help="port (default 8866)")
 
 
-@command("serve-entry", "Serve a calibration round's score-entry form with Voila until interrupted.", _serve_args)
+@command(
+    "serve-entry",
+    "Serve a calibration round's score-entry form with Voila until interrupted.",
+    _serve_args,
+)
 def _serve(args: argparse.Namespace) -> Outcome:
     if not Path(args.store).is_file():
         raise FileNotFoundError(f"no store at {args.store}")
@@ -34,11 +48,28 @@ def _serve(args: argparse.Namespace) -> Outcome:
             raise UsageError(str(exc)) from None
     if not assigned["anchors"]:
         raise UsageError(f"round {args.round_id!r} has no anchors assigned (Store.assign_round)")
-    env = {**os.environ, "CALIBRATE_STORE": str(Path(args.store).resolve()), "CALIBRATE_RUBRIC": args.rubric_id, "CALIBRATE_ROUND": args.round_id}
+    env = {
+        **os.environ,
+        "CALIBRATE_STORE": str(Path(args.store).resolve()),
+        "CALIBRATE_RUBRIC": args.rubric_id,
+        "CALIBRATE_ROUND": args.round_id,
+    }
     url = f"http://{args.ip}:{args.port}/"
-    print(f"serving the score-entry form of round {args.round_id} at {url} (Ctrl-C stops)", file=sys.stderr, flush=True)
-    cmd = [sys.executable, "-m", "voila", str(APP), "--no-browser", f"--Voila.ip={args.ip}", f"--port={args.port}",
-           "--strip_sources=True"]
+    print(
+        f"serving the score-entry form of round {args.round_id} at {url} (Ctrl-C stops)",
+        file=sys.stderr,
+        flush=True,
+    )
+    cmd = [
+        sys.executable,
+        "-m",
+        "voila",
+        str(APP),
+        "--no-browser",
+        f"--Voila.ip={args.ip}",
+        f"--port={args.port}",
+        "--strip_sources=True",
+    ]
     try:
         code = subprocess.call(cmd, env=env)
     except KeyboardInterrupt:

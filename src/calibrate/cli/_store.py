@@ -37,16 +37,29 @@ def _import_args(p: argparse.ArgumentParser) -> None:
     add_store(p)
 
 
-@command("import", "Validate a ratings file (and key) and import it into the store in one transaction.", _import_args)
+@command(
+    "import",
+    "Validate a ratings file (and key) and import it into the store in one transaction.",
+    _import_args,
+)
 def _import(args: argparse.Namespace) -> Outcome:
     rubric, table, key = load_inputs(args)  # nothing is written unless every row is valid
     reports = []
     with Store.open(args.store) as store:
         store.add_rubric(rubric)
         with progress_bar(len(table), "importing") as progress:
-            reports.append(store.import_ratings(table, source=str(args.ratings), sha256=file_sha256(args.ratings), progress=progress))
+            reports.append(
+                store.import_ratings(
+                    table,
+                    source=str(args.ratings),
+                    sha256=file_sha256(args.ratings),
+                    progress=progress,
+                )
+            )
         if key is not None:
-            reports.append(store.import_key(key, source=str(args.key), sha256=file_sha256(args.key)))
+            reports.append(
+                store.import_key(key, source=str(args.key), sha256=file_sha256(args.key))
+            )
     payload = {"ok": True, "store": str(args.store), "imports": [r.to_dict() for r in reports]}
     text = "\n".join(str(r) for r in reports) + f"\nstore: {args.store}"
     return Outcome(payload, text)
@@ -64,12 +77,18 @@ def summary_text(summary: dict) -> str:
         f"store {summary['path']} (schema {summary['schema_version']}): "
         + ", ".join(f"{v} {k}" for k, v in totals.items()),
         "",
-        frame_text(rubrics) if not rubrics.empty else "(no rubrics yet: calibrate import RATINGS --rubric R)",
+        frame_text(rubrics)
+        if not rubrics.empty
+        else "(no rubrics yet: calibrate import RATINGS --rubric R)",
     ]
     return "\n".join(lines)
 
 
-@command("summary", "Counts in the store: rubrics, reviewers, submissions, anchors, rounds, ratings.", _summary_args)
+@command(
+    "summary",
+    "Counts in the store: rubrics, reviewers, submissions, anchors, rounds, ratings.",
+    _summary_args,
+)
 def _summary(args: argparse.Namespace) -> Outcome:
     if not Path(args.store).is_file():
         raise FileNotFoundError(f"no store at {args.store} (create one with calibrate import)")
@@ -79,21 +98,38 @@ def _summary(args: argparse.Namespace) -> Outcome:
 
 
 def _export_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("out", metavar="OUT", help="file to write: .csv or .xlsx (formula-like text is neutralised)")
+    p.add_argument(
+        "out", metavar="OUT", help="file to write: .csv or .xlsx (formula-like text is neutralised)"
+    )
     add_store(p)
     p.add_argument("--rubric-id", required=True, help="the stored rubric whose ratings to export")
     p.add_argument("--round", dest="round_id", metavar="ID", help="only this round")
-    p.add_argument("--what", choices=("ratings", "key"), default="ratings", help="ratings (default) or the answer key")
+    p.add_argument(
+        "--what",
+        choices=("ratings", "key"),
+        default="ratings",
+        help="ratings (default) or the answer key",
+    )
     add_pseudonymize(p)
 
 
-@command("export", "Export a rubric's ratings (or answer key) from the store to CSV or Excel.", _export_args)
+@command(
+    "export",
+    "Export a rubric's ratings (or answer key) from the store to CSV or Excel.",
+    _export_args,
+)
 def _export(args: argparse.Namespace) -> Outcome:
     if not Path(args.store).is_file():
         raise FileNotFoundError(f"no store at {args.store}")
     if Path(args.out).suffix.casefold() not in (".csv", ".xlsx"):
         raise UsageError(f"OUT must end in .csv or .xlsx; got {args.out!r}")
     with Store.open(args.store, create=False) as store:
-        table = store.answer_key(args.rubric_id) if args.what == "key" else store.ratings(args.rubric_id, round_id=args.round_id)
+        table = (
+            store.answer_key(args.rubric_id)
+            if args.what == "key"
+            else store.ratings(args.rubric_id, round_id=args.round_id)
+        )
     path = export_table(table, args.out, pseudonymizer=pseudonymizer_from(args))
-    return Outcome({"ok": True, "out": str(path), "rows": len(table)}, f"wrote {len(table)} rows to {path}")
+    return Outcome(
+        {"ok": True, "out": str(path), "rows": len(table)}, f"wrote {len(table)} rows to {path}"
+    )

@@ -18,14 +18,33 @@ from calibrate.rubric import load_rubric
 from calibrate.synth import SynthSpec, generate, write_program
 from calibrate.synth.programs import PROGRAMS
 
-_ALIASES = {"n_submissions": ["--submissions"], "n_reviewers": ["--reviewers"], "n_rounds": ["--rounds"], "n_anchors": ["--anchors"], "n_drifting": ["--drifting"]}
+_ALIASES = {
+    "n_submissions": ["--submissions"],
+    "n_reviewers": ["--reviewers"],
+    "n_rounds": ["--rounds"],
+    "n_anchors": ["--anchors"],
+    "n_drifting": ["--drifting"],
+}
 
 
 def _synth_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--out", required=True, metavar="DIR", help="folder to write ratings.csv, key.csv, truth.json and manifest.json to")
-    p.add_argument("--rubric", metavar="RUBRIC", help="rubric YAML to score (default: the --program's rubric, else rubrics/evidence-4level.yaml)")
-    p.add_argument("--program", choices=sorted(PROGRAMS), help="start from the settings of a committed program")
-    p.add_argument("--name", help="program name recorded in the manifest (default: the folder name)")
+    p.add_argument(
+        "--out",
+        required=True,
+        metavar="DIR",
+        help="folder to write ratings.csv, key.csv, truth.json and manifest.json to",
+    )
+    p.add_argument(
+        "--rubric",
+        metavar="RUBRIC",
+        help="rubric YAML to score (default: the --program's rubric, else rubrics/evidence-4level.yaml)",
+    )
+    p.add_argument(
+        "--program", choices=sorted(PROGRAMS), help="start from the settings of a committed program"
+    )
+    p.add_argument(
+        "--name", help="program name recorded in the manifest (default: the folder name)"
+    )
     p.add_argument("--description", default=None, help="one line on what the program shows")
     spec_group = p.add_argument_group("program settings (defaults: --program's, else SynthSpec's)")
     for f in dataclasses.fields(SynthSpec):
@@ -35,17 +54,33 @@ def _synth_args(p: argparse.ArgumentParser) -> None:
         if kind is int and f.name not in ("seed",) and isinstance(default, tuple):
             kind = float
         spec_group.add_argument(
-            *flags, dest=f.name, type=float if kind is float else kind, default=None,
-            nargs=2 if isinstance(default, tuple) else None, metavar=("LOW", "HIGH") if isinstance(default, tuple) else f.name.split("_")[-1].upper(),
+            *flags,
+            dest=f.name,
+            type=float if kind is float else kind,
+            default=None,
+            nargs=2 if isinstance(default, tuple) else None,
+            metavar=("LOW", "HIGH")
+            if isinstance(default, tuple)
+            else f.name.split("_")[-1].upper(),
             help=f"{f.metadata.get('help', '')} (default {default!r})",
         )
 
 
-@command("synth", "Generate a synthetic review program with known truth (true levels, reviewer severity, drift).", _synth_args)
+@command(
+    "synth",
+    "Generate a synthetic review program with known truth (true levels, reviewer severity, drift).",
+    _synth_args,
+)
 def _synth(args: argparse.Namespace) -> Outcome:
     base = PROGRAMS[args.program] if args.program else None
     spec = base.spec if base else SynthSpec()
-    changes: dict[str, Any] = {f.name: (tuple(getattr(args, f.name)) if f.name.endswith("_range") else getattr(args, f.name)) for f in dataclasses.fields(SynthSpec) if getattr(args, f.name) is not None}
+    changes: dict[str, Any] = {
+        f.name: (
+            tuple(getattr(args, f.name)) if f.name.endswith("_range") else getattr(args, f.name)
+        )
+        for f in dataclasses.fields(SynthSpec)
+        if getattr(args, f.name) is not None
+    }
     try:
         spec = dataclasses.replace(spec, **changes)
     except (ValueError, TypeError) as exc:
@@ -55,9 +90,17 @@ def _synth(args: argparse.Namespace) -> Outcome:
         raise FileNotFoundError(f"no such rubric file: {rubric_path}")
     out = Path(args.out)
     name = args.name or out.name or "synthetic"
-    description = args.description if args.description is not None else (base.description if base else "")
+    description = (
+        args.description if args.description is not None else (base.description if base else "")
+    )
     try:
-        program = generate(load_rubric(rubric_path), spec, name=name, description=description, rubric_path=str(rubric_path))
+        program = generate(
+            load_rubric(rubric_path),
+            spec,
+            name=name,
+            description=description,
+            rubric_path=str(rubric_path),
+        )
     except ValueError as exc:  # settings that do not fit the rubric's review policy
         raise UsageError(str(exc)) from None
     write_program(program, out)

@@ -11,7 +11,11 @@ from calibrate.cli._main import command
 from calibrate.cli._output import Outcome, frame_text
 
 
-@command("validate", "Check a ratings file (and answer key) against a rubric; list every problem.", ratings_args)
+@command(
+    "validate",
+    "Check a ratings file (and answer key) against a rubric; list every problem.",
+    ratings_args,
+)
 def _validate(args: argparse.Namespace) -> Outcome:
     _, table, key = load_inputs(args)
     info = {"ok": True, "file": str(args.ratings), **describe(table, key)}
@@ -20,6 +24,7 @@ def _validate(args: argparse.Namespace) -> Outcome:
         f"OK: {args.ratings} has {info['ratings']} valid ratings of {info['submissions']} submissions "
         f"by {info['reviewers']} reviewers on rubric {table.rubric.id} v{table.rubric.version}"
         + (f"; key: {len(key.anchors)} anchors" if key is not None else "")
-        + "\n\n" + frame_text(crit)
+        + "\n\n"
+        + frame_text(crit)
     )
     return Outcome(info, text)

@@ -27,7 +27,11 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
     for col in out.columns:
         s = out[col]
-        if pd.api.types.is_numeric_dtype(s) or pd.api.types.is_datetime64_any_dtype(s) or pd.api.types.is_bool_dtype(s):
+        if (
+            pd.api.types.is_numeric_dtype(s)
+            or pd.api.types.is_datetime64_any_dtype(s)
+            or pd.api.types.is_bool_dtype(s)
+        ):
             continue
         text = s.astype(object).where(s.notna(), None)
         risky = text.map(lambda v: isinstance(v, str) and v.startswith(FORMULA_STARTS))
@@ -39,7 +43,13 @@ def ratings_to_records(table: RatingsTable | AnswerKey) -> pd.DataFrame:
     """The table as plain text-friendly columns (times in ISO 8601 UTC, blanks for none)."""
     f = table.frame.copy()
     if "rated_at" in f.columns:
-        f["rated_at"] = f["rated_at"].dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ").str.replace(".000000Z", "Z", regex=False).astype(object).where(f["rated_at"].notna(), "")
+        f["rated_at"] = (
+            f["rated_at"]
+            .dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+            .str.replace(".000000Z", "Z", regex=False)
+            .astype(object)
+            .where(f["rated_at"].notna(), "")
+        )
     for col in ("round_id", "kind"):
         if col in f.columns:
             f[col] = f[col].astype(object).where(f[col].notna(), "")
@@ -50,7 +60,10 @@ def ratings_to_records(table: RatingsTable | AnswerKey) -> pd.DataFrame:
 
 
 def export_table(
-    data: pd.DataFrame | RatingsTable | AnswerKey, path: str | Path, *, pseudonymizer: Callable[[str, str], str] | None = None
+    data: pd.DataFrame | RatingsTable | AnswerKey,
+    path: str | Path,
+    *,
+    pseudonymizer: Callable[[str, str], str] | None = None,
 ) -> Path:
     """Write a table to ``.csv`` or ``.xlsx`` with formula-like text neutralised.
 
@@ -64,11 +77,15 @@ def export_table(
         frame = frame.copy()
         for col, prefix in (("reviewer_id", "R"), ("submission_id", "S")):
             if col in frame.columns:
-                frame[col] = frame[col].map(lambda v, p=prefix: v if pd.isna(v) else pseudonymizer(str(v), p))
+                frame[col] = frame[col].map(
+                    lambda v, p=prefix: v if pd.isna(v) else pseudonymizer(str(v), p)
+                )
     safe = neutralise_formulas(frame)
     suffix = path.suffix.casefold()
     if suffix not in (".csv", ".xlsx"):
-        raise ValueError(f"export format must be .csv or .xlsx; got {path.suffix!r} in {str(path)!r}")
+        raise ValueError(
+            f"export format must be .csv or .xlsx; got {path.suffix!r} in {str(path)!r}"
+        )
     tmp = path.with_name(f".{path.name}.partial")
     try:
         if suffix == ".csv":

@@ -62,7 +62,9 @@ def _decode(data: bytes) -> tuple[str | None, str | None]:
     return None, "the file is neither UTF-8 nor Windows-1252 text"
 
 
-def load_cells(path: str | Path, *, sheet: str | int | None = None) -> tuple[RawTable | None, list[Problem]]:
+def load_cells(
+    path: str | Path, *, sheet: str | int | None = None
+) -> tuple[RawTable | None, list[Problem]]:
     """Read ``path`` as text cells. Returns ``(table, problems)``; ``table`` is None
     when nothing could be read. Raises FileNotFoundError for a missing path."""
     path = Path(path)
@@ -76,33 +78,70 @@ def load_cells(path: str | Path, *, sheet: str | int | None = None) -> tuple[Raw
     head = data[:8]
     if suffix in _EXCEL_SUFFIXES:
         if not head.startswith(_ZIP_MAGIC):
-            what = "a legacy .xls workbook" if head.startswith(_OLE_MAGIC) else "text" if b"\x00" not in data[:4096] else "some other binary file"
-            return None, [Problem(f"the name says Excel workbook ({suffix}) but the file is {what}; save it as .xlsx (or rename a CSV to .csv)", file=src)]
+            what = (
+                "a legacy .xls workbook"
+                if head.startswith(_OLE_MAGIC)
+                else "text"
+                if b"\x00" not in data[:4096]
+                else "some other binary file"
+            )
+            return None, [
+                Problem(
+                    f"the name says Excel workbook ({suffix}) but the file is {what}; save it as .xlsx (or rename a CSV to .csv)",
+                    file=src,
+                )
+            ]
         return _excel(data, src, sheet)
     if suffix == ".xls":
-        return None, [Problem("legacy .xls workbooks are not read; save the sheet as .xlsx or .csv", file=src)]
+        return None, [
+            Problem("legacy .xls workbooks are not read; save the sheet as .xlsx or .csv", file=src)
+        ]
     if suffix in _PARQUET_SUFFIXES:
         if not (data.startswith(_PARQUET_MAGIC) and data.endswith(_PARQUET_MAGIC)):
-            return None, [Problem(f"the name says Parquet ({suffix}) but the file is not a Parquet file (no PAR1 marker)", file=src)]
+            return None, [
+                Problem(
+                    f"the name says Parquet ({suffix}) but the file is not a Parquet file (no PAR1 marker)",
+                    file=src,
+                )
+            ]
         return _parquet(data, src)
     if suffix in _TEXT_SUFFIXES or suffix == "":
         if head.startswith(_ZIP_MAGIC):
-            return None, [Problem(f"the name says text ({suffix or 'no suffix'}) but the file is a zip archive (an Excel workbook?); name it .xlsx", file=src)]
+            return None, [
+                Problem(
+                    f"the name says text ({suffix or 'no suffix'}) but the file is a zip archive (an Excel workbook?); name it .xlsx",
+                    file=src,
+                )
+            ]
         if head.startswith(_PARQUET_MAGIC):
-            return None, [Problem(f"the name says text ({suffix or 'no suffix'}) but the file is Parquet; name it .parquet", file=src)]
+            return None, [
+                Problem(
+                    f"the name says text ({suffix or 'no suffix'}) but the file is Parquet; name it .parquet",
+                    file=src,
+                )
+            ]
         if b"\x00" in data[:65536]:
-            return None, [Problem("the file is binary, not CSV text (it contains NUL bytes)", file=src)]
+            return None, [
+                Problem("the file is binary, not CSV text (it contains NUL bytes)", file=src)
+            ]
         return _csv(data, src, tab=suffix == ".tsv")
-    return None, [Problem(f"unknown file type {suffix!r}; use .csv, .tsv, .xlsx or .parquet", file=src)]
+    return None, [
+        Problem(f"unknown file type {suffix!r}; use .csv, .tsv, .xlsx or .parquet", file=src)
+    ]
 
 
-def _finish(frame: pd.DataFrame, src: str, rows: np.ndarray | None = None) -> tuple[RawTable | None, list[Problem]]:
+def _finish(
+    frame: pd.DataFrame, src: str, rows: np.ndarray | None = None
+) -> tuple[RawTable | None, list[Problem]]:
     header = [str(c) for c in frame.columns]
     if not header or all(not h.strip() or h.startswith("Unnamed:") for h in header):
         return None, [Problem("the file has no header row", file=src, row=1)]
     frame.columns = [normalise_header(c) for c in header]
     dup = sorted({c for c in frame.columns if list(frame.columns).count(c) > 1})
-    problems = [Problem(f"column {c!r} appears more than once in the header", file=src, row=1, column=c) for c in dup]
+    problems = [
+        Problem(f"column {c!r} appears more than once in the header", file=src, row=1, column=c)
+        for c in dup
+    ]
     if len(frame) == 0:
         problems.append(Problem("the file has a header but no data rows", file=src))
     if problems:
@@ -127,15 +166,27 @@ def _csv(data: bytes, src: str, *, tab: bool) -> tuple[RawTable | None, list[Pro
     caught: list[warnings.WarningMessage] = []
     try:
         # Fast path: Arrow's multi-threaded parser; it stops at the first malformed line.
-        frame = pd.read_csv(io.BytesIO(text.encode("utf-8")), sep=sep, dtype=str, keep_default_na=False, engine="pyarrow")
+        frame = pd.read_csv(
+            io.BytesIO(text.encode("utf-8")),
+            sep=sep,
+            dtype=str,
+            keep_default_na=False,
+            engine="pyarrow",
+        )
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError):
         # Slow path, only for broken files: the C parser reports every malformed line.
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
                 frame = pd.read_csv(
-                    io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, na_filter=False,
-                    skip_blank_lines=True, on_bad_lines="warn", engine="c",
+                    io.StringIO(text),
+                    sep=sep,
+                    dtype=str,
+                    keep_default_na=False,
+                    na_filter=False,
+                    skip_blank_lines=True,
+                    on_bad_lines="warn",
+                    engine="c",
                 )
             except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, csv.Error) as exc:
                 return None, [Problem(f"cannot be read as CSV: {exc}".strip(), file=src)]
@@ -144,7 +195,9 @@ def _csv(data: bytes, src: str, *, tab: bool) -> tuple[RawTable | None, list[Pro
         for m in _BAD_LINE.finditer(str(w.message)):
             line, want, saw = (int(g) for g in m.groups())
             skipped.add(line)
-            problems.append(Problem(f"this line has {saw} fields; the header has {want}", file=src, row=line))
+            problems.append(
+                Problem(f"this line has {saw} fields; the header has {want}", file=src, row=line)
+            )
     # The parser skips blank and malformed lines; rebuild true line numbers so errors
     # point at the row a person sees. Other rows are still validated: all problems at once.
     rows = _csv_rows(text, len(frame), skipped)
@@ -156,18 +209,29 @@ def _csv_rows(text: str, n: int, skipped: set[int]) -> np.ndarray | None:
     lines = text.splitlines()
     if len(lines) == n + 1 and not skipped:  # rows are simply 2..n+1
         return None
-    kept = np.fromiter((i + 1 for i, ln in enumerate(lines) if ln.strip() and i + 1 not in skipped), dtype=np.int64)
+    kept = np.fromiter(
+        (i + 1 for i, ln in enumerate(lines) if ln.strip() and i + 1 not in skipped), dtype=np.int64
+    )
     # Quoted cells spanning lines make this inexact; then fall back to 2..n+1.
     return kept[1 : n + 1] if len(kept) == n + 1 else None
 
 
 def _excel(data: bytes, src: str, sheet: str | int | None) -> tuple[RawTable | None, list[Problem]]:
     try:
-        frame = pd.read_excel(io.BytesIO(data), sheet_name=0 if sheet is None else sheet, dtype=str, keep_default_na=False, na_filter=False, engine="openpyxl")
+        frame = pd.read_excel(
+            io.BytesIO(data),
+            sheet_name=0 if sheet is None else sheet,
+            dtype=str,
+            keep_default_na=False,
+            na_filter=False,
+            engine="openpyxl",
+        )
     except ValueError as exc:  # e.g. a sheet that does not exist
         return None, [Problem(f"cannot read the workbook: {exc}", file=src)]
     except Exception as exc:  # openpyxl raises many types on a damaged workbook
-        return None, [Problem(f"damaged or unreadable Excel workbook ({type(exc).__name__}: {exc})", file=src)]
+        return None, [
+            Problem(f"damaged or unreadable Excel workbook ({type(exc).__name__}: {exc})", file=src)
+        ]
     frame = frame.dropna(how="all")
     return _finish(frame, src, frame.index.to_numpy() + 2)
 
@@ -176,7 +240,9 @@ def _parquet(data: bytes, src: str) -> tuple[RawTable | None, list[Problem]]:
     try:
         frame = pd.read_parquet(io.BytesIO(data), engine="pyarrow")
     except Exception as exc:  # pyarrow raises ArrowInvalid, OSError ... on damaged files
-        return None, [Problem(f"damaged or unreadable Parquet file ({type(exc).__name__}: {exc})", file=src)]
+        return None, [
+            Problem(f"damaged or unreadable Parquet file ({type(exc).__name__}: {exc})", file=src)
+        ]
     for col in frame.columns:
         s = frame[col]
         if pd.api.types.is_datetime64_any_dtype(s):

@@ -58,14 +58,26 @@ def read_program(path: str | Path) -> ProgramData:
     try:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
-        raise RatingsError([Problem(f"not valid JSON: {exc.msg}", file=str(manifest_path), line=exc.lineno)]) from None
+        raise RatingsError(
+            [Problem(f"not valid JSON: {exc.msg}", file=str(manifest_path), line=exc.lineno)]
+        ) from None
     rubric_ref = manifest.get("rubric") if isinstance(manifest, dict) else None
     rubric_path = rubric_ref.get("path") if isinstance(rubric_ref, dict) else rubric_ref
     if not isinstance(rubric_path, str):
-        raise RatingsError([Problem("the manifest must name its rubric file ('rubric': path, or {'path': ...})", file=str(manifest_path), field="rubric")])
+        raise RatingsError(
+            [
+                Problem(
+                    "the manifest must name its rubric file ('rubric': path, or {'path': ...})",
+                    file=str(manifest_path),
+                    field="rubric",
+                )
+            ]
+        )
     found = _find_rubric(folder, rubric_path)
     if found is None:
-        raise FileNotFoundError(f"{manifest_path} names rubric {rubric_path!r}, which was not found in {folder} or any folder above it")
+        raise FileNotFoundError(
+            f"{manifest_path} names rubric {rubric_path!r}, which was not found in {folder} or any folder above it"
+        )
     rubric = load_rubric(found)
     problems: list[Problem] = []
     ratings = key = None
@@ -82,4 +94,6 @@ def read_program(path: str | Path) -> ProgramData:
         raise RatingsError(problems)
     truth_path = folder / "truth.json"
     truth = json.loads(truth_path.read_text(encoding="utf-8")) if truth_path.is_file() else None
-    return ProgramData(str(manifest.get("name", folder.name)), rubric, ratings, key, manifest, truth, folder)
+    return ProgramData(
+        str(manifest.get("name", folder.name)), rubric, ratings, key, manifest, truth, folder
+    )

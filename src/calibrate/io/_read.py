@@ -25,7 +25,9 @@ def _cells(path: str | Path, sheet: str | int | None) -> RawTable:
     return raw
 
 
-def read_ratings(path: str | Path, rubric: Rubric, *, sheet: str | int | None = None) -> RatingsTable:
+def read_ratings(
+    path: str | Path, rubric: Rubric, *, sheet: str | int | None = None
+) -> RatingsTable:
     """Read and validate a long ratings file (CSV, TSV, Excel or Parquet).
 
     Columns (header names are matched ignoring case, spaces and hyphens):
@@ -63,7 +65,13 @@ def read_ratings(path: str | Path, rubric: Rubric, *, sheet: str | int | None = 
     return validate_ratings(_cells(path, sheet), rubric)
 
 
-def read_key(path: str | Path, rubric: Rubric, *, ratings: RatingsTable | None = None, sheet: str | int | None = None) -> AnswerKey:
+def read_key(
+    path: str | Path,
+    rubric: Rubric,
+    *,
+    ratings: RatingsTable | None = None,
+    sheet: str | int | None = None,
+) -> AnswerKey:
     """Read and validate an answer key: ``submission_id``, ``criterion_id``, ``key_score``
     and optionally ``rationale``.
 
@@ -112,26 +120,62 @@ def read_wide(
     raw = _cells(path, sheet)
     f = raw.frame
     header_of = dict(zip(f.columns, raw.header, strict=True))
-    ids = {"submission_id": submission, "reviewer_id": reviewer, "rated_at": rated_at, "round_id": round_id, "kind": kind}
+    ids = {
+        "submission_id": submission,
+        "reviewer_id": reviewer,
+        "rated_at": rated_at,
+        "round_id": round_id,
+        "kind": kind,
+    }
     ids = {k: normalise_header(v) for k, v in ids.items() if v is not None}
     problems = [
-        Problem(f"column {header!r} (for {k}) is not in the sheet (columns: {', '.join(raw.header)})", file=raw.source, row=1, column=header)
-        for k, header in ids.items() if header not in f.columns
+        Problem(
+            f"column {header!r} (for {k}) is not in the sheet (columns: {', '.join(raw.header)})",
+            file=raw.source,
+            row=1,
+            column=header,
+        )
+        for k, header in ids.items()
+        if header not in f.columns
     ]
     if criteria is None:
-        known = {normalise_header(c.id): c.id for c in rubric.criteria} | {normalise_header(c.name): c.id for c in rubric.criteria}
-        crit_cols = {col: known[col] for col in f.columns if col in known and col not in ids.values()}
+        known = {normalise_header(c.id): c.id for c in rubric.criteria} | {
+            normalise_header(c.name): c.id for c in rubric.criteria
+        }
+        crit_cols = {
+            col: known[col] for col in f.columns if col in known and col not in ids.values()
+        }
     else:
         crit_cols = {}
         for col, cid in criteria.items():
             if normalise_header(col) not in f.columns:
-                problems.append(Problem(f"criterion column {col!r} is not in the sheet", file=raw.source, row=1, column=col))
+                problems.append(
+                    Problem(
+                        f"criterion column {col!r} is not in the sheet",
+                        file=raw.source,
+                        row=1,
+                        column=col,
+                    )
+                )
             elif cid not in rubric.criterion_ids:
-                problems.append(Problem(f"criteria maps column {col!r} to {cid!r}, which is not a criterion of {rubric.id!r}", file=raw.source, row=1, column=col))
+                problems.append(
+                    Problem(
+                        f"criteria maps column {col!r} to {cid!r}, which is not a criterion of {rubric.id!r}",
+                        file=raw.source,
+                        row=1,
+                        column=col,
+                    )
+                )
             else:
                 crit_cols[normalise_header(col)] = cid
     if not crit_cols and not problems:
-        problems.append(Problem(f"no column is a criterion of rubric {rubric.id!r} (looked for ids or names: {', '.join(rubric.criterion_ids)})", file=raw.source, row=1))
+        problems.append(
+            Problem(
+                f"no column is a criterion of rubric {rubric.id!r} (looked for ids or names: {', '.join(rubric.criterion_ids)})",
+                file=raw.source,
+                row=1,
+            )
+        )
     if problems:
         raise RatingsError(problems)
 
@@ -143,5 +187,7 @@ def read_wide(
     long["criterion_id"] = np.tile(np.array([crit_cols[c] for c in cols], dtype=object), n)[keep]
     long["score"] = cells[keep]
     labels = np.tile(np.array([header_of[c] for c in cols], dtype=object), n)[keep]
-    melted = RawTable(long.astype(str), raw.rows[rows[keep]], [*ids, "criterion_id", "score"], raw.source)
+    melted = RawTable(
+        long.astype(str), raw.rows[rows[keep]], [*ids, "criterion_id", "score"], raw.source
+    )
     return validate_ratings(melted, rubric, score_labels=labels)

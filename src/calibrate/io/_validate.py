@@ -30,12 +30,17 @@ def _unquote(s: pd.Series) -> pd.Series:
     return s.where(~quoted, s.str.slice(1)) if quoted.any() else s
 
 
-def _rows_problems(raw: RawTable, mask: np.ndarray, column: str, message: str, values: pd.Series | None = None) -> list[Problem]:
+def _rows_problems(
+    raw: RawTable, mask: np.ndarray, column: str, message: str, values: pd.Series | None = None
+) -> list[Problem]:
     idx = np.flatnonzero(mask)
     if not len(idx):
         return []
     vals = (values if values is not None else raw.frame[column]).iloc[idx].to_numpy(dtype=object)
-    return [Problem(message, file=raw.source, row=int(raw.rows[i]), column=column, value=str(v)) for i, v in zip(idx, vals, strict=True)]
+    return [
+        Problem(message, file=raw.source, row=int(raw.rows[i]), column=column, value=str(v))
+        for i, v in zip(idx, vals, strict=True)
+    ]
 
 
 def _empty(s: pd.Series) -> np.ndarray:
@@ -54,10 +59,20 @@ def _require(raw: RawTable, required: Sequence[str], what: str) -> list[Problem]
     if not missing:
         return []
     have = ", ".join(raw.frame.columns)
-    return [Problem(f"required column {c!r} is missing from the {what} (columns found: {have})", file=raw.source, row=1, column=c) for c in missing]
+    return [
+        Problem(
+            f"required column {c!r} is missing from the {what} (columns found: {have})",
+            file=raw.source,
+            row=1,
+            column=c,
+        )
+        for c in missing
+    ]
 
 
-def _criterion_index(raw: RawTable, rubric: Rubric, column: str = "criterion_id") -> tuple[np.ndarray, list[Problem]]:
+def _criterion_index(
+    raw: RawTable, rubric: Rubric, column: str = "criterion_id"
+) -> tuple[np.ndarray, list[Problem]]:
     """Rubric criterion position of every row (-1 where unknown or empty)."""
     if column not in raw.frame.columns:
         return np.zeros(len(raw.frame), dtype=np.int64), []
@@ -72,7 +87,12 @@ def _criterion_index(raw: RawTable, rubric: Rubric, column: str = "criterion_id"
     empty = _empty(raw.frame[column])
     problems = _rows_problems(raw, empty, column, "criterion is empty")
     unknown = (idx < 0) & ~empty
-    problems += _rows_problems(raw, unknown, column, f"not a criterion of rubric {rubric.id!r} (criteria: {', '.join(rubric.criterion_ids)})")
+    problems += _rows_problems(
+        raw,
+        unknown,
+        column,
+        f"not a criterion of rubric {rubric.id!r} (criteria: {', '.join(rubric.criterion_ids)})",
+    )
     return idx, problems
 
 
@@ -87,7 +107,9 @@ def _parse_score(token: str, crit: Criterion) -> int | str:
     try:
         x = float(t.replace(",", ".")) if t.count(",") == 1 and "." not in t else float(t)
     except ValueError:
-        return f"not a level of criterion {crit.id!r}: use a score or a label ({_levels_text(crit)})"
+        return (
+            f"not a level of criterion {crit.id!r}: use a score or a label ({_levels_text(crit)})"
+        )
     if not math.isfinite(x) or x != round(x):
         return f"not a level of criterion {crit.id!r}: level scores are whole numbers ({_levels_text(crit)})"
     if int(x) not in crit.scores:
@@ -101,7 +123,13 @@ def _levels_text(crit: Criterion) -> str:
     return "levels " + ", ".join(f"{lv.score} {lv.label}" for lv in crit.levels)
 
 
-def _scores(raw: RawTable, rubric: Rubric, crit_idx: np.ndarray, column: str, labels: np.ndarray | None = None) -> tuple[np.ndarray, list[Problem]]:
+def _scores(
+    raw: RawTable,
+    rubric: Rubric,
+    crit_idx: np.ndarray,
+    column: str,
+    labels: np.ndarray | None = None,
+) -> tuple[np.ndarray, list[Problem]]:
     """Resolve score spellings per criterion through a (criteria x spellings) table."""
     codes, uniques = pd.factorize(raw.frame[column])
     table = np.empty((len(rubric.criteria), len(uniques)), dtype=np.int64)
@@ -122,11 +150,21 @@ def _scores(raw: RawTable, rubric: Rubric, crit_idx: np.ndarray, column: str, la
     problems = []
     for i in np.flatnonzero(bad):
         col = column if labels is None else str(labels[i])
-        problems.append(Problem(reasons[(int(crit_idx[i]), int(codes[i]))], file=raw.source, row=int(raw.rows[i]), column=col, value=str(uniques[codes[i]])))
+        problems.append(
+            Problem(
+                reasons[(int(crit_idx[i]), int(codes[i]))],
+                file=raw.source,
+                row=int(raw.rows[i]),
+                column=col,
+                value=str(uniques[codes[i]]),
+            )
+        )
     return scores, problems
 
 
-def _duplicates(raw: RawTable, keys: list[np.ndarray], what: str, column_labels: np.ndarray | None = None) -> list[Problem]:
+def _duplicates(
+    raw: RawTable, keys: list[np.ndarray], what: str, column_labels: np.ndarray | None = None
+) -> list[Problem]:
     """One problem per repeated key, naming the row it repeats."""
     if not len(raw.frame):
         return []
@@ -137,13 +175,19 @@ def _duplicates(raw: RawTable, keys: list[np.ndarray], what: str, column_labels:
     first = key_frame.groupby(list(key_frame.columns), sort=False).ngroup().to_numpy()
     first_row = pd.Series(np.arange(len(first))).groupby(first).transform("min").to_numpy()
     return [
-        Problem(f"duplicate {what}: the same as row {int(raw.rows[first_row[i]])}", file=raw.source, row=int(raw.rows[i]),
-                column=None if column_labels is None else str(column_labels[i]))
+        Problem(
+            f"duplicate {what}: the same as row {int(raw.rows[first_row[i]])}",
+            file=raw.source,
+            row=int(raw.rows[i]),
+            column=None if column_labels is None else str(column_labels[i]),
+        )
         for i in np.flatnonzero(dup)
     ]
 
 
-def validate_ratings(raw: RawTable, rubric: Rubric, *, score_labels: np.ndarray | None = None) -> RatingsTable:
+def validate_ratings(
+    raw: RawTable, rubric: Rubric, *, score_labels: np.ndarray | None = None
+) -> RatingsTable:
     """Check text cells against ``rubric`` and build the canonical :class:`RatingsTable`.
 
     Raises :class:`RatingsError` listing every problem. ``score_labels`` (one per row)
@@ -158,7 +202,10 @@ def validate_ratings(raw: RawTable, rubric: Rubric, *, score_labels: np.ndarray 
         if q.column == "criterion_id":  # say why this column is needed here
             problems[i] = Problem(
                 f"{q.message}; only a file scored on a one-criterion rubric may leave it out, and {rubric.id!r} has {len(rubric.criteria)} criteria",
-                file=q.file, row=q.row, column=q.column)
+                file=q.file,
+                row=q.row,
+                column=q.column,
+            )
     if any(q.row == 1 for q in problems):
         raise RatingsError(problems)
 
@@ -183,13 +230,20 @@ def validate_ratings(raw: RawTable, rubric: Rubric, *, score_labels: np.ndarray 
             rated_at[given] = parsed.where(plausible).astype("datetime64[ns, UTC]")
             bad = np.zeros(len(f), dtype=bool)
             bad[np.flatnonzero(given)] = ~plausible.to_numpy(dtype=bool)
-            problems += _rows_problems(raw, bad, "rated_at", "not an ISO 8601 date or date-time from 1900 to 2199 (e.g. 2026-09-14T10:32:00Z)")
+            problems += _rows_problems(
+                raw,
+                bad,
+                "rated_at",
+                "not an ISO 8601 date or date-time from 1900 to 2199 (e.g. 2026-09-14T10:32:00Z)",
+            )
 
     kind = None
     if "kind" in f.columns:
         kind = f["kind"].str.casefold()
         bad = ~_empty(kind) & ~kind.isin(KINDS).to_numpy(dtype=bool)
-        problems += _rows_problems(raw, bad, "kind", f"kind must be one of {', '.join(KINDS)} (or empty)")
+        problems += _rows_problems(
+            raw, bad, "kind", f"kind must be one of {', '.join(KINDS)} (or empty)"
+        )
         kind = kind.where(kind != "", None)
 
     round_id = None
@@ -197,7 +251,9 @@ def validate_ratings(raw: RawTable, rubric: Rubric, *, score_labels: np.ndarray 
         round_id = _unquote(f["round_id"])
         round_id = round_id.where(round_id != "", None)
 
-    round_codes = pd.factorize(round_id)[0] if round_id is not None else np.zeros(len(f), dtype=np.int64)
+    round_codes = (
+        pd.factorize(round_id)[0] if round_id is not None else np.zeros(len(f), dtype=np.int64)
+    )
     sub_cat, sub_codes = _as_category(sub)
     rev_cat, rev_codes = _as_category(rev)
     dup_p = _duplicates(
@@ -213,17 +269,26 @@ def validate_ratings(raw: RawTable, rubric: Rubric, *, score_labels: np.ndarray 
 
     criterion = pd.Categorical.from_codes(crit_idx, categories=list(rubric.criterion_ids))
     frame = canonical_frame(
-        sub_cat, rev_cat, criterion, scores, rubric,
-        rated_at=rated_at, round_id=None if round_id is None else _as_category(round_id)[0],
+        sub_cat,
+        rev_cat,
+        criterion,
+        scores,
+        rubric,
+        rated_at=rated_at,
+        round_id=None if round_id is None else _as_category(round_id)[0],
         kind=None if kind is None else pd.Categorical(kind, categories=list(KINDS)),
     )
     return RatingsTable(frame, rubric, raw.source)
 
 
-def validate_key(raw: RawTable, rubric: Rubric, *, ratings: RatingsTable | None = None) -> AnswerKey:
+def validate_key(
+    raw: RawTable, rubric: Rubric, *, ratings: RatingsTable | None = None
+) -> AnswerKey:
     """Check an answer-key file; with ``ratings``, also that each keyed submission is an anchor."""
     f = raw.frame
-    problems = list(raw.problems) + _require(raw, ["submission_id", "criterion_id", "key_score"], "answer key")
+    problems = list(raw.problems) + _require(
+        raw, ["submission_id", "criterion_id", "key_score"], "answer key"
+    )
     if any(q.row == 1 for q in problems):
         raise RatingsError(problems)
     sub = _unquote(f["submission_id"])
@@ -232,21 +297,36 @@ def validate_key(raw: RawTable, rubric: Rubric, *, ratings: RatingsTable | None 
     problems += p
     scores, p = _scores(raw, rubric, crit_idx, "key_score")
     problems += p
-    problems += _duplicates(raw, [pd.factorize(sub)[0], crit_idx], "key score (same submission and criterion)")
+    problems += _duplicates(
+        raw, [pd.factorize(sub)[0], crit_idx], "key score (same submission and criterion)"
+    )
     if ratings is not None and ratings.frame["kind"].notna().any():
         rf = ratings.frame
-        anchor_like = set(rf.loc[rf["kind"].isin(["anchor", "seeded"]), "submission_id"].astype(str))
+        anchor_like = set(
+            rf.loc[rf["kind"].isin(["anchor", "seeded"]), "submission_id"].astype(str)
+        )
         live = set(rf.loc[rf["kind"] == "live", "submission_id"].astype(str)) - anchor_like
         bad = sub.isin(live).to_numpy(dtype=bool)
-        problems += _rows_problems(raw, bad, "submission_id", "has a key but is not an anchor: the ratings score it only as a live submission", sub)
+        problems += _rows_problems(
+            raw,
+            bad,
+            "submission_id",
+            "has a key but is not an anchor: the ratings score it only as a live submission",
+            sub,
+        )
     if problems:
         problems.sort(key=lambda q: (q.row or 0, q.column or ""))
         raise RatingsError(problems)
-    rationale = _unquote(f["rationale"]) if "rationale" in f.columns else pd.Series("", index=f.index)
+    rationale = (
+        _unquote(f["rationale"]) if "rationale" in f.columns else pd.Series("", index=f.index)
+    )
     frame = pd.DataFrame(
         {
             "submission_id": pd.Categorical(sub.to_numpy(dtype=object)),
-            "criterion_id": pd.Categorical(np.asarray(rubric.criterion_ids, dtype=object)[crit_idx], categories=list(rubric.criterion_ids)),
+            "criterion_id": pd.Categorical(
+                np.asarray(rubric.criterion_ids, dtype=object)[crit_idx],
+                categories=list(rubric.criterion_ids),
+            ),
             "key_score": scores.astype(np.int64),
             "rationale": rationale.to_numpy(dtype=object),
         }

@@ -12,7 +12,12 @@ if TYPE_CHECKING:
 
     from calibrate.audit import CriterionStructure, DStudyResult, GStudyResult, LevelUse
 
-__all__ = ["plot_criterion_correlations", "plot_d_study", "plot_level_use", "plot_variance_components"]
+__all__ = [
+    "plot_criterion_correlations",
+    "plot_d_study",
+    "plot_level_use",
+    "plot_variance_components",
+]
 
 
 def plot_variance_components(gstudy: GStudyResult) -> Figure:
@@ -32,8 +37,15 @@ def plot_variance_components(gstudy: GStudyResult) -> Figure:
     if total > 0 and frame["ci_low"].notna().all():
         lo = np.clip(frame["ci_low"], 0, None) / total
         hi = np.clip(frame["ci_high"], 0, None) / total
-        ax.errorbar(frame["share"], y, xerr=[np.clip(frame["share"] - lo, 0, None), np.clip(hi - frame["share"], 0, None)],
-                    fmt="none", ecolor="#333", capsize=3, lw=1)
+        ax.errorbar(
+            frame["share"],
+            y,
+            xerr=[np.clip(frame["share"] - lo, 0, None), np.clip(hi - frame["share"], 0, None)],
+            fmt="none",
+            ecolor="#333",
+            capsize=3,
+            lw=1,
+        )
     ax.set_yticks(y, frame["facet"])
     ax.set_xlabel("share of score variance")
     ax.set_title(f"Variance components ({gstudy.design})")
@@ -42,7 +54,9 @@ def plot_variance_components(gstudy: GStudyResult) -> Figure:
     return fig
 
 
-def plot_d_study(dstudy: DStudyResult, *, target: float = 0.80, n_criteria: int | None = None) -> Figure:
+def plot_d_study(
+    dstudy: DStudyResult, *, target: float = 0.80, n_criteria: int | None = None
+) -> Figure:
     """E rho^2 and Phi against the number of reviewers, with interval bands and the target."""
     import matplotlib.pyplot as plt
 
@@ -52,10 +66,15 @@ def plot_d_study(dstudy: DStudyResult, *, target: float = 0.80, n_criteria: int 
     if n_criteria is not None and "n_criteria" in t:
         t = t[t["n_criteria"] == n_criteria]
     fig, ax = plt.subplots(figsize=(6.5, 4))
-    for col, label, colour in (("g_absolute", "Phi (absolute)", "#2b6cb0"), ("g_relative", "E rho^2 (relative)", "#dd6b20")):
+    for col, label, colour in (
+        ("g_absolute", "Phi (absolute)", "#2b6cb0"),
+        ("g_relative", "E rho^2 (relative)", "#dd6b20"),
+    ):
         ax.plot(t["n_reviewers"], t[col], marker="o", color=colour, label=label)
         if t[f"{col}_low"].notna().all():
-            ax.fill_between(t["n_reviewers"], t[f"{col}_low"], t[f"{col}_high"], color=colour, alpha=0.15)
+            ax.fill_between(
+                t["n_reviewers"], t[f"{col}_low"], t[f"{col}_high"], color=colour, alpha=0.15
+            )
     ax.axhline(target, color="#444", ls="--", lw=1, label=f"target {target:.2f}")
     ax.set_xlabel("reviewers per submission")
     ax.set_ylabel("coefficient")
@@ -78,13 +97,25 @@ def plot_level_use(use: LevelUse) -> Figure:
     for r in lv.itertuples():
         grid[crits.index(r.criterion_id), scores.index(r.score)] = r.share
     fig, ax = plt.subplots(figsize=(1.1 * len(scores) + 3, 0.45 * len(crits) + 1.5))
-    im = ax.imshow(grid, cmap="Blues", vmin=0, vmax=max(0.5, float(np.nanmax(grid)) if np.isfinite(grid).any() else 1))
+    im = ax.imshow(
+        grid,
+        cmap="Blues",
+        vmin=0,
+        vmax=max(0.5, float(np.nanmax(grid)) if np.isfinite(grid).any() else 1),
+    )
     for i in range(len(crits)):
         for j in range(len(scores)):
             v = grid[i, j]
             if np.isfinite(v):
-                ax.text(j, i, "unused" if v == 0 else f"{v:.0%}", ha="center", va="center", fontsize=8,
-                        color="#c53030" if v == 0 else "#111")
+                ax.text(
+                    j,
+                    i,
+                    "unused" if v == 0 else f"{v:.0%}",
+                    ha="center",
+                    va="center",
+                    fontsize=8,
+                    color="#c53030" if v == 0 else "#111",
+                )
     ax.set_xticks(range(len(scores)), [str(s) for s in scores])
     ax.set_yticks(range(len(crits)), crits)
     ax.set_xlabel("level")

@@ -31,10 +31,20 @@ def plot_reviewer_agreement(result: RoundResult) -> Figure:
     ax.set_yticks(y, r["reviewer_id"].astype(str), fontsize=8)
     ax.set_xlim(0, 1.02)
     ax.set_xlabel("agreement with the key (all criteria)")
-    ax.set_title(f"Round {result.round_id or 'all'}: blue qualified, orange recalibrate; lines = standards", fontsize=10)
+    ax.set_title(
+        f"Round {result.round_id or 'all'}: blue qualified, orange recalibrate; lines = standards",
+        fontsize=10,
+    )
     from matplotlib.patches import Patch
 
-    ax.legend(handles=[Patch(color="#555", label="exact"), Patch(color="#555", alpha=0.45, label="within one level")], loc="lower right", fontsize=8)
+    ax.legend(
+        handles=[
+            Patch(color="#555", label="exact"),
+            Patch(color="#555", alpha=0.45, label="within one level"),
+        ],
+        loc="lower right",
+        fontsize=8,
+    )
     fig.tight_layout()
     return fig
 
@@ -44,7 +54,9 @@ def plot_round_trends(trends: pd.DataFrame, *, measure: str = "exact") -> Figure
     import matplotlib.pyplot as plt
 
     if measure not in ("exact", "adjacent", "mean_difference"):
-        raise ValueError(f"measure must be one of 'exact', 'adjacent', 'mean_difference'; got {measure!r}")
+        raise ValueError(
+            f"measure must be one of 'exact', 'adjacent', 'mean_difference'; got {measure!r}"
+        )
     rounds = sorted(trends["round_id"].unique())
     x = {r: i for i, r in enumerate(rounds)}
     fig, ax = plt.subplots(figsize=(6, 3.5))
@@ -56,7 +68,13 @@ def plot_round_trends(trends: pd.DataFrame, *, measure: str = "exact") -> Figure
             ax.plot(xs, g[measure], color="#999", lw=0.8, alpha=0.7)
     ax.set_xticks(range(len(rounds)), rounds)
     ax.set_xlabel("round")
-    ax.set_ylabel({"exact": "exact agreement", "adjacent": "within-one agreement", "mean_difference": "mean score - key"}[measure])
+    ax.set_ylabel(
+        {
+            "exact": "exact agreement",
+            "adjacent": "within-one agreement",
+            "mean_difference": "mean score - key",
+        }[measure]
+    )
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig

@@ -15,7 +15,9 @@ if TYPE_CHECKING:
 __all__ = ["plot_score_distribution"]
 
 
-def plot_score_distribution(table: RatingsTable, *, by: str | None = "kind", ax: Axes | None = None) -> Figure:
+def plot_score_distribution(
+    table: RatingsTable, *, by: str | None = "kind", ax: Axes | None = None
+) -> Figure:
     """Bar chart of the share of scores at each level, one panel per criterion.
 
     Parameters
@@ -39,9 +41,11 @@ def plot_score_distribution(table: RatingsTable, *, by: str | None = "kind", ax:
     else:
         ncol = min(3, len(crits))
         nrow = int(np.ceil(len(crits) / ncol))
-        fig, grid = plt.subplots(nrow, ncol, figsize=(4 * ncol, 2.8 * nrow), squeeze=False, sharey=True)
+        fig, grid = plt.subplots(
+            nrow, ncol, figsize=(4 * ncol, 2.8 * nrow), squeeze=False, sharey=True
+        )
         axes = list(grid.ravel())
-        for extra in axes[len(crits):]:
+        for extra in axes[len(crits) :]:
             extra.set_visible(False)
     f = table.frame
     groups = [None] if by is None else [g for g in f[by].dropna().unique().tolist()]
@@ -55,7 +59,12 @@ def plot_score_distribution(table: RatingsTable, *, by: str | None = "kind", ax:
             part = sub if g is None else sub[sub[by] == g]
             counts = np.array([(part["score"] == s).sum() for s in crit.scores], dtype=float)
             share = counts / counts.sum() if counts.sum() else counts
-            a.bar(x + (gi - (len(groups) - 1) / 2) * width, share, width, label=str(g) if g is not None else None)
+            a.bar(
+                x + (gi - (len(groups) - 1) / 2) * width,
+                share,
+                width,
+                label=str(g) if g is not None else None,
+            )
         a.set_xticks(x, [f"{lv.score}\n{lv.label}" for lv in crit.levels], fontsize=8)
         a.set_title(crit.name, fontsize=10)
         a.set_ylim(0, 1)

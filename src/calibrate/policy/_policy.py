@@ -63,7 +63,11 @@ class Policy(BaseModel):
         if unknown:
             allowed = sorted([*rule, *review, *review["third_review"], "minutes_per_review"])
             raise ValueError(f"policy fields must be among {allowed}; got {unknown}")
-        return cls(pass_rule=PassRule.model_validate(rule), review=ReviewPolicy.model_validate(review), **extra)
+        return cls(
+            pass_rule=PassRule.model_validate(rule),
+            review=ReviewPolicy.model_validate(review),
+            **extra,
+        )
 
     def apply_to(self, rubric: Rubric) -> Rubric:
         """The rubric with this policy's pass rule and review policy (checked again:

@@ -13,7 +13,15 @@ import pandas as pd
 from calibrate.policy._policy import Policy
 from calibrate.rubric import Rubric
 
-__all__ = ["ConfusionReviewerModel", "PolicyOutcome", "Replications", "ReviewerScorer", "draw_replications", "evaluate", "simulate"]
+__all__ = [
+    "ConfusionReviewerModel",
+    "PolicyOutcome",
+    "Replications",
+    "ReviewerScorer",
+    "draw_replications",
+    "evaluate",
+    "simulate",
+]
 
 
 class ReviewerScorer(Protocol):
@@ -22,7 +30,14 @@ class ReviewerScorer(Protocol):
     @property
     def n_reviewers(self) -> int: ...
 
-    def score(self, true: np.ndarray, rev: np.ndarray, n_levels: Any, rng: np.random.Generator, t: Any = None) -> np.ndarray: ...
+    def score(
+        self,
+        true: np.ndarray,
+        rev: np.ndarray,
+        n_levels: Any,
+        rng: np.random.Generator,
+        t: Any = None,
+    ) -> np.ndarray: ...
 
 
 @dataclass(frozen=True, eq=False)
@@ -38,7 +53,9 @@ class ConfusionReviewerModel:
         if m.ndim == 3:
             m = m[:, None]
         if m.ndim != 4 or m.shape[-1] != m.shape[-2]:
-            raise ValueError(f"confusion must have shape (reviewers, [criteria,] levels, levels); got {np.shape(self.confusion)}")
+            raise ValueError(
+                f"confusion must have shape (reviewers, [criteria,] levels, levels); got {np.shape(self.confusion)}"
+            )
         if not np.allclose(m.sum(axis=-1), 1.0) or (m < 0).any():
             raise ValueError("each row of a confusion matrix must be probabilities summing to 1")
         object.__setattr__(self, "confusion", m)
@@ -47,7 +64,14 @@ class ConfusionReviewerModel:
     def n_reviewers(self) -> int:
         return self.confusion.shape[0]
 
-    def score(self, true: np.ndarray, rev: np.ndarray, n_levels: Any, rng: np.random.Generator, t: Any = None) -> np.ndarray:
+    def score(
+        self,
+        true: np.ndarray,
+        rev: np.ndarray,
+        n_levels: Any,
+        rng: np.random.Generator,
+        t: Any = None,
+    ) -> np.ndarray:
         m, n_crit = true.shape
         out = np.empty_like(true)
         for c in range(n_crit):
@@ -89,7 +113,9 @@ class PolicyOutcome:
 def _distinct(m: int, n: int, k: int, rng: np.random.Generator) -> np.ndarray:
     """(n, k) reviewer indices, distinct within a row (k <= 3), uniform over sets."""
     if m < k:
-        raise ValueError(f"the reviewer model has {m} reviewers; the policy needs {k} distinct reviewers per submission")
+        raise ValueError(
+            f"the reviewer model has {m} reviewers; the policy needs {k} distinct reviewers per submission"
+        )
     r1 = rng.integers(0, m, n)
     if k == 1:
         return r1[:, None]
@@ -109,7 +135,10 @@ class _Levels:
     def __init__(self, rubric: Rubric):
         self.n_levels = np.array([len(c.levels) for c in rubric.criteria])
         kmax = int(self.n_levels.max())
-        self.score_of = np.array([[c.scores[min(k, len(c.scores) - 1)] for k in range(kmax)] for c in rubric.criteria], dtype=float)
+        self.score_of = np.array(
+            [[c.scores[min(k, len(c.scores) - 1)] for k in range(kmax)] for c in rubric.criteria],
+            dtype=float,
+        )
         self.index_of = [{s: i for i, s in enumerate(c.scores)} for c in rubric.criteria]
 
     def scores(self, idx: np.ndarray) -> np.ndarray:
@@ -122,7 +151,9 @@ class _Levels:
             col = scores[:, c]
             bad = ~np.isin(col, list(table))
             if bad.any():
-                raise ValueError(f"population scores must be levels of criterion {c}: {sorted(table)}; got {sorted(set(col[bad].tolist()))[:5]}")
+                raise ValueError(
+                    f"population scores must be levels of criterion {c}: {sorted(table)}; got {sorted(set(col[bad].tolist()))[:5]}"
+                )
             out[:, c] = [table[v] for v in col]
         return out
 
@@ -148,23 +179,37 @@ class _Bank:
         return self._decided[key]
 
 
-def _draw_bank(model: ReviewerScorer, levels: _Levels, true_idx: np.ndarray, rng: np.random.Generator,
-               expert: ReviewerScorer | None) -> _Bank:
+def _draw_bank(
+    model: ReviewerScorer,
+    levels: _Levels,
+    true_idx: np.ndarray,
+    rng: np.random.Generator,
+    expert: ReviewerScorer | None,
+) -> _Bank:
     n = len(true_idx)
     team = _distinct(model.n_reviewers, n, min(3, model.n_reviewers), rng)
-    scores = tuple(levels.scores(model.score(true_idx, team[:, j], levels.n_levels, rng)) for j in range(team.shape[1]))
+    scores = tuple(
+        levels.scores(model.score(true_idx, team[:, j], levels.n_levels, rng))
+        for j in range(team.shape[1])
+    )
     return _Bank(team, scores, _expert_scores(true_idx, levels, rng, expert), rng.random(n))
 
 
-def _process(rubric: Rubric, policy: Policy, bank: _Bank, n_reviewers: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _process(
+    rubric: Rubric, policy: Policy, bank: _Bank, n_reviewers: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """A policy's decisions on one replication's reviews: final decisions, third-review
     (or adjudication) flags, reviews per submission and reviews per reviewer."""
     k = policy.review.reviewers
     trig, resolution = policy.review.third_review, policy.review.resolution
-    can_call = (k == 2 and trig.any) or (k == 1 and trig.total_within is not None and rubric.pass_rule.min_total is not None)
+    can_call = (k == 2 and trig.any) or (
+        k == 1 and trig.total_within is not None and rubric.pass_rule.min_total is not None
+    )
     needed = k + int(can_call and k < 3)
     if needed > len(bank.scores):
-        raise ValueError(f"the reviewer model has {n_reviewers} reviewers; the policy needs {needed} distinct reviewers per submission")
+        raise ValueError(
+            f"the reviewer model has {n_reviewers} reviewers; the policy needs {needed} distinct reviewers per submission"
+        )
     S, n = bank.scores, len(bank.u)
     decisions = bank.decisions(rubric)[:k]
     extra = np.zeros(n, dtype=bool)
@@ -178,14 +223,18 @@ def _process(rubric: Rubric, policy: Policy, bank: _Bank, n_reviewers: int) -> t
     elif k == 2:
         final = decisions[0].copy()
         disagree = decisions[0] != decisions[1]
-        final[disagree] = rubric.decide((S[0][disagree] + S[1][disagree]) / 2) == 1  # no call: average breaks the tie
+        final[disagree] = (
+            rubric.decide((S[0][disagree] + S[1][disagree]) / 2) == 1
+        )  # no call: average breaks the tie
         if can_call:
             extra = rubric.third_review_fires(S[0], S[1])
             rows = np.flatnonzero(extra)
             if len(rows):
                 trio = [S[0][rows], S[1][rows], S[2][rows]]
                 decided = bank.decisions(rubric)
-                final[rows] = _resolve(rubric, trio, [d[rows] for d in decided[:3]], resolution, bank.expert[rows])
+                final[rows] = _resolve(
+                    rubric, trio, [d[rows] for d in decided[:3]], resolution, bank.expert[rows]
+                )
     else:
         final = decisions[0].copy()
         if can_call:
@@ -197,18 +246,34 @@ def _process(rubric: Rubric, policy: Policy, bank: _Bank, n_reviewers: int) -> t
         final[rb] = rubric.decide(bank.expert[rb]) == 1
         reviews = reviews + rb
     # an expert's adjudication of three reviews is not a reviewer's load
-    used = bank.team[:, :k].ravel() if k == 3 else np.concatenate([bank.team[:, :k].ravel(), bank.team[extra, min(k, bank.team.shape[1] - 1)]])
+    used = (
+        bank.team[:, :k].ravel()
+        if k == 3
+        else np.concatenate(
+            [bank.team[:, :k].ravel(), bank.team[extra, min(k, bank.team.shape[1] - 1)]]
+        )
+    )
     load = np.bincount(used, minlength=n_reviewers)
     return final, extra, reviews, load
 
 
-def _expert_scores(true_idx: np.ndarray, levels: _Levels, rng: np.random.Generator, expert: ReviewerScorer | None) -> np.ndarray:
+def _expert_scores(
+    true_idx: np.ndarray, levels: _Levels, rng: np.random.Generator, expert: ReviewerScorer | None
+) -> np.ndarray:
     if expert is None:  # an expert adjudicator who sees the true levels
         return levels.scores(true_idx)
-    return levels.scores(expert.score(true_idx, np.zeros(len(true_idx), dtype=np.int64), levels.n_levels, rng))
+    return levels.scores(
+        expert.score(true_idx, np.zeros(len(true_idx), dtype=np.int64), levels.n_levels, rng)
+    )
 
 
-def _resolve(rubric: Rubric, S: Sequence[np.ndarray], decisions: Sequence[np.ndarray], resolution: str, expert: np.ndarray) -> np.ndarray:
+def _resolve(
+    rubric: Rubric,
+    S: Sequence[np.ndarray],
+    decisions: Sequence[np.ndarray],
+    resolution: str,
+    expert: np.ndarray,
+) -> np.ndarray:
     """Final decisions from three reviews (``expert``: the adjudicator's scores)."""
     if resolution == "majority":
         return np.sum(decisions, axis=0) >= 2
@@ -277,8 +342,15 @@ class Replications:
     n_reviewers: int
 
 
-def draw_replications(rubric: Rubric, reviewers: ReviewerScorer, population: np.ndarray, *, n: int,
-                      rng: np.random.Generator | int | None = None, expert: ReviewerScorer | None = None) -> Replications:
+def draw_replications(
+    rubric: Rubric,
+    reviewers: ReviewerScorer,
+    population: np.ndarray,
+    *,
+    n: int,
+    rng: np.random.Generator | int | None = None,
+    expert: ReviewerScorer | None = None,
+) -> Replications:
     """Draw ``n`` submissions from ``population`` and two independent replications of up to
     three reviews each (and the expert's), for :func:`evaluate`."""
     if not isinstance(n, int | np.integer) or n < 2:
@@ -287,10 +359,15 @@ def draw_replications(rubric: Rubric, reviewers: ReviewerScorer, population: np.
     levels = _Levels(rubric)
     pop = np.asarray(population)
     if pop.ndim != 2 or pop.shape[1] != len(rubric.criteria):
-        raise ValueError(f"population must have shape (N, {len(rubric.criteria)}) (true level scores per criterion); got {pop.shape}")
+        raise ValueError(
+            f"population must have shape (N, {len(rubric.criteria)}) (true level scores per criterion); got {pop.shape}"
+        )
     pop_idx = levels.indices(pop)
     true_idx = pop_idx[rng.integers(0, len(pop_idx), n)]
-    banks = (_draw_bank(reviewers, levels, true_idx, rng, expert), _draw_bank(reviewers, levels, true_idx, rng, expert))
+    banks = (
+        _draw_bank(reviewers, levels, true_idx, rng, expert),
+        _draw_bank(reviewers, levels, true_idx, rng, expert),
+    )
     return Replications(true_idx, banks, reviewers.n_reviewers)
 
 

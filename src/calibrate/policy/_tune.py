@@ -54,7 +54,10 @@ def policy_grid(rubric: Rubric, grid: Mapping[str, Sequence[Any]]) -> list[Polic
             continue
         policies.append(p)
     if problems:
-        raise ValueError(f"{len(problems)} grid combination(s) cannot be used:\n" + "\n".join(f"  - {p}" for p in problems))
+        raise ValueError(
+            f"{len(problems)} grid combination(s) cannot be used:\n"
+            + "\n".join(f"  - {p}" for p in problems)
+        )
     return policies
 
 
@@ -68,9 +71,24 @@ def read_grid(path: str | Path) -> dict[str, list[Any]]:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        raise RubricError([Problem(f"not valid YAML: {getattr(exc, 'problem', exc)}", file=str(path), line=mark.line + 1 if mark else None)]) from None
+        raise RubricError(
+            [
+                Problem(
+                    f"not valid YAML: {getattr(exc, 'problem', exc)}",
+                    file=str(path),
+                    line=mark.line + 1 if mark else None,
+                )
+            ]
+        ) from None
     if not isinstance(data, dict) or not data:
-        raise RubricError([Problem("a grid file maps policy fields to lists of values, e.g. 'reviewers: [2, 3]'", file=str(path))])
+        raise RubricError(
+            [
+                Problem(
+                    "a grid file maps policy fields to lists of values, e.g. 'reviewers: [2, 3]'",
+                    file=str(path),
+                )
+            ]
+        )
     return {str(k): (v if isinstance(v, list) else [v]) for k, v in data.items()}
 
 
@@ -107,13 +125,18 @@ def sweep(
         outcomes = [evaluate(rubric, p, draws) for p in policies]
     else:
         outcomes = Parallel(n_jobs=n_jobs)(delayed(evaluate)(rubric, p, draws) for p in policies)
-    rows = [{"policy": i, **p.describe(), **o.to_dict()} for i, (p, o) in enumerate(zip(policies, outcomes, strict=True))]
+    rows = [
+        {"policy": i, **p.describe(), **o.to_dict()}
+        for i, (p, o) in enumerate(zip(policies, outcomes, strict=True))
+    ]
     table = pd.DataFrame(rows)
     table["pareto"] = pareto_front(table)
     return table
 
 
-def pareto_front(table: pd.DataFrame, *, accuracy: str = "accuracy", cost: str = "reviews_per_submission") -> np.ndarray:
+def pareto_front(
+    table: pd.DataFrame, *, accuracy: str = "accuracy", cost: str = "reviews_per_submission"
+) -> np.ndarray:
     """True for policies no other policy beats on both accuracy (higher) and cost (lower)."""
     a, c = table[accuracy].to_numpy(), table[cost].to_numpy()
     better_or_equal = (a[None, :] >= a[:, None]) & (c[None, :] <= c[:, None])
@@ -133,13 +156,19 @@ def best_policy(
     one Monte Carlo standard error), and a sentence saying why or why none qualifies."""
     ok = np.ones(len(table), dtype=bool)
     said = []
-    for col, limit, what in (("false_pass_rate", max_false_pass, "false pass"), ("false_not_yet_rate", max_false_not_yet, "false not-yet"),
-                             ("third_review_rate", max_third_review, "third reviews"), ("reviews_per_submission", max_reviews, "reviews per submission")):
+    for col, limit, what in (
+        ("false_pass_rate", max_false_pass, "false pass"),
+        ("false_not_yet_rate", max_false_not_yet, "false not-yet"),
+        ("third_review_rate", max_third_review, "third reviews"),
+        ("reviews_per_submission", max_reviews, "reviews per submission"),
+    ):
         if limit is not None:
             ok &= table[col].to_numpy() <= limit
             said.append(f"{what} <= {limit:g}")
     if not ok.any():
-        return None, "no policy in the grid meets " + " and ".join(said) + "; widen the grid or relax a constraint"
+        return None, "no policy in the grid meets " + " and ".join(
+            said
+        ) + "; widen the grid or relax a constraint"
     cand = table[ok]
     top = cand["accuracy"].max()
     near = cand[cand["accuracy"] >= top - cand["mc_se"].max()]
@@ -149,10 +178,20 @@ def best_policy(
         label += f", total >= {pick['min_total']:g}"
     if pick.get("min_level") is not None and not pd.isna(pick.get("min_level")):
         label += f", every criterion >= {pick['min_level']:g}"
-    why = (f"policy {int(pick['policy'])} ({label}): accuracy {pick['accuracy']:.3f} at {pick['reviews_per_submission']:.2f} reviews per submission"
-           + (f", meeting {' and '.join(said)}" if said else "")
-           + (f"; the cheapest of {len(near)} policies within one Monte Carlo SE of the best accuracy" if len(near) > 1 else "")
-           + ("; it relies on an expert adjudicator, simulated as always right unless an expert model is given" if pick["resolution"] == "expert" else ""))
+    why = (
+        f"policy {int(pick['policy'])} ({label}): accuracy {pick['accuracy']:.3f} at {pick['reviews_per_submission']:.2f} reviews per submission"
+        + (f", meeting {' and '.join(said)}" if said else "")
+        + (
+            f"; the cheapest of {len(near)} policies within one Monte Carlo SE of the best accuracy"
+            if len(near) > 1
+            else ""
+        )
+        + (
+            "; it relies on an expert adjudicator, simulated as always right unless an expert model is given"
+            if pick["resolution"] == "expert"
+            else ""
+        )
+    )
     return pick, why
 
 
@@ -170,7 +209,9 @@ def models_from_anchors(ratings: Any, key: Any) -> tuple[ReviewerScorer, np.ndar
 
     ks = keyed_scores(ratings, key)
     if ks.empty:
-        raise ValueError("no anchor ratings match the key: a reviewer model needs reviewers' scores of keyed anchors")
+        raise ValueError(
+            "no anchor ratings match the key: a reviewer model needs reviewers' scores of keyed anchors"
+        )
     g = ks.groupby("reviewer_id")["steps"]
     ids = tuple(str(r) for r in g.mean().index)
     severity = -g.mean().to_numpy(dtype=float)
@@ -180,10 +221,19 @@ def models_from_anchors(ratings: Any, key: Any) -> tuple[ReviewerScorer, np.ndar
     f = ratings.frame
     live = f[f["kind"] == "live"] if f["kind"].notna().any() else f.iloc[0:0]
     if len(live):
-        med = live.groupby(["submission_id", "criterion_id"], observed=True)["score"].median().unstack()
+        med = (
+            live.groupby(["submission_id", "criterion_id"], observed=True)["score"]
+            .median()
+            .unstack()
+        )
         med = med.reindex(columns=list(ratings.rubric.criterion_ids)).dropna()
         crit_scores = [np.asarray(c.scores) for c in ratings.rubric.criteria]
-        population = np.column_stack([s[np.abs(s[None, :] - med[c.id].to_numpy()[:, None]).argmin(axis=1)] for s, c in zip(crit_scores, ratings.rubric.criteria, strict=True)])
+        population = np.column_stack(
+            [
+                s[np.abs(s[None, :] - med[c.id].to_numpy()[:, None]).argmin(axis=1)]
+                for s, c in zip(crit_scores, ratings.rubric.criteria, strict=True)
+            ]
+        )
     else:
         population = key.wide().dropna().to_numpy()
     return model, population
@@ -224,26 +274,40 @@ def choice_sensitivity(
     from calibrate.synth import ReviewerModel
 
     if not isinstance(reviewers, ReviewerModel):
-        raise TypeError(f"reviewers must be a calibrate.synth.ReviewerModel to perturb; got {type(reviewers).__name__}")
+        raise TypeError(
+            f"reviewers must be a calibrate.synth.ReviewerModel to perturb; got {type(reviewers).__name__}"
+        )
     scenarios = {"as estimated": (1.0, 1.0, 0.0), **(perturbations or PERTURBATIONS)}
     rows, base_pick = [], None
     for name, (noise_f, spread_f, shift) in scenarios.items():
         mean = reviewers.severity.mean()
-        model = dataclasses.replace(reviewers, noise=reviewers.noise * noise_f,
-                                    severity=mean + spread_f * (reviewers.severity - mean) + shift)
+        model = dataclasses.replace(
+            reviewers,
+            noise=reviewers.noise * noise_f,
+            severity=mean + spread_f * (reviewers.severity - mean) + shift,
+        )
         table = sweep(rubric, policies, model, population, n=n, rng=rng)
         pick, _ = best_policy(table, **constraints)
         if base_pick is None:
             base_pick = None if pick is None else int(pick["policy"])
         base_row = table[table["policy"] == base_pick].iloc[0] if base_pick is not None else None
-        rows.append({"scenario": name, "picked": None if pick is None else int(pick["policy"]),
-                     "same_as_baseline": pick is not None and int(pick["policy"]) == base_pick,
-                     "baseline_accuracy": None if base_row is None else float(base_row["accuracy"]),
-                     "baseline_false_pass_rate": None if base_row is None else float(base_row["false_pass_rate"])})
+        rows.append(
+            {
+                "scenario": name,
+                "picked": None if pick is None else int(pick["policy"]),
+                "same_as_baseline": pick is not None and int(pick["policy"]) == base_pick,
+                "baseline_accuracy": None if base_row is None else float(base_row["accuracy"]),
+                "baseline_false_pass_rate": None
+                if base_row is None
+                else float(base_row["false_pass_rate"]),
+            }
+        )
     return pd.DataFrame(rows)
 
 
-def tune_cut(ratings: Any, key: Any, *, max_false_pass: float | None = None) -> tuple[pd.DataFrame, str]:
+def tune_cut(
+    ratings: Any, key: Any, *, max_false_pass: float | None = None
+) -> tuple[pd.DataFrame, str]:
     """Tune a compensatory cut on anchors with keys, ROC-style (scikit-learn's ``roc_curve``).
 
     Each reviewer's total on each fully scored anchor is a score; the key's decision
@@ -259,19 +323,38 @@ def tune_cut(ratings: Any, key: Any, *, max_false_pass: float | None = None) -> 
 
     rubric = ratings.rubric
     ks = keyed_scores(ratings, key)
-    ks = ks.assign(round_id=ks["round_id"].astype(object).fillna(""))  # no round is a round too (pivots drop NaN keys)
-    wide = ks.pivot_table(index=["reviewer_id", "submission_id", "round_id"], columns="criterion_id", values="score", aggfunc="first", observed=True)
+    ks = ks.assign(
+        round_id=ks["round_id"].astype(object).fillna("")
+    )  # no round is a round too (pivots drop NaN keys)
+    wide = ks.pivot_table(
+        index=["reviewer_id", "submission_id", "round_id"],
+        columns="criterion_id",
+        values="score",
+        aggfunc="first",
+        observed=True,
+    )
     wide = wide.reindex(columns=list(rubric.criterion_ids)).dropna()
     if wide.empty:
-        raise ValueError("no keyed anchor was scored on every criterion: a cut needs reviewers' totals")
+        raise ValueError(
+            "no keyed anchor was scored on every criterion: a cut needs reviewers' totals"
+        )
     key_wide = key.wide()
     key_wide.index = key_wide.index.astype(str)
-    truth = rubric.decide(key_wide.loc[wide.index.get_level_values("submission_id")].to_numpy(dtype=float)) == 1
+    truth = (
+        rubric.decide(
+            key_wide.loc[wide.index.get_level_values("submission_id")].to_numpy(dtype=float)
+        )
+        == 1
+    )
     totals = wide.to_numpy(dtype=float).sum(axis=1)
     if truth.all() or not truth.any():
-        raise ValueError("the keyed anchors are all on one side of the pass line: a cut cannot be tuned (add anchors on both sides)")
+        raise ValueError(
+            "the keyed anchors are all on one side of the pass line: a cut cannot be tuned (add anchors on both sides)"
+        )
     fpr, tpr, thresholds = roc_curve(truth, totals)
-    table = pd.DataFrame({"cut": thresholds, "true_pass_rate": tpr, "false_pass_rate": fpr, "youden_j": tpr - fpr})
+    table = pd.DataFrame(
+        {"cut": thresholds, "true_pass_rate": tpr, "false_pass_rate": fpr, "youden_j": tpr - fpr}
+    )
     table = table[np.isfinite(table["cut"])].reset_index(drop=True)
     auc = float(roc_auc_score(truth, totals))
     if max_false_pass is None:
@@ -280,7 +363,10 @@ def tune_cut(ratings: Any, key: Any, *, max_false_pass: float | None = None) -> 
     else:
         ok = table[table["false_pass_rate"] <= max_false_pass]
         if ok.empty:
-            return table, f"no cut keeps the false pass rate within {max_false_pass:g} on these anchors"
+            return (
+                table,
+                f"no cut keeps the false pass rate within {max_false_pass:g} on these anchors",
+            )
         best = ok.loc[ok["true_pass_rate"].idxmax()]
         why = f"cut {best['cut']:g} passes {best['true_pass_rate']:.0%} of passing anchors with false pass {best['false_pass_rate']:.0%} (limit {max_false_pass:g})"
     return table, f"{why}; AUC {auc:.3f} over {len(totals)} anchor scorings"

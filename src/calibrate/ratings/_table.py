@@ -18,7 +18,15 @@ from calibrate.rubric import Rubric
 __all__ = ["KINDS", "RATING_COLUMNS", "AnswerKey", "RatingsTable"]
 
 #: Column order of :attr:`RatingsTable.frame`.
-RATING_COLUMNS = ("submission_id", "reviewer_id", "criterion_id", "score", "rated_at", "round_id", "kind")
+RATING_COLUMNS = (
+    "submission_id",
+    "reviewer_id",
+    "criterion_id",
+    "score",
+    "rated_at",
+    "round_id",
+    "kind",
+)
 #: The kinds of submission a rating can be of.
 KINDS = ("anchor", "live", "seeded")
 #: Round of ratings that belong to no round (the store needs a non-null key).
@@ -41,14 +49,19 @@ def canonical_frame(
     if rated_at is None:
         times = pd.Series(pd.NaT, index=range(n), dtype="datetime64[ns, UTC]")
     else:
-        times = pd.to_datetime(pd.Series(rated_at).reset_index(drop=True), utc=True, format="ISO8601").astype("datetime64[ns, UTC]")
+        times = pd.to_datetime(
+            pd.Series(rated_at).reset_index(drop=True), utc=True, format="ISO8601"
+        ).astype("datetime64[ns, UTC]")
+
     def cat(values: object, categories: list[str] | None = None) -> pd.Categorical:
         # The contract: ids are categoricals over sorted *object* categories (criteria and
         # kinds in their fixed order), whether the table came from a file or the store, so
         # unit order -- and with it every resampling result -- does not depend on the source.
         if isinstance(values, pd.Categorical):
             cats = values.categories
-            if cats.dtype == object and (list(cats) == categories if categories is not None else cats.is_monotonic_increasing):
+            if cats.dtype == object and (
+                list(cats) == categories if categories is not None else cats.is_monotonic_increasing
+            ):
                 return values  # already canonical: no copy, no re-factorising
         arr = np.asarray(values, dtype=object)
         if categories is None:
@@ -139,7 +152,9 @@ class RatingsTable:
             if col == "criterion_id":
                 unknown = [v for v in values if v not in self.rubric.criterion_ids]
                 if unknown:
-                    raise ValueError(f"criterion must be one of {list(self.rubric.criterion_ids)}; got {unknown}")
+                    raise ValueError(
+                        f"criterion must be one of {list(self.rubric.criterion_ids)}; got {unknown}"
+                    )
             if col == "kind":
                 unknown = [v for v in values if v not in KINDS]
                 if unknown:
@@ -158,14 +173,22 @@ class RatingsTable:
         per_crit = f.groupby("criterion_id", observed=False)["score"].agg(["size", "mean"])
         times = f["rated_at"].dropna()
         return {
-            "rubric": {"id": self.rubric.id, "version": self.rubric.version, "title": self.rubric.title},
+            "rubric": {
+                "id": self.rubric.id,
+                "version": self.rubric.version,
+                "title": self.rubric.title,
+            },
             "ratings": len(f),
             "submissions": self.n_submissions,
             "reviewers": self.n_reviewers,
             "rounds": self.rounds,
             "kinds": {str(k): int(v) for k, v in f["kind"].value_counts().items() if v},
             "criteria": [
-                {"criterion_id": str(c), "ratings": int(r["size"]), "mean_score": float(r["mean"]) if r["size"] else None}
+                {
+                    "criterion_id": str(c),
+                    "ratings": int(r["size"]),
+                    "mean_score": float(r["mean"]) if r["size"] else None,
+                }
                 for c, r in per_crit.iterrows()
             ],
             "first_rated_at": times.min().isoformat() if len(times) else None,
@@ -176,14 +199,23 @@ class RatingsTable:
         """One row per reviewer: submissions and ratings by kind, mean score, time span."""
         f = self.frame
         g = f.groupby("reviewer_id", observed=True)
-        out = pd.DataFrame({
-            "submissions": g["submission_id"].nunique(),
-            "ratings": g.size(),
-            "mean_score": g["score"].mean(),
-            "first_rated_at": g["rated_at"].min(),
-            "last_rated_at": g["rated_at"].max(),
-        })
-        kinds = f.pivot_table(index="reviewer_id", columns="kind", values="score", aggfunc="size", observed=True, fill_value=0)
+        out = pd.DataFrame(
+            {
+                "submissions": g["submission_id"].nunique(),
+                "ratings": g.size(),
+                "mean_score": g["score"].mean(),
+                "first_rated_at": g["rated_at"].min(),
+                "last_rated_at": g["rated_at"].max(),
+            }
+        )
+        kinds = f.pivot_table(
+            index="reviewer_id",
+            columns="kind",
+            values="score",
+            aggfunc="size",
+            observed=True,
+            fill_value=0,
+        )
         out = out.join(kinds.add_prefix("ratings_"), how="left")
         return out.sort_index().reset_index()
 
@@ -191,14 +223,16 @@ class RatingsTable:
         """One row per calibration round: reviewers, anchors, ratings and dates."""
         f = self.frame.dropna(subset=["round_id"])
         g = f.groupby("round_id", observed=True)
-        out = pd.DataFrame({
-            "reviewers": g["reviewer_id"].nunique(),
-            "anchors": g["submission_id"].nunique(),
-            "ratings": g.size(),
-            "mean_score": g["score"].mean(),
-            "first_rated_at": g["rated_at"].min(),
-            "last_rated_at": g["rated_at"].max(),
-        })
+        out = pd.DataFrame(
+            {
+                "reviewers": g["reviewer_id"].nunique(),
+                "anchors": g["submission_id"].nunique(),
+                "ratings": g.size(),
+                "mean_score": g["score"].mean(),
+                "first_rated_at": g["rated_at"].min(),
+                "last_rated_at": g["rated_at"].max(),
+            }
+        )
         return out.reset_index()
 
     # ---- converters ----------------------------------------------------------
@@ -208,7 +242,11 @@ class RatingsTable:
         Missing criterion scores are NaN. The index is (round_id, submission_id, reviewer_id).
         """
         f = self.frame
-        keyed = f.assign(round_id=f["round_id"].cat.add_categories([""]).fillna("") if f["round_id"].dtype == "category" else f["round_id"].fillna(""))
+        keyed = f.assign(
+            round_id=f["round_id"].cat.add_categories([""]).fillna("")
+            if f["round_id"].dtype == "category"
+            else f["round_id"].fillna("")
+        )
         out = keyed.pivot_table(
             index=["round_id", "submission_id", "reviewer_id"],
             columns="criterion_id",
@@ -247,18 +285,34 @@ class RatingsTable:
         Columns are all the criterion's level scores, including unused ones.
         """
         sub = self._one_criterion(criterion)
-        crit = self.rubric.criterion(str(sub["criterion_id"].iloc[0])) if len(sub) else self.rubric.criterion(criterion or self.rubric.criterion_ids[0])
+        crit = (
+            self.rubric.criterion(str(sub["criterion_id"].iloc[0]))
+            if len(sub)
+            else self.rubric.criterion(criterion or self.rubric.criterion_ids[0])
+        )
         codes = sub["submission_id"].cat.codes.to_numpy()
         used = np.unique(codes)
         level_index = {s: i for i, s in enumerate(crit.scores)}
-        lv = np.fromiter((level_index[s] for s in sub["score"].to_numpy()), dtype=np.int64, count=len(sub)) if len(sub) else np.zeros(0, np.int64)
+        lv = (
+            np.fromiter(
+                (level_index[s] for s in sub["score"].to_numpy()), dtype=np.int64, count=len(sub)
+            )
+            if len(sub)
+            else np.zeros(0, np.int64)
+        )
         remap = np.full(len(sub["submission_id"].cat.categories), -1)
         remap[used] = np.arange(len(used))
         counts = np.zeros((len(used), len(crit.scores)), dtype=np.int64)
         np.add.at(counts, (remap[codes], lv), 1)
-        return pd.DataFrame(counts, index=pd.Index(sub["submission_id"].cat.categories[used], name="submission_id"), columns=pd.Index(crit.scores, name="score"))
+        return pd.DataFrame(
+            counts,
+            index=pd.Index(sub["submission_id"].cat.categories[used], name="submission_id"),
+            columns=pd.Index(crit.scores, name="score"),
+        )
 
-    def pair_table(self, reviewer_a: str, reviewer_b: str, criterion: str | None = None) -> pd.DataFrame:
+    def pair_table(
+        self, reviewer_a: str, reviewer_b: str, criterion: str | None = None
+    ) -> pd.DataFrame:
         """Contingency table of two reviewers' scores on the submissions both scored.
 
         Rows are ``reviewer_a``'s levels, columns ``reviewer_b``'s, all levels shown.
@@ -285,10 +339,14 @@ class RatingsTable:
         if criterion is None:
             present = f["criterion_id"].unique()
             if len(present) > 1:
-                raise ValueError(f"the table has {len(present)} criteria; name one with criterion=... (one of {list(self.rubric.criterion_ids)})")
+                raise ValueError(
+                    f"the table has {len(present)} criteria; name one with criterion=... (one of {list(self.rubric.criterion_ids)})"
+                )
             return f
         if criterion not in self.rubric.criterion_ids:
-            raise ValueError(f"criterion must be one of {list(self.rubric.criterion_ids)}; got {criterion!r}")
+            raise ValueError(
+                f"criterion must be one of {list(self.rubric.criterion_ids)}; got {criterion!r}"
+            )
         return f.loc[f["criterion_id"] == criterion]
 
     @staticmethod

@@ -73,7 +73,11 @@ class ReliabilityResult:
 
     def _repr_html_(self) -> str:
         lo, hi = self.ci
-        ci = "" if math.isnan(lo) else f" [{lo:.3f}, {hi:.3f}] ({self.confidence_level:.0%}, {html.escape(self.method)})"
+        ci = (
+            ""
+            if math.isnan(lo)
+            else f" [{lo:.3f}, {hi:.3f}] ({self.confidence_level:.0%}, {html.escape(self.method)})"
+        )
         est = "undefined" if not self.defined else f"{self.estimate:.4f}"
         note = f"<br><em>{html.escape(self.note)}</em>" if self.note else ""
         return (

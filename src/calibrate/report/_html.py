@@ -43,14 +43,22 @@ class HtmlReport:
     def bullets(self, items: Sequence[str], *, css: str = "") -> None:
         if items:
             cls = f' class="{css}"' if css else ""
-            self.parts.append(f"<ul{cls}>" + "".join(f"<li>{html.escape(i)}</li>" for i in items) + "</ul>")
+            self.parts.append(
+                f"<ul{cls}>" + "".join(f"<li>{html.escape(i)}</li>" for i in items) + "</ul>"
+            )
 
     def table(self, frame: pd.DataFrame, *, digits: int = 2) -> None:
         shown = frame.copy()
         for col in shown.columns:
             if shown[col].map(lambda v: isinstance(v, list)).any():
-                shown[col] = shown[col].map(lambda v: "; ".join(map(str, v)) if isinstance(v, list) else v)
-        self.parts.append(shown.to_html(index=False, escape=True, na_rep="", float_format=lambda x: f"{x:.{digits}f}"))
+                shown[col] = shown[col].map(
+                    lambda v: "; ".join(map(str, v)) if isinstance(v, list) else v
+                )
+        self.parts.append(
+            shown.to_html(
+                index=False, escape=True, na_rep="", float_format=lambda x: f"{x:.{digits}f}"
+            )
+        )
 
     def figure(self, fig: Figure, *, alt: str) -> None:
         import matplotlib.pyplot as plt
@@ -63,8 +71,10 @@ class HtmlReport:
 
     def render(self) -> str:
         body = "\n".join(self.parts)
-        return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{html.escape(self.title)}</title>"
-                f"<style>{_STYLE}</style></head><body><h1>{html.escape(self.title)}</h1>\n{body}\n</body></html>\n")
+        return (
+            f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{html.escape(self.title)}</title>'
+            f"<style>{_STYLE}</style></head><body><h1>{html.escape(self.title)}</h1>\n{body}\n</body></html>\n"
+        )
 
     def write(self, path: str | Path) -> Path:
         """Write the file (to a temporary name first, so a failure leaves none)."""

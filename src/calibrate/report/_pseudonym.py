@@ -76,5 +76,11 @@ class Pseudonymizer:
         for col, prefix in columns.items():
             if col not in out.columns:
                 continue
-            out[col] = out[col].map(lambda v, p=prefix: [self(str(x), p) for x in v] if isinstance(v, list) else (v if pd.isna(v) else self(str(v), p)))
+            out[col] = out[col].map(
+                lambda v, p=prefix: (
+                    [self(str(x), p) for x in v]
+                    if isinstance(v, list)
+                    else (v if pd.isna(v) else self(str(v), p))
+                )
+            )
         return out

@@ -29,13 +29,40 @@ def shaky_calls(result: RoundResult) -> pd.DataFrame:
     rule = result.rule
     rows = []
     for r in result.criteria[result.criteria["criterion_id"] != "overall"].itertuples():
-        for measure, rate, lo, hi, std in (("exact", r.exact, r.exact_low, r.exact_high, rule.min_exact),
-                                           ("within one", r.adjacent, r.adjacent_low, r.adjacent_high, rule.min_adjacent)):
+        for measure, rate, lo, hi, std in (
+            ("exact", r.exact, r.exact_low, r.exact_high, rule.min_exact),
+            ("within one", r.adjacent, r.adjacent_low, r.adjacent_high, rule.min_adjacent),
+        ):
             if lo <= std <= hi and rate != std:
-                rows.append({"reviewer_id": r.reviewer_id, "criterion_id": r.criterion_id, "measure": measure,
-                             "rate": rate, "n": r.n, "low": lo, "high": hi, "standard": std,
-                             "anchors_needed": anchors_needed(rate, std, confidence_level=rule.confidence_level)})
-    return pd.DataFrame(rows, columns=["reviewer_id", "criterion_id", "measure", "rate", "n", "low", "high", "standard", "anchors_needed"])
+                rows.append(
+                    {
+                        "reviewer_id": r.reviewer_id,
+                        "criterion_id": r.criterion_id,
+                        "measure": measure,
+                        "rate": rate,
+                        "n": r.n,
+                        "low": lo,
+                        "high": hi,
+                        "standard": std,
+                        "anchors_needed": anchors_needed(
+                            rate, std, confidence_level=rule.confidence_level
+                        ),
+                    }
+                )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "reviewer_id",
+            "criterion_id",
+            "measure",
+            "rate",
+            "n",
+            "low",
+            "high",
+            "standard",
+            "anchors_needed",
+        ],
+    )
 
 
 def round_report(
@@ -65,7 +92,9 @@ def round_report(
         return pseudonymizer.frame(frame, ids) if pseudonymizer else frame
 
     reviewers = hide(result.reviewers)
-    rep = HtmlReport(f"Calibration round {round_id or '(all anchor ratings)'}: {ratings.rubric.title}")
+    rep = HtmlReport(
+        f"Calibration round {round_id or '(all anchor ratings)'}: {ratings.rubric.title}"
+    )
     n_q = int((result.reviewers["status"] == "qualified").sum())
     rep.paragraph(
         f"{n_q} of {len(result.reviewers)} reviewers qualified on {result.n_anchors} anchors. Standard: exact agreement with the key "
@@ -74,25 +103,50 @@ def round_report(
     )
     rep.bullets(result.warnings, css="warn")
     lean = group_lean(ratings, key, round_id=round_id)
-    rep.paragraph(f"The group as a whole scored {lean['direction']}: mean score minus key {lean['mean_difference']:+.2f} points "
-                  f"(95% interval {lean['ci_low']:+.2f} to {lean['ci_high']:+.2f}, over {lean['n_reviewers']} reviewers).")
+    rep.paragraph(
+        f"The group as a whole scored {lean['direction']}: mean score minus key {lean['mean_difference']:+.2f} points "
+        f"(95% interval {lean['ci_low']:+.2f} to {lean['ci_high']:+.2f}, over {lean['n_reviewers']} reviewers)."
+    )
     rep.heading("Who qualified")
-    rep.figure(plot_reviewer_agreement(dataclasses.replace(result, reviewers=reviewers)), alt="agreement with the key per reviewer")
-    rep.table(reviewers[["reviewer_id", "status", "exact_agreement", "adjacent_agreement", "decision_agreement", "mean_difference", "reasons"]])
+    rep.figure(
+        plot_reviewer_agreement(dataclasses.replace(result, reviewers=reviewers)),
+        alt="agreement with the key per reviewer",
+    )
+    rep.table(
+        reviewers[
+            [
+                "reviewer_id",
+                "status",
+                "exact_agreement",
+                "adjacent_agreement",
+                "decision_agreement",
+                "mean_difference",
+                "reasons",
+            ]
+        ]
+    )
     shaky = shaky_calls(result)
     if not shaky.empty:
         rep.heading("Shaky calls")
-        rep.paragraph(f"Where a standard lies inside a reviewer's {result.rule.confidence_level:.0%} interval, the call could go either way; "
-                      "'anchors needed' is how many anchors would settle it at the observed rate.", css="note")
+        rep.paragraph(
+            f"Where a standard lies inside a reviewer's {result.rule.confidence_level:.0%} interval, the call could go either way; "
+            "'anchors needed' is how many anchors would settle it at the observed rate.",
+            css="note",
+        )
         rep.table(hide(shaky))
     rep.heading("Anchors to discuss")
     ranking = discussion_ranking(ratings, key, round_id=round_id)
-    rep.paragraph("Ranked by how far reviewers strayed from the key (mean distance in levels), then by how much they disagreed "
-                  "among themselves (spread).", css="note")
+    rep.paragraph(
+        "Ranked by how far reviewers strayed from the key (mean distance in levels), then by how much they disagreed "
+        "among themselves (spread).",
+        css="note",
+    )
     rep.table(hide(ranking.head(15)))
     for sid in ranking["submission_id"].head(top_anchors):
         shown = pseudonymizer(sid, "S") if pseudonymizer else sid
-        rep.paragraph(f"Anchor {shown}: how many reviewers gave each level, the key and its rationale.")
+        rep.paragraph(
+            f"Anchor {shown}: how many reviewers gave each level, the key and its rationale."
+        )
         rep.table(anchor_detail(ratings, key, sid, round_id=round_id))
     if len(ratings.rounds) > 1:
         rep.heading("Trends across rounds")

@@ -33,7 +33,9 @@ def load_rubric(path: str | Path) -> Rubric:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise RubricError([Problem(f"not a UTF-8 text file ({exc.reason} at byte {exc.start})", file=str(path))]) from None
+        raise RubricError(
+            [Problem(f"not a UTF-8 text file ({exc.reason} at byte {exc.start})", file=str(path))]
+        ) from None
     return parse_rubric(text, source=str(path))
 
 
@@ -43,7 +45,15 @@ def parse_rubric(text: str, *, source: str = "<string>") -> Rubric:
     if problems:
         raise RubricError(problems)
     if not isinstance(data, dict):
-        raise RubricError([Problem("a rubric file must be a mapping with id, title, version, criteria and pass_rule", file=source, line=1)])
+        raise RubricError(
+            [
+                Problem(
+                    "a rubric file must be a mapping with id, title, version, criteria and pass_rule",
+                    file=source,
+                    line=1,
+                )
+            ]
+        )
     try:
         return Rubric.model_validate(data)
     except ValidationError as exc:
@@ -67,13 +77,17 @@ def _problems_from(exc: ValidationError, source: str, lines: dict[Loc, int]) -> 
         loc = tuple(err["loc"])
         msg = err["msg"]
         if err["type"] == "extra_forbidden":
-            msg = f"unknown key {loc[-1]!r} (allowed keys are listed in the README's rubric section)"
+            msg = (
+                f"unknown key {loc[-1]!r} (allowed keys are listed in the README's rubric section)"
+            )
         elif err["type"] == "missing":
             msg = f"required key {loc[-1]!r} is missing"
         msg = msg.removeprefix("Value error, ")
         value = err.get("input")
         shown = None if isinstance(value, dict | list) or err["type"] == "missing" else str(value)
-        out.append(Problem(msg, file=source, field=_dotted(loc), line=_line(lines, loc), value=shown))
+        out.append(
+            Problem(msg, file=source, field=_dotted(loc), line=_line(lines, loc), value=shown)
+        )
     return out
 
 
@@ -91,28 +105,51 @@ def _compose(text: str, source: str) -> tuple[Any, dict[Loc, int], list[Problem]
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         what = getattr(exc, "problem", None) or str(exc)
-        return None, {}, [Problem(f"not valid YAML: {what}", file=source, line=mark.line + 1 if mark else None)]
+        return (
+            None,
+            {},
+            [Problem(f"not valid YAML: {what}", file=source, line=mark.line + 1 if mark else None)],
+        )
     if node is None:
         return None, {}, [Problem("the file is empty", file=source)]
     lines: dict[Loc, int] = {}
     problems: list[Problem] = []
     constructor = yaml.SafeLoader("")
 
-    plain_tags = {yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG}
+    plain_tags = {
+        yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
+        yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG,
+    }
 
     def build(n: yaml.Node, loc: Loc) -> Any:
         lines[loc] = n.start_mark.line + 1
         if isinstance(n, yaml.MappingNode | yaml.SequenceNode) and n.tag not in plain_tags:
-            raise yaml.constructor.ConstructorError(None, None, f"tag {n.tag!r} is not allowed", n.start_mark)
+            raise yaml.constructor.ConstructorError(
+                None, None, f"tag {n.tag!r} is not allowed", n.start_mark
+            )
         if isinstance(n, yaml.MappingNode):
             out: dict[Any, Any] = {}
             for knode, vnode in n.value:
                 key = build(knode, loc + ("<key>",))
                 if not isinstance(key, str | int):
-                    problems.append(Problem(f"keys must be text; got {key!r}", file=source, field=_dotted(loc), line=knode.start_mark.line + 1))
+                    problems.append(
+                        Problem(
+                            f"keys must be text; got {key!r}",
+                            file=source,
+                            field=_dotted(loc),
+                            line=knode.start_mark.line + 1,
+                        )
+                    )
                     continue
                 if key in out:
-                    problems.append(Problem(f"key {key!r} appears twice", file=source, field=_dotted(loc + (key,)), line=knode.start_mark.line + 1))
+                    problems.append(
+                        Problem(
+                            f"key {key!r} appears twice",
+                            file=source,
+                            field=_dotted(loc + (key,)),
+                            line=knode.start_mark.line + 1,
+                        )
+                    )
                     continue
                 out[key] = build(vnode, loc + (key,))
             lines.pop(loc + ("<key>",), None)
@@ -125,5 +162,15 @@ def _compose(text: str, source: str) -> tuple[Any, dict[Loc, int], list[Problem]
         data = build(node, ())
     except yaml.YAMLError as exc:  # e.g. an unknown tag: safe loading refuses it
         mark = getattr(exc, "problem_mark", None)
-        return None, {}, [Problem(f"not allowed in a rubric: {getattr(exc, 'problem', exc)}", file=source, line=mark.line + 1 if mark else None)]
+        return (
+            None,
+            {},
+            [
+                Problem(
+                    f"not allowed in a rubric: {getattr(exc, 'problem', exc)}",
+                    file=source,
+                    line=mark.line + 1 if mark else None,
+                )
+            ],
+        )
     return data, lines, problems

@@ -24,7 +24,9 @@ __all__ = ["Criterion", "Level", "PassRule", "ReviewPolicy", "Rubric", "ThirdRev
 
 Identifier = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"),
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
+    ),
 ]
 Text = Annotated[str, StringConstraints(strip_whitespace=True)]
 NonEmptyText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
@@ -77,7 +79,9 @@ class Criterion(_Frozen):
             dup = sorted({s for s in scores if scores.count(s) > 1})
             raise ValueError(f"level scores must be unique; {dup} appear more than once")
         if scores != sorted(scores):
-            raise ValueError(f"levels must be listed in increasing score order; got scores {scores}")
+            raise ValueError(
+                f"levels must be listed in increasing score order; got scores {scores}"
+            )
         labels = [lv.label.casefold() for lv in levels]
         if len(set(labels)) != len(labels):
             repeated = sorted({lv.label for lv in levels if labels.count(lv.label.casefold()) > 1})
@@ -100,7 +104,9 @@ class Criterion(_Frozen):
         for lv in self.levels:
             if lv.score == score:
                 return lv
-        raise KeyError(f"criterion {self.id!r} has no level with score {score}; levels are {list(self.scores)}")
+        raise KeyError(
+            f"criterion {self.id!r} has no level with score {score}; levels are {list(self.scores)}"
+        )
 
 
 class PassRule(_Frozen):
@@ -118,7 +124,9 @@ class PassRule(_Frozen):
     @model_validator(mode="after")
     def _not_empty(self) -> PassRule:
         if self.min_total is None and self.min_level is None and not self.min_levels:
-            raise ValueError("a pass rule needs min_total (compensatory), min_level / min_levels (conjunctive), or both (hybrid)")
+            raise ValueError(
+                "a pass rule needs min_total (compensatory), min_level / min_levels (conjunctive), or both (hybrid)"
+            )
         return self
 
     @property
@@ -191,7 +199,11 @@ class Rubric(_Frozen):
     @classmethod
     def _levels_from_scale(cls, data: Any) -> Any:
         # A rubric may give one shared scale; criteria without levels use it.
-        if isinstance(data, dict) and data.get("scale") is not None and isinstance(data.get("criteria"), list | tuple):
+        if (
+            isinstance(data, dict)
+            and data.get("scale") is not None
+            and isinstance(data.get("criteria"), list | tuple)
+        ):
             data = dict(data)
             data["criteria"] = [
                 {**c, "levels": data["scale"]} if isinstance(c, dict) and "levels" not in c else c
@@ -205,24 +217,51 @@ class Rubric(_Frozen):
         ids = [c.id for c in self.criteria]
         for i, cid in enumerate(ids):
             if ids.index(cid) != i:
-                items.append((("criteria", i, "id"), f"criterion id {cid!r} is used more than once"))
+                items.append(
+                    (("criteria", i, "id"), f"criterion id {cid!r} is used more than once")
+                )
         by_id = {c.id: c for c in self.criteria}
         rule = self.pass_rule
         if rule.min_total is not None:
             hi = self.max_total
             if rule.min_total > hi:
-                items.append((("pass_rule", "min_total"), f"cut {rule.min_total:g} can never be reached: the highest possible total is {hi}"))
+                items.append(
+                    (
+                        ("pass_rule", "min_total"),
+                        f"cut {rule.min_total:g} can never be reached: the highest possible total is {hi}",
+                    )
+                )
         if rule.min_level is not None:
             for c in self.criteria:
                 if rule.min_level > c.max_score:
-                    items.append((("pass_rule", "min_level"), f"level {rule.min_level} can never be reached on criterion {c.id!r} (its highest level is {c.max_score})"))
+                    items.append(
+                        (
+                            ("pass_rule", "min_level"),
+                            f"level {rule.min_level} can never be reached on criterion {c.id!r} (its highest level is {c.max_score})",
+                        )
+                    )
         for cid, lvl in rule.min_levels.items():
             if cid not in by_id:
-                items.append((("pass_rule", "min_levels", cid), f"names criterion {cid!r}, which the rubric does not have (criteria: {', '.join(ids)})"))
+                items.append(
+                    (
+                        ("pass_rule", "min_levels", cid),
+                        f"names criterion {cid!r}, which the rubric does not have (criteria: {', '.join(ids)})",
+                    )
+                )
             elif lvl not in by_id[cid].scores:
-                items.append((("pass_rule", "min_levels", cid), f"{lvl} is not a level of criterion {cid!r} (levels {list(by_id[cid].scores)})"))
+                items.append(
+                    (
+                        ("pass_rule", "min_levels", cid),
+                        f"{lvl} is not a level of criterion {cid!r} (levels {list(by_id[cid].scores)})",
+                    )
+                )
         if self.review_policy.third_review.total_within is not None and rule.min_total is None:
-            items.append((("review_policy", "third_review", "total_within"), "a band around the cut needs a compensatory cut (pass_rule.min_total)"))
+            items.append(
+                (
+                    ("review_policy", "third_review", "total_within"),
+                    "a band around the cut needs a compensatory cut (pass_rule.min_total)",
+                )
+            )
         if items:
             raise ConsistencyError(items)
         return self
@@ -244,7 +283,9 @@ class Rubric(_Frozen):
         for c in self.criteria:
             if c.id == criterion_id:
                 return c
-        raise KeyError(f"rubric {self.id!r} has no criterion {criterion_id!r}; criteria are {list(self.criterion_ids)}")
+        raise KeyError(
+            f"rubric {self.id!r} has no criterion {criterion_id!r}; criteria are {list(self.criterion_ids)}"
+        )
 
     def decide(self, scores: pd.DataFrame | np.ndarray) -> np.ndarray:
         """Apply the pass rule to complete score vectors.
@@ -268,12 +309,16 @@ class Rubric(_Frozen):
         if isinstance(scores, pd.DataFrame):
             missing = [c for c in self.criterion_ids if c not in scores.columns]
             if missing:
-                raise ValueError(f"scores lack columns for criteria {missing}; expected one column per criterion id {list(self.criterion_ids)}")
+                raise ValueError(
+                    f"scores lack columns for criteria {missing}; expected one column per criterion id {list(self.criterion_ids)}"
+                )
             arr = scores.loc[:, list(self.criterion_ids)].to_numpy(dtype=float)
         else:
             arr = np.asarray(scores, dtype=float)
             if arr.ndim != 2 or arr.shape[1] != len(self.criteria):
-                raise ValueError(f"scores must have shape (n, {len(self.criteria)}); got {arr.shape}")
+                raise ValueError(
+                    f"scores must have shape (n, {len(self.criteria)}); got {arr.shape}"
+                )
         rule = self.pass_rule
         # One sum and one min per row; both propagate NaN, which marks a missing score.
         total = arr.sum(axis=1)
@@ -315,13 +360,21 @@ class Rubric(_Frozen):
             fire |= (np.abs(a - b) >= trig.criterion_differs_by).any(axis=1)
         if trig.total_within is not None and self.pass_rule.min_total is not None:
             cut = self.pass_rule.min_total
-            fire |= (np.abs(ta - cut) <= trig.total_within) | (np.abs(tb - cut) <= trig.total_within)
+            fire |= (np.abs(ta - cut) <= trig.total_within) | (
+                np.abs(tb - cut) <= trig.total_within
+            )
         return fire
 
     def to_frame(self) -> pd.DataFrame:
         """One row per (criterion, level): criterion_id, criterion, score, label, descriptor."""
         rows = [
-            {"criterion_id": c.id, "criterion": c.name, "score": lv.score, "label": lv.label, "descriptor": lv.descriptor}
+            {
+                "criterion_id": c.id,
+                "criterion": c.name,
+                "score": lv.score,
+                "label": lv.label,
+                "descriptor": lv.descriptor,
+            }
             for c in self.criteria
             for lv in c.levels
         ]
@@ -347,5 +400,3 @@ class Rubric(_Frozen):
     def label_of(self) -> dict[str, dict[str, int]]:
         """Per criterion, the accepted spellings of each level (casefolded label -> score)."""
         return {c.id: {lv.label.casefold(): lv.score for lv in c.levels} for c in self.criteria}
-
-

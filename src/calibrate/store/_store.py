@@ -400,7 +400,17 @@ class Store:
             (a score is entered once), or the round is closed.
         """
         self._write(
-            lambda: self._insert_live_score(rubric_id, submission_id, reviewer_id, criterion_id, score, round_id, kind, rated_at, version),
+            lambda: self._insert_live_score(
+                rubric_id,
+                submission_id,
+                reviewer_id,
+                criterion_id,
+                score,
+                round_id,
+                kind,
+                rated_at,
+                version,
+            ),
             f"add a score for {submission_id!r}",
         )
 
@@ -430,7 +440,9 @@ class Store:
 
         def write() -> None:
             keys = [
-                self._insert_live_score(rubric_id, submission_id, reviewer_id, cid, sc, round_id, kind, at, version)
+                self._insert_live_score(
+                    rubric_id, submission_id, reviewer_id, cid, sc, round_id, kind, at, version
+                )
                 for cid, sc in scores.items()
             ]
             if rationale.strip():
@@ -442,7 +454,9 @@ class Store:
 
         self._write(write, f"enter scores for {submission_id!r}")
 
-    def rationales(self, rubric_id: str, *, round_id: str | None = None, version: str | None = None) -> pd.DataFrame:
+    def rationales(
+        self, rubric_id: str, *, round_id: str | None = None, version: str | None = None
+    ) -> pd.DataFrame:
         """Rationales entered with score-entry forms: round_id, submission_id, reviewer_id,
         rationale, entered_at."""
 
@@ -451,17 +465,28 @@ class Store:
             rows = self._c.execute(
                 "SELECT ro.round_id, s.submission_id, r.reviewer_id, x.rationale, x.entered_at FROM rationales x "
                 "JOIN rounds ro USING (round_pk) JOIN submissions s USING (submission_pk) JOIN reviewers r USING (reviewer_pk) "
-                "WHERE x.rubric_pk = ?" + (" AND ro.round_id = ?" if round_id is not None else "") + " ORDER BY x.entered_at",
+                "WHERE x.rubric_pk = ?"
+                + (" AND ro.round_id = ?" if round_id is not None else "")
+                + " ORDER BY x.entered_at",
                 (rubric_pk, round_id) if round_id is not None else (rubric_pk,),
             ).fetchall()
-            frame = pd.DataFrame(rows, columns=["round_id", "submission_id", "reviewer_id", "rationale", "entered_at"])
+            frame = pd.DataFrame(
+                rows,
+                columns=["round_id", "submission_id", "reviewer_id", "rationale", "entered_at"],
+            )
             frame["entered_at"] = pd.to_datetime(frame["entered_at"], unit="ns", utc=True)
             return frame
 
         return self._read(read)
 
     def assign_round(
-        self, rubric_id: str, round_id: str, *, anchors: Sequence[str], reviewers: Sequence[str], version: str | None = None
+        self,
+        rubric_id: str,
+        round_id: str,
+        *,
+        anchors: Sequence[str],
+        reviewers: Sequence[str],
+        version: str | None = None,
     ) -> None:
         """Create the round if needed and assign its anchors and reviewers (added to any
         already assigned; assigning twice changes nothing)."""
@@ -469,8 +494,10 @@ class Store:
         subs = np.array([_text_id(a, "anchors") for a in anchors], dtype=object)
         revs = np.array([_text_id(r, "reviewers") for r in reviewers], dtype=object)
         if not len(subs) or not len(revs):
-            raise ValueError("a round needs at least one anchor and one reviewer; got "
-                             f"{len(subs)} anchors and {len(revs)} reviewers")
+            raise ValueError(
+                "a round needs at least one anchor and one reviewer; got "
+                f"{len(subs)} anchors and {len(revs)} reviewers"
+            )
 
         def write() -> None:
             rubric_pk = self._rubric_pk(rubric_id, version)
@@ -478,30 +505,61 @@ class Store:
             round_pk = int(pks[0])
             sub_pks = self._intern("submissions", "submission_pk", "submission_id", subs)
             rev_pks = self._intern("reviewers", "reviewer_pk", "reviewer_id", revs)
-            self._c.executemany("INSERT OR IGNORE INTO round_anchors VALUES (?, ?)", [(round_pk, int(x)) for x in sub_pks])
-            self._c.executemany("INSERT OR IGNORE INTO round_reviewers VALUES (?, ?)", [(round_pk, int(x)) for x in rev_pks])
+            self._c.executemany(
+                "INSERT OR IGNORE INTO round_anchors VALUES (?, ?)",
+                [(round_pk, int(x)) for x in sub_pks],
+            )
+            self._c.executemany(
+                "INSERT OR IGNORE INTO round_reviewers VALUES (?, ?)",
+                [(round_pk, int(x)) for x in rev_pks],
+            )
 
         self._write(write, f"assign round {rnd!r}")
 
-    def round_assignment(self, rubric_id: str, round_id: str, *, version: str | None = None) -> dict[str, list[str]]:
+    def round_assignment(
+        self, rubric_id: str, round_id: str, *, version: str | None = None
+    ) -> dict[str, list[str]]:
         """The anchors and reviewers assigned to a round (sorted); empty lists if none."""
 
         def read() -> dict[str, list[str]]:
             rubric_pk = self._rubric_pk(rubric_id, version)
-            row = self._c.execute("SELECT round_pk FROM rounds WHERE rubric_pk = ? AND round_id = ?", (rubric_pk, round_id)).fetchone()
+            row = self._c.execute(
+                "SELECT round_pk FROM rounds WHERE rubric_pk = ? AND round_id = ?",
+                (rubric_pk, round_id),
+            ).fetchone()
             if row is None:
-                raise ValueError(f"round_id must be a round of rubric {rubric_id!r} in the store; got {round_id!r}")
-            anchors = [r[0] for r in self._c.execute(
-                "SELECT s.submission_id FROM round_anchors JOIN submissions s USING (submission_pk) WHERE round_pk = ? ORDER BY 1", (row[0],))]
-            reviewers = [r[0] for r in self._c.execute(
-                "SELECT r.reviewer_id FROM round_reviewers JOIN reviewers r USING (reviewer_pk) WHERE round_pk = ? ORDER BY 1", (row[0],))]
+                raise ValueError(
+                    f"round_id must be a round of rubric {rubric_id!r} in the store; got {round_id!r}"
+                )
+            anchors = [
+                r[0]
+                for r in self._c.execute(
+                    "SELECT s.submission_id FROM round_anchors JOIN submissions s USING (submission_pk) WHERE round_pk = ? ORDER BY 1",
+                    (row[0],),
+                )
+            ]
+            reviewers = [
+                r[0]
+                for r in self._c.execute(
+                    "SELECT r.reviewer_id FROM round_reviewers JOIN reviewers r USING (reviewer_pk) WHERE round_pk = ? ORDER BY 1",
+                    (row[0],),
+                )
+            ]
             return {"anchors": anchors, "reviewers": reviewers}
 
         return self._read(read)
 
     def _insert_live_score(
-        self, rubric_id: str, submission_id: str, reviewer_id: str, criterion_id: str, score: int,
-        round_id: str | None, kind: str | None, rated_at: Any, version: str | None,
+        self,
+        rubric_id: str,
+        submission_id: str,
+        reviewer_id: str,
+        criterion_id: str,
+        score: int,
+        round_id: str | None,
+        kind: str | None,
+        rated_at: Any,
+        version: str | None,
     ) -> tuple[int, int, int, int]:
         """Insert one live score inside the caller's write transaction; returns the keys
         (rubric, round, submission, reviewer)."""
@@ -514,7 +572,11 @@ class Store:
             )
         if isinstance(score, bool) or not isinstance(score, int | np.integer):
             raise TypeError(f"score must be an int (a level score); got {score!r}")
-        at = rated_at if isinstance(rated_at, int) and not isinstance(rated_at, bool) else _timestamp_ns(rated_at)
+        at = (
+            rated_at
+            if isinstance(rated_at, int) and not isinstance(rated_at, bool)
+            else _timestamp_ns(rated_at)
+        )
 
         c = self._c
         rubric_pk = self._rubric_pk(rubric_id, version)
@@ -538,15 +600,13 @@ class Store:
             )[0]
         )
         rev_pk = int(
-            self._intern(
-                "reviewers", "reviewer_pk", "reviewer_id", np.array([rev], dtype=object)
-            )[0]
+            self._intern("reviewers", "reviewer_pk", "reviewer_id", np.array([rev], dtype=object))[
+                0
+            ]
         )
         round_pk = NO_ROUND_PK
         if rnd is not None:
-            pks, status, closed_at = self._intern_rounds(
-                rubric_pk, np.array([rnd], dtype=object)
-            )
+            pks, status, closed_at = self._intern_rounds(rubric_pk, np.array([rnd], dtype=object))
             if status[0] == "closed":
                 raise ConflictError(
                     [
@@ -582,7 +642,6 @@ class Store:
             (rubric_pk, round_pk, sub_pk, rev_pk, crit_pk, int(score), at, kind),
         )
         return rubric_pk, round_pk, sub_pk, rev_pk
-
 
     # ---- rounds ------------------------------------------------------------------
     def add_round(self, rubric_id: str, round_id: str, *, version: str | None = None) -> bool:

@@ -419,8 +419,15 @@ class _Generator:
         self.reviewers["drift"][drifting] = s.drift_size
         self.reviewers["onset"][drifting] = onset
         r = self.reviewers
-        self.model = ReviewerModel(tuple(f"R{i + 1:03d}" for i in range(n_rev)), r["severity"], r["noise"], r["central_tendency"],
-                                   r["halo"], r["drift"], r["onset"])
+        self.model = ReviewerModel(
+            tuple(f"R{i + 1:03d}" for i in range(n_rev)),
+            r["severity"],
+            r["noise"],
+            r["central_tendency"],
+            r["halo"],
+            r["drift"],
+            r["onset"],
+        )
         return share, set(drifting.tolist()), onset
 
     def _round_week(self, k: int) -> int:

@@ -39,7 +39,9 @@ class ReviewerModel:
         for name in ("severity", "noise", "central_tendency", "halo", "drift", "onset"):
             arr = np.asarray(getattr(self, name))
             if arr.shape != (n,):
-                raise ValueError(f"{name} must have one value per reviewer (shape ({n},)); got shape {arr.shape}")
+                raise ValueError(
+                    f"{name} must have one value per reviewer (shape ({n},)); got shape {arr.shape}"
+                )
         if n < 1:
             raise ValueError("a reviewer model needs at least one reviewer")
 
@@ -52,23 +54,48 @@ class ReviewerModel:
         """From ``truth.json``'s ``reviewers`` (steady state: drift is not applied)."""
         ids = tuple(sorted(reviewers))
         get = lambda key: np.array([float(reviewers[r][key]) for r in ids])  # noqa: E731
-        return cls(ids, get("severity"), get("noise_sd"), get("central_tendency"), get("halo_sd"),
-                   np.zeros(len(ids)), np.full(len(ids), _NEVER))
+        return cls(
+            ids,
+            get("severity"),
+            get("noise_sd"),
+            get("central_tendency"),
+            get("halo_sd"),
+            np.zeros(len(ids)),
+            np.full(len(ids), _NEVER),
+        )
 
     @classmethod
     def perfect(cls, n_reviewers: int) -> ReviewerModel:
         """Reviewers who always give the true level."""
         z = np.zeros(n_reviewers)
-        return cls(tuple(f"R{i + 1:03d}" for i in range(n_reviewers)), z, z, z, z, z, np.full(n_reviewers, _NEVER))
+        return cls(
+            tuple(f"R{i + 1:03d}" for i in range(n_reviewers)),
+            z,
+            z,
+            z,
+            z,
+            z,
+            np.full(n_reviewers, _NEVER),
+        )
 
-    def score(self, true: np.ndarray, rev: np.ndarray, n_levels: Sequence[int] | np.ndarray, rng: np.random.Generator,
-              t: np.ndarray | None = None) -> np.ndarray:
+    def score(
+        self,
+        true: np.ndarray,
+        rev: np.ndarray,
+        n_levels: Sequence[int] | np.ndarray,
+        rng: np.random.Generator,
+        t: np.ndarray | None = None,
+    ) -> np.ndarray:
         """Level indices reviewers ``rev`` give to submissions with true level indices
         ``true`` (shape (m, n_criteria)) at times ``t`` (None: before any drift)."""
         k = np.asarray(n_levels)
         mid, top = (k - 1) / 2, k - 1
         m = len(rev)
-        severity = self.severity[rev] if t is None else self.severity[rev] + np.where(t >= self.onset[rev], self.drift[rev], 0.0)
+        severity = (
+            self.severity[rev]
+            if t is None
+            else self.severity[rev] + np.where(t >= self.onset[rev], self.drift[rev], 0.0)
+        )
         halo = self.halo[rev] * rng.standard_normal(m)
         noise = self.noise[rev][:, None] * rng.standard_normal((m, true.shape[1]))
         x = true - (severity - halo)[:, None] + noise

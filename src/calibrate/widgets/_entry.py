@@ -87,17 +87,34 @@ class ScoreEntryForm:
             )
             self.criteria[c.id] = buttons
             descriptors = "".join(
-                f"<li><b>{lv.score} {html.escape(lv.label)}</b>: {html.escape(lv.descriptor)}</li>" for lv in c.levels if lv.descriptor
+                f"<li><b>{lv.score} {html.escape(lv.label)}</b>: {html.escape(lv.descriptor)}</li>"
+                for lv in c.levels
+                if lv.descriptor
             )
-            head = f"<b>{html.escape(c.name)}</b>" + (f" &mdash; {html.escape(c.description)}" if c.description else "")
+            head = f"<b>{html.escape(c.name)}</b>" + (
+                f" &mdash; {html.escape(c.description)}" if c.description else ""
+            )
             rows += [w.HTML(head), buttons]
             if descriptors:
-                rows.append(w.HTML(f"<ul style='margin:0 0 .6em 0;font-size:90%'>{descriptors}</ul>"))
-        self.rationale = w.Textarea(description="Rationale", placeholder="why these levels (optional)", layout=w.Layout(width="95%"))
+                rows.append(
+                    w.HTML(f"<ul style='margin:0 0 .6em 0;font-size:90%'>{descriptors}</ul>")
+                )
+        self.rationale = w.Textarea(
+            description="Rationale",
+            placeholder="why these levels (optional)",
+            layout=w.Layout(width="95%"),
+        )
         self.save = w.Button(description="Save", button_style="primary", icon="check")
         self.message = w.HTML()
         self.save.on_click(lambda _button: self.save_entry())
-        self.widget = w.VBox([w.HBox([self.reviewer, self.submission]), *rows, self.rationale, w.HBox([self.save, self.message])])
+        self.widget = w.VBox(
+            [
+                w.HBox([self.reviewer, self.submission]),
+                *rows,
+                self.rationale,
+                w.HBox([self.save, self.message]),
+            ]
+        )
 
     @classmethod
     def for_round(cls, store: str | Path, rubric_id: str, round_id: str) -> ScoreEntryForm:
@@ -106,8 +123,16 @@ class ScoreEntryForm:
             rubric = s.rubric(rubric_id)
             assigned = s.round_assignment(rubric_id, round_id)
         if not assigned["anchors"]:
-            raise ValueError(f"round {round_id!r} has no anchors assigned; use Store.assign_round first")
-        return cls(store, rubric, round_id=round_id, submissions=assigned["anchors"], reviewers=assigned["reviewers"] or None)
+            raise ValueError(
+                f"round {round_id!r} has no anchors assigned; use Store.assign_round first"
+            )
+        return cls(
+            store,
+            rubric,
+            round_id=round_id,
+            submissions=assigned["anchors"],
+            reviewers=assigned["reviewers"] or None,
+        )
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         return self.widget._repr_mimebundle_(**kwargs)
@@ -123,8 +148,12 @@ class ScoreEntryForm:
         if self.submission.value is None:
             out.append("choose the anchor you scored")
         elif self.submission.value not in self.submissions:
-            out.append(f"submission {self.submission.value!r} is not an anchor of round {self.round_id!r}")
-        missing = [self.rubric.criterion(cid).name for cid, b in self.criteria.items() if b.value is None]
+            out.append(
+                f"submission {self.submission.value!r} is not an anchor of round {self.round_id!r}"
+            )
+        missing = [
+            self.rubric.criterion(cid).name for cid, b in self.criteria.items() if b.value is None
+        ]
         if missing:
             out.append("choose a level for " + ", ".join(missing))
         return out
@@ -139,8 +168,16 @@ class ScoreEntryForm:
         scores = {cid: int(b.value) for cid, b in self.criteria.items()}
         try:
             with Store.open(self.store_path, create=False) as store:
-                store.enter_scores(self.rubric.id, submission, reviewer, scores, round_id=self.round_id, kind=self.kind,
-                                   rationale=self.rationale.value, version=self.rubric.version)
+                store.enter_scores(
+                    self.rubric.id,
+                    submission,
+                    reviewer,
+                    scores,
+                    round_id=self.round_id,
+                    kind=self.kind,
+                    rationale=self.rationale.value,
+                    version=self.rubric.version,
+                )
         except DataProblemError as exc:
             self._say("Not saved: " + "; ".join(p.message for p in exc.problems), ok=False)
             return False
