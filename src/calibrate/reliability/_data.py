@@ -266,11 +266,11 @@ class CodedRatings:
             criterion = present[0] if present else ids[0]
         elif criterion not in ids:
             raise ValueError(f"criterion must be one of {ids}; got {criterion!r}")
-        sub = frame.loc[(frame["criterion_id"] == criterion).to_numpy()]
-        unit, unit_labels = _compact_codes(sub["submission_id"])
-        rater, rater_labels = _compact_codes(sub["reviewer_id"])
+        rows = np.flatnonzero(frame["criterion_id"].cat.codes.to_numpy() == ids.index(criterion))
+        unit, unit_labels = _compact_codes(frame["submission_id"].iloc[rows])
+        rater, rater_labels = _compact_codes(frame["reviewer_id"].iloc[rows])
         cats = np.asarray(table.rubric.criterion(criterion).scores, dtype=float)
-        value = _encode(sub["score"].to_numpy(dtype=float), cats)
+        value = _encode(frame["score"].to_numpy(dtype=float)[rows], cats)
         dup = _duplicate_cells(unit, rater, len(rater_labels))
         if dup:
             raise ValueError(
