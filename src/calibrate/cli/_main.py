@@ -12,11 +12,23 @@ from calibrate.cli._output import EXIT_DATA, EXIT_USAGE, Outcome, emit, problems
 
 Handler = Callable[[argparse.Namespace], Outcome]
 #: Modules ``calibrate.cli._<name>`` that define subcommands, in --help order.
-COMMAND_MODULES = ["validate", "store", "round", "serve", "policy", "synth", "demo", "audit"]
+COMMAND_MODULES = [
+    "validate",
+    "store",
+    "round",
+    "serve",
+    "policy",
+    "synth",
+    "demo",
+    "audit",
+    "severity",
+]
 _COMMANDS: list[tuple[str, str, Callable[[argparse.ArgumentParser], None], Handler]] = []
 
 
-def command(name: str, help_text: str, configure: Callable[[argparse.ArgumentParser], None]) -> Callable[[Handler], Handler]:
+def command(
+    name: str, help_text: str, configure: Callable[[argparse.ArgumentParser], None]
+) -> Callable[[Handler], Handler]:
     """Register a subcommand: its name, one-line help, argument set-up and handler."""
 
     def deco(fn: Handler) -> Handler:
@@ -27,11 +39,21 @@ def command(name: str, help_text: str, configure: Callable[[argparse.ArgumentPar
 
 
 def add_format(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--format", choices=("table", "json"), default="table", help="output: a readable table (default) or JSON on stdout")
+    p.add_argument(
+        "--format",
+        choices=("table", "json"),
+        default="table",
+        help="output: a readable table (default) or JSON on stdout",
+    )
 
 
 def add_store(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--store", default="calibrate.db", metavar="PATH", help="the SQLite store file (default: calibrate.db in this folder)")
+    p.add_argument(
+        "--store",
+        default="calibrate.db",
+        metavar="PATH",
+        help="the SQLite store file (default: calibrate.db in this folder)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -70,7 +92,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"calibrate {args.command}: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except (ValueError, RuntimeError, OSError) as exc:  # e.g. a store written by a newer version
-        outcome = Outcome({"ok": False, "error": str(exc)}, "", EXIT_DATA, [f"calibrate {args.command}: {exc}"])
+        outcome = Outcome(
+            {"ok": False, "error": str(exc)}, "", EXIT_DATA, [f"calibrate {args.command}: {exc}"]
+        )
     return emit(outcome, fmt)
 
 

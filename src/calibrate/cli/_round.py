@@ -103,11 +103,9 @@ def _round(args: argparse.Namespace) -> Outcome:
         frame_text(table, max_rows=500),
         "",
     ]
-    for r in rows:
+    for r, reasons in zip(rows, result.reviewers["reasons"], strict=True):
         if r["status"] != "qualified":
-            lines.append(
-                f"{r['reviewer_id']} recalibrate: " + "; ".join(str(x) for x in r["reasons"])
-            )  # type: ignore[attr-defined]
+            lines.append(f"{r['reviewer_id']} recalibrate: " + "; ".join(reasons))
     if args.html:
         lines.append(f"\nreport: {args.html}")
     return Outcome(rows, "\n".join(lines), stderr=[f"warning: {w}" for w in result.warnings])
