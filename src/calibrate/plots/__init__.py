@@ -8,6 +8,7 @@ from calibrate.plots._audit import (
 )
 from calibrate.plots._calibration import plot_reviewer_agreement, plot_round_trends
 from calibrate.plots._distribution import plot_score_distribution
+from calibrate.plots._severity import plot_severity, plot_severity_bias
 
 __all__ = [
     "plot_criterion_correlations",
@@ -16,5 +17,7 @@ __all__ = [
     "plot_reviewer_agreement",
     "plot_round_trends",
     "plot_score_distribution",
+    "plot_severity",
+    "plot_severity_bias",
     "plot_variance_components",
 ]

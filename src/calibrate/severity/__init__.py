@@ -1,0 +1,14 @@
+"""Reviewer severity models fitted on the ratings table.
+
+:class:`ManyFacetRasch` measures submission ability, criterion difficulty, reviewer
+severity and level thresholds on one logit scale (with standard errors, fit mean
+squares, separation reliability, fair averages and reviewer x criterion bias);
+:class:`DawidSkene` describes each reviewer by confusion matrices over the rubric's levels
+or over the pass decision, with anchor keys as known truth. Both can draw scores for the
+policy simulator (``sample_scores``, and ``score`` for :func:`calibrate.policy.simulate`).
+"""
+
+from calibrate.severity._dawid_skene import DawidSkene, DawidSkeneResult, dawid_skene
+from calibrate.severity._rasch import ManyFacetRasch
+
+__all__ = ["DawidSkene", "DawidSkeneResult", "ManyFacetRasch", "dawid_skene"]
