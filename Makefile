@@ -22,6 +22,11 @@ $(STAMP): pyproject.toml requirements/constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c requirements/constraints.txt -e '.[test]'
+	# Test-only reference: crowd-kit's Dawid-Skene. Its metadata pulls in transformers
+	# (several hundred MB, used only by its text aggregators), so it goes in without its
+	# dependencies, plus nltk, which its aggregation package imports.
+	$(BIN)/python -m pip install --quiet --no-deps "crowd-kit==1.4.2"
+	$(BIN)/python -m pip install --quiet -c requirements/constraints.txt "nltk==3.10.4"
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (calibrate)" > /dev/null
 	touch $(STAMP)
 
@@ -39,9 +44,10 @@ lab: $(STAMP)
 data: $(STAMP)
 	$(BIN)/python -m calibrate.synth.programs data/synthetic
 
-# irrCAC is a benchmark-only reference. Its metadata pins scipy==1.12 and pandas<3, which
-# would downgrade the kit's stack, so it is installed without its dependency pins (it runs
-# on the current ones).
+# Benchmark-only references, not dependencies of the kit. irrCAC's metadata pins
+# scipy==1.12 and pandas<3, which would downgrade the kit's stack, so it is installed
+# without its dependency pins (it runs on the current ones). crowd-kit (the Dawid-Skene
+# reference) is installed with the test environment.
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet --no-deps "irrcac==0.4.4"
 	$(BIN)/python benchmarks/run.py $(ARGS)

@@ -16,12 +16,21 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-BENCHMARKS = ["bench_import", "bench_dashboard", "bench_audit", "bench_policy", "bench_reliability"]
+BENCHMARKS = [
+    "bench_import",
+    "bench_dashboard",
+    "bench_audit",
+    "bench_policy",
+    "bench_reliability",
+    "bench_severity",
+]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--only", choices=BENCHMARKS, action="append", help="run only this benchmark (repeatable)")
+    parser.add_argument(
+        "--only", choices=BENCHMARKS, action="append", help="run only this benchmark (repeatable)"
+    )
     parser.add_argument("--json", type=Path, help="also write the result rows to this JSON file")
     args = parser.parse_args(argv)
     rows = []
@@ -36,7 +45,9 @@ def main(argv: list[str] | None = None) -> int:
         ref = "" if r["reference_seconds"] is None else f"{r['reference_seconds']:.2f}"
         ratio = "" if r["ratio"] is None else f"{r['ratio']:.1f}x"
         met = "" if r["met"] is None else ("  met" if r["met"] else "  NOT MET")
-        print(f"{r['benchmark']:<14} {r['what']:<52} {r['seconds']:>8.2f} {r['peak_mb']:>8.0f} {ref:>8} {ratio:>7}  {r['target']}{met}")
+        print(
+            f"{r['benchmark']:<14} {r['what']:<52} {r['seconds']:>8.2f} {r['peak_mb']:>8.0f} {ref:>8} {ratio:>7}  {r['target']}{met}"
+        )
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2))
     return 0 if all(r["met"] is not False for r in rows) else 1
