@@ -23,6 +23,7 @@ BENCHMARKS = [
     "bench_policy",
     "bench_reliability",
     "bench_severity",
+    "bench_bootstrap",
 ]
 
 

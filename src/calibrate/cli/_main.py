@@ -22,6 +22,7 @@ COMMAND_MODULES = [
     "demo",
     "audit",
     "severity",
+    "reliability",
 ]
 _COMMANDS: list[tuple[str, str, Callable[[argparse.ArgumentParser], None], Handler]] = []
 

@@ -22,26 +22,41 @@ from calibrate.reliability._alpha import (
     distance_matrix,
     krippendorff_alpha,
 )
+from calibrate.reliability._bootstrap import BOOTSTRAP_METHODS, COEFFICIENTS, bootstrap
 from calibrate.reliability._cohen import cohen_kappa, cohen_kappa_table
 from calibrate.reliability._conger import conger_kappa
 from calibrate.reliability._data import CodedRatings
 from calibrate.reliability._icc import ICC_FORMS, ICCForm, icc, icc_all, icc_all_long, icc_long
 from calibrate.reliability._result import ReliabilityResult
+from calibrate.reliability._table import (
+    BREAKDOWNS,
+    TABLE_COLUMNS,
+    decision_ratings,
+    interpretation_band,
+    pair_agreement,
+    reliability_table,
+)
 from calibrate.reliability._weights import WEIGHT_NAMES, agreement_weights
 
 __all__ = [
+    "BOOTSTRAP_METHODS",
+    "BREAKDOWNS",
+    "COEFFICIENTS",
     "ICC_FORMS",
+    "TABLE_COLUMNS",
     "WEIGHT_NAMES",
     "ICCForm",
     "CodedRatings",
     "ReliabilityResult",
     "agreement_weights",
     "alpha_from_counts",
+    "bootstrap",
     "brennan_prediger",
     "coincidences",
     "cohen_kappa",
     "cohen_kappa_table",
     "conger_kappa",
+    "decision_ratings",
     "distance_matrix",
     "fleiss_kappa",
     "gwet_ac1",
@@ -50,6 +65,9 @@ __all__ = [
     "icc_all",
     "icc_all_long",
     "icc_long",
+    "interpretation_band",
     "krippendorff_alpha",
+    "pair_agreement",
     "percent_agreement",
+    "reliability_table",
 ]

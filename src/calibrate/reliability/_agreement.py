@@ -24,7 +24,7 @@ from calibrate.reliability._common import (
     t_p_value_one_sided,
     undefined_result,
 )
-from calibrate.reliability._data import CodedRatings, as_coded, compress_counts
+from calibrate.reliability._data import CodedRatings, as_coded
 from calibrate.reliability._result import ReliabilityResult
 from calibrate.reliability._weights import WeightName, resolve_weights
 
@@ -260,7 +260,7 @@ def fleiss_kappa(
     cl = check_confidence_level(confidence_level)
     coded = as_coded(data, categories)
     w, wname = resolve_weights(weights, coded.categories)
-    rows, mult = compress_counts(coded.value_counts())
+    rows, mult = coded.compressed_counts()
     cc = chance_corrected(rows, w, "fleiss", mult)
     extra: dict[str, float] = {}
     if not math.isnan(cc.estimate):
@@ -346,7 +346,7 @@ def gwet_ac1(
     """
     cl = check_confidence_level(confidence_level)
     coded = as_coded(data, categories)
-    rows, mult = compress_counts(coded.value_counts())
+    rows, mult = coded.compressed_counts()
     cc = chance_corrected(rows, np.eye(coded.n_categories), "gwet", mult)
     return _family_result("gwet_ac1", "identity", cc, cl)
 
@@ -401,7 +401,7 @@ def gwet_ac2(
     cl = check_confidence_level(confidence_level)
     coded = as_coded(data, categories)
     w, wname = resolve_weights(weights, coded.categories)
-    rows, mult = compress_counts(coded.value_counts())
+    rows, mult = coded.compressed_counts()
     cc = chance_corrected(rows, w, "gwet", mult)
     return _family_result("gwet_ac2", wname, cc, cl)
 
@@ -456,7 +456,7 @@ def brennan_prediger(
     cl = check_confidence_level(confidence_level)
     coded = as_coded(data, categories)
     w, wname = resolve_weights(weights, coded.categories)
-    rows, mult = compress_counts(coded.value_counts())
+    rows, mult = coded.compressed_counts()
     cc = chance_corrected(rows, w, "brennan_prediger", mult)
     return _family_result("brennan_prediger", wname, cc, cl)
 
@@ -527,7 +527,7 @@ def percent_agreement(
         if level == "exact"
         else (np.abs(pos[:, None] - pos[None, :]) <= 1).astype(float)
     )
-    rows, mult = compress_counts(coded.value_counts())
+    rows, mult = coded.compressed_counts()
     cc = chance_corrected(rows, w, "none", mult)
     return _family_result("percent_agreement", level, cc, cl, low=0.0)
 

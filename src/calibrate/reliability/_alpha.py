@@ -16,7 +16,7 @@ from calibrate.reliability._common import (
     t_p_value_one_sided,
     undefined_result,
 )
-from calibrate.reliability._data import _categories_array, as_coded, compress_counts
+from calibrate.reliability._data import _categories_array, as_coded
 from calibrate.reliability._result import ReliabilityResult
 
 __all__ = ["LEVELS", "alpha_from_counts", "coincidences", "distance_matrix", "krippendorff_alpha"]
@@ -331,7 +331,7 @@ def krippendorff_alpha(
     coded = as_coded(data, categories)
     cats = coded.categories
     # units with the same counts are interchangeable: compute from the distinct rows
-    rows, mult = compress_counts(coded.value_counts())
+    rows, mult = coded.compressed_counts()
     label = "custom" if distance is not None else str(level)
     m = rows.sum(axis=1)
     n_units = int(mult.sum())

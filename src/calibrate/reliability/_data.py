@@ -267,10 +267,10 @@ class CodedRatings:
         elif criterion not in ids:
             raise ValueError(f"criterion must be one of {ids}; got {criterion!r}")
         rows = np.flatnonzero(frame["criterion_id"].cat.codes.to_numpy() == ids.index(criterion))
-        unit, unit_labels = _compact_codes(frame["submission_id"].iloc[rows])
-        rater, rater_labels = _compact_codes(frame["reviewer_id"].iloc[rows])
+        unit, unit_labels = _compact_codes(frame["submission_id"], rows)
+        rater, rater_labels = _compact_codes(frame["reviewer_id"], rows)
         cats = np.asarray(table.rubric.criterion(criterion).scores, dtype=float)
-        value = _encode(frame["score"].to_numpy(dtype=float)[rows], cats)
+        value = _encode(frame["score"].to_numpy()[rows], cats)
         dup = _duplicate_cells(unit, rater, len(rater_labels))
         if dup:
             raise ValueError(
@@ -295,6 +295,28 @@ class CodedRatings:
         q = self.n_categories
         flat = np.bincount(self.unit * q + self.value, minlength=self.n_units * q)
         return flat.reshape(self.n_units, q).astype(np.float64)
+
+    def compressed_counts(self) -> tuple[np.ndarray, np.ndarray]:
+        """``compress_counts(self.value_counts())`` computed from the codes.
+
+        Each unit's row of counts is encoded as one integer key (its counts as digits in
+        base max-ratings-per-unit + 1) by a single weighted bincount over the ratings,
+        without forming the units x categories matrix. Rows may come in another order
+        than :func:`compress_counts` gives; every coefficient sums over them.
+        """
+        q = self.n_categories
+        per_unit = np.bincount(self.unit, minlength=self.n_units)
+        base = int(per_unit.max()) + 1 if len(per_unit) else 2
+        if q * math.log2(base) >= 20:  # keys would not fit a small bincount
+            return compress_counts(self.value_counts())
+        powers = base ** np.arange(q, dtype=np.int64)
+        key = np.bincount(
+            self.unit, weights=powers[self.value].astype(np.float64), minlength=self.n_units
+        )
+        freq = np.bincount(key[per_unit > 0].astype(np.int64))
+        keys = np.flatnonzero(freq)
+        rows = (keys[:, None] // powers) % base
+        return rows.astype(np.float64), freq[keys].astype(np.float64)
 
     def rater_counts(self) -> np.ndarray:
         """Raters x categories: how many units each rater put in each category."""
@@ -353,6 +375,21 @@ def _categories_array(categories: Any) -> np.ndarray:
 
 
 def _encode(scores: np.ndarray, cats: np.ndarray) -> np.ndarray:
+    if scores.dtype.kind in "iu" and len(scores) and np.all(cats == np.round(cats)):
+        # Integer scores (the table's level scores): a lookup table, several times
+        # faster than a binary search over the categories.
+        lo, hi = int(scores.min()), int(scores.max())
+        if hi - lo < 1_000_000:
+            lut = np.full(hi - lo + 1, -1, dtype=np.int64)
+            inside = (cats >= lo) & (cats <= hi)
+            lut[cats[inside].astype(np.int64) - lo] = np.flatnonzero(inside)
+            codes = lut[scores - lo]
+            if codes.min() < 0:
+                unknown = sorted({float(s) for s in scores[codes < 0]})[:10]
+                raise ValueError(
+                    f"every score must be one of categories {cats.tolist()}; got {unknown}"
+                )
+            return codes
     codes = np.searchsorted(cats, scores)
     codes = np.minimum(codes, len(cats) - 1)
     bad = cats[codes] != scores
@@ -407,17 +444,20 @@ def _check_unique_cells(unit: np.ndarray, rater: np.ndarray, n_raters: int) -> N
         )
 
 
-def _compact_codes(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Codes 0..k-1 over the categories that occur, and their labels."""
+def _compact_codes(
+    column: pd.Series, rows: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Codes 0..k-1 over the categories that occur (in ``rows``, default all), and their labels."""
     if isinstance(column.dtype, pd.CategoricalDtype):
-        raw = column.cat.codes.to_numpy().astype(np.int64)
+        raw = column.cat.codes.to_numpy()
+        raw = (raw if rows is None else raw[rows]).astype(np.int64)
         labels = np.asarray(column.cat.categories, dtype=object)
         if len(raw) == 0:
             return raw, labels[:0]
         used = np.bincount(raw, minlength=len(labels)) > 0
         remap = np.cumsum(used) - 1
         return remap[raw].astype(np.int64), labels[used]
-    codes, uniques = pd.factorize(column, sort=True)
+    codes, uniques = pd.factorize(column if rows is None else column.iloc[rows], sort=True)
     return codes.astype(np.int64), np.asarray(uniques, dtype=object)
 
 

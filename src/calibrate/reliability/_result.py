@@ -6,6 +6,7 @@ import html
 import math
 from dataclasses import dataclass, field, fields
 
+import numpy as np
 import pandas as pd
 
 __all__ = ["ReliabilityResult"]
@@ -44,6 +45,11 @@ class ReliabilityResult:
         Why the coefficient is undefined, or caveats; empty when none.
     extra : dict
         Coefficient-specific details (observed and expected agreement, p-value ...).
+    n_resamples : int
+        Bootstrap resamples behind ``ci`` and ``se`` (0 when not bootstrapped).
+    bootstrap_estimates : ndarray of shape (n_resamples,) or None
+        The coefficient in each bootstrap resample (NaN where a resample left it
+        undefined); None when not bootstrapped. Not part of :meth:`to_dict`.
     """
 
     coefficient: str
@@ -57,13 +63,19 @@ class ReliabilityResult:
     confidence_level: float = 0.95
     note: str = ""
     extra: dict[str, float] = field(default_factory=dict)
+    n_resamples: int = 0
+    bootstrap_estimates: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @property
     def defined(self) -> bool:
         return not math.isnan(self.estimate)
 
     def to_dict(self) -> dict[str, object]:
-        d = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("ci", "extra")}
+        d = {
+            f.name: getattr(self, f.name)
+            for f in fields(self)
+            if f.name not in ("ci", "extra", "bootstrap_estimates")
+        }
         d["ci_low"], d["ci_high"] = self.ci
         return d
 
