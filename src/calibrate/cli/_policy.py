@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from calibrate.cli._main import UsageError, command
 from calibrate.cli._output import Outcome, frame_text
 from calibrate.io import read_key, read_ratings
 from calibrate.policy import (
+    ProgramModel,
     ReviewerScorer,
     best_policy,
     models_from_anchors,
@@ -44,7 +48,8 @@ def _policy_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--ratings",
         metavar="RATINGS",
-        help="ratings with anchor scores (with --key): reviewer model estimated from them",
+        help="a program's ratings with anchor scores (with --key): reviewers, workload shares "
+        "and the population are fitted on them",
     )
     p.add_argument("--key", metavar="KEY", help="answer key of the anchors (with --ratings)")
     p.add_argument(
@@ -83,6 +88,7 @@ def _policy(args: argparse.Namespace) -> Outcome:
         raise UsageError(f"--n must be at least 2; got {args.n}")
     rubric = load_rubric(args.rubric)
     model: ReviewerScorer
+    shares: np.ndarray | None = None
     if args.truth:
         truth = json.loads(Path(args.truth).read_text(encoding="utf-8"))
         model, population, source = (
@@ -92,14 +98,36 @@ def _policy(args: argparse.Namespace) -> Outcome:
         )
     else:
         ratings = read_ratings(args.ratings, rubric)
-        model, population = models_from_anchors(
-            ratings, read_key(args.key, rubric, ratings=ratings)
-        )
-        source = f"reviewers' anchor scores in {args.ratings} (moment estimates)"
+        key = read_key(args.key, rubric, ratings=ratings)
+        fitter = ProgramModel()
+        n_classes = math.prod(len(c.levels) for c in rubric.criteria)
+        if n_classes <= fitter.max_classes:
+            try:
+                fit = fitter.fit(ratings, key)
+            except ValueError as exc:
+                raise UsageError(str(exc)) from None
+            model, population, shares = fit.reviewers_, fit.population(), fit.shares_
+            source = (
+                f"a model fitted on the ratings in {args.ratings} (maximum likelihood: "
+                "severity, noise, central tendency, halo, workload shares, population)"
+            )
+        else:  # too many joint classes of true levels for the fitted model
+            model, population = models_from_anchors(ratings, key)
+            source = (
+                f"reviewers' anchor scores in {args.ratings} (moment estimates: the rubric's "
+                f"{n_classes} joint classes are more than the fitted model takes, {fitter.max_classes})"
+            )
     try:
         policies = policy_grid(rubric, read_grid(args.grid) if args.grid else DEFAULT_GRID)
         table = sweep(
-            rubric, policies, model, population, n=args.n, rng=args.seed, n_jobs=args.jobs
+            rubric,
+            policies,
+            model,
+            population,
+            n=args.n,
+            rng=args.seed,
+            n_jobs=args.jobs,
+            shares=shares,
         )
     except ValueError as exc:
         raise UsageError(str(exc)) from None

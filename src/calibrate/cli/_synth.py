@@ -51,6 +51,8 @@ def _synth_args(p: argparse.ArgumentParser) -> None:
         flags = [f"--{f.name.replace('_', '-')}", *_ALIASES.get(f.name, [])]
         default = f.default
         kind: Any = type(default[0]) if isinstance(default, tuple) else type(default)
+        if default is None:  # an optional setting: its type is the annotation's first
+            kind = float if str(f.type).startswith("float") else int
         if kind is int and f.name not in ("seed",) and isinstance(default, tuple):
             kind = float
         spec_group.add_argument(
@@ -62,7 +64,8 @@ def _synth_args(p: argparse.ArgumentParser) -> None:
             metavar=("LOW", "HIGH")
             if isinstance(default, tuple)
             else f.name.split("_")[-1].upper(),
-            help=f"{f.metadata.get('help', '')} (default {default!r})",
+            help=f"{f.metadata.get('help', '')}"
+            + ("" if default is None else f" (default {default!r})"),
         )
 
 

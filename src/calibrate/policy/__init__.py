@@ -1,6 +1,15 @@
-"""Pass rules and tiebreak policies tuned by simulation: decision accuracy against cost."""
+"""Pass rules and tiebreak policies tuned by simulation: decision accuracy against cost.
 
+The simulator (:func:`simulate`, :func:`sweep`) draws submissions from a population of true
+levels and their reviews from a reviewer model: a synthetic program's truth, the severity
+models of :mod:`calibrate.severity`, or :class:`ProgramModel` fitted on a program's own
+ratings. :func:`final_decisions` gives the decisions the policy reached on the reviews as
+they happened, to compare with what the simulator predicts.
+"""
+
+from calibrate.policy._fit import ProgramModel, fit_program_model
 from calibrate.policy._policy import Policy, explain
+from calibrate.policy._realised import STATUSES, final_decisions
 from calibrate.policy._simulate import (
     ConfusionReviewerModel,
     PolicyOutcome,
@@ -25,14 +34,18 @@ from calibrate.policy._tune import (
 
 __all__ = [
     "PERTURBATIONS",
+    "STATUSES",
     "ConfusionReviewerModel",
     "Policy",
     "PolicyOutcome",
+    "ProgramModel",
     "Replications",
     "ReviewerScorer",
     "draw_replications",
     "evaluate",
     "explain",
+    "final_decisions",
+    "fit_program_model",
     "best_policy",
     "choice_sensitivity",
     "models_from_anchors",

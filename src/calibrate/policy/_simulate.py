@@ -129,6 +129,45 @@ def _distinct(m: int, n: int, k: int, rng: np.random.Generator) -> np.ndarray:
     return np.column_stack([r1, r2, r3])
 
 
+def _weighted_distinct(shares: np.ndarray, n: int, k: int, rng: np.random.Generator) -> np.ndarray:
+    """(n, k) reviewer indices, distinct within a row, drawn one after another in
+    proportion to ``shares`` among those not yet in the row (the synthetic generator's
+    workload model): a clash is redrawn from the same shares until it is new."""
+    m = len(shares)
+    out = np.empty((n, k), dtype=np.int64)
+    for j in range(k):
+        col = rng.choice(m, size=n, p=shares)
+        clash = (col[:, None] == out[:, :j]).any(axis=1)
+        while clash.any():
+            idx = np.flatnonzero(clash)
+            col[idx] = rng.choice(m, size=len(idx), p=shares)
+            clash[idx] = (col[idx, None] == out[idx, :j]).any(axis=1)
+        out[:, j] = col
+    return out
+
+
+def _check_shares(shares: Any, n_reviewers: int, needed: int) -> np.ndarray:
+    """Workload shares as probabilities summing to 1, one per reviewer of the model."""
+    try:
+        s = np.asarray(shares, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"shares must be one non-negative number per reviewer ({n_reviewers}); got {shares!r}"
+        ) from None
+    if s.shape != (n_reviewers,):
+        raise ValueError(
+            f"shares must have one value per reviewer of the model (shape ({n_reviewers},)); got shape {s.shape}"
+        )
+    if not np.isfinite(s).all() or (s < 0).any() or s.sum() <= 0:
+        raise ValueError("shares must be finite and non-negative, with a positive sum")
+    if np.count_nonzero(s) < needed:
+        raise ValueError(
+            f"shares must be positive for at least {needed} reviewers (distinct reviewers per submission); "
+            f"got {np.count_nonzero(s)}"
+        )
+    return s / s.sum()
+
+
 class _Levels:
     """Level index <-> score tables of a rubric."""
 
@@ -185,9 +224,15 @@ def _draw_bank(
     true_idx: np.ndarray,
     rng: np.random.Generator,
     expert: ReviewerScorer | None,
+    shares: np.ndarray | None = None,
 ) -> _Bank:
     n = len(true_idx)
-    team = _distinct(model.n_reviewers, n, min(3, model.n_reviewers), rng)
+    k = min(3, model.n_reviewers)
+    team = (
+        _distinct(model.n_reviewers, n, k, rng)
+        if shares is None
+        else _weighted_distinct(shares, n, min(k, int(np.count_nonzero(shares))), rng)
+    )
     scores = tuple(
         levels.scores(model.score(true_idx, team[:, j], levels.n_levels, rng))
         for j in range(team.shape[1])
@@ -201,25 +246,72 @@ def _process(
     """A policy's decisions on one replication's reviews: final decisions, third-review
     (or adjudication) flags, reviews per submission and reviews per reviewer."""
     k = policy.review.reviewers
-    trig, resolution = policy.review.third_review, policy.review.resolution
-    can_call = (k == 2 and trig.any) or (
+    needed = k + int(_calls_further_review(rubric, policy) and k < 3)
+    if needed > len(bank.scores):
+        drawable = bank.team.shape[1] if bank.team.shape[1] < n_reviewers else n_reviewers
+        raise ValueError(
+            f"the reviewer model has {drawable} reviewers"
+            + (" with a positive share" if drawable < n_reviewers else "")
+            + f"; the policy needs {needed} distinct reviewers per submission"
+        )
+    n = len(bank.u)
+    final, extra, _ = _decide(
+        rubric, policy, bank.scores, bank.decisions(rubric), bank.expert, bank.u
+    )
+    reviews = np.full(n, float(k)) + extra
+    if policy.review.read_behind > 0:
+        reviews = reviews + (bank.u < policy.review.read_behind)
+    # an expert's adjudication of three reviews is not a reviewer's load
+    used = (
+        bank.team[:, :k].ravel()
+        if k == 3
+        else np.concatenate(
+            [bank.team[:, :k].ravel(), bank.team[extra, min(k, bank.team.shape[1] - 1)]]
+        )
+    )
+    load = np.bincount(used, minlength=n_reviewers)
+    return final, extra, reviews, load
+
+
+def _calls_further_review(rubric: Rubric, policy: Policy) -> bool:
+    """Whether the policy can call a review beyond its first ``reviewers`` ones."""
+    k, trig = policy.review.reviewers, policy.review.third_review
+    return (k == 2 and trig.any) or (
         k == 1 and trig.total_within is not None and rubric.pass_rule.min_total is not None
     )
-    needed = k + int(can_call and k < 3)
-    if needed > len(bank.scores):
-        raise ValueError(
-            f"the reviewer model has {n_reviewers} reviewers; the policy needs {needed} distinct reviewers per submission"
-        )
-    S, n = bank.scores, len(bank.u)
-    decisions = bank.decisions(rubric)[:k]
+
+
+def _decide(
+    rubric: Rubric,
+    policy: Policy,
+    S: Sequence[np.ndarray],
+    decided: Sequence[np.ndarray],
+    expert: np.ndarray,
+    u: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The policy's decision logic, shared by the simulator and :func:`final_decisions`.
+
+    ``S`` holds the reviews' scores in the order they are used (first ``reviewers`` ones,
+    then the further review), ``decided`` each review's pass decision, ``expert`` the
+    adjudicator's scores and ``u`` a uniform draw per submission (read-behind where
+    ``u < read_behind``). Returns the final decisions, whether a further review (or the
+    expert's adjudication) was called, and whether the decision is the expert's.
+    """
+    k = policy.review.reviewers
+    trig, resolution = policy.review.third_review, policy.review.resolution
+    can_call = _calls_further_review(rubric, policy)
+    n = len(u)
+    decisions = list(decided[:k])
     extra = np.zeros(n, dtype=bool)
+    by_expert = np.zeros(n, dtype=bool)
     if k == 3:
         if resolution == "expert":  # the expert adjudicates only when the three disagree
             votes = np.sum(decisions, axis=0)
             final, extra = votes >= 2, votes % 3 != 0
-            final[extra] = rubric.decide(bank.expert[extra]) == 1
+            final[extra] = rubric.decide(expert[extra]) == 1
+            by_expert = extra.copy()
         else:
-            final = _resolve(rubric, S, decisions, resolution, bank.expert)
+            final = _resolve(rubric, S[:3], decisions, resolution, expert)
     elif k == 2:
         final = decisions[0].copy()
         disagree = decisions[0] != decisions[1]
@@ -231,30 +323,20 @@ def _process(
             rows = np.flatnonzero(extra)
             if len(rows):
                 trio = [S[0][rows], S[1][rows], S[2][rows]]
-                decided = bank.decisions(rubric)
                 final[rows] = _resolve(
-                    rubric, trio, [d[rows] for d in decided[:3]], resolution, bank.expert[rows]
+                    rubric, trio, [d[rows] for d in decided[:3]], resolution, expert[rows]
                 )
+                by_expert[rows] = resolution == "expert"
     else:
         final = decisions[0].copy()
         if can_call:
             extra = np.abs(S[0].sum(axis=1) - rubric.pass_rule.min_total) <= trig.total_within
             final[extra] = rubric.decide((S[0][extra] + S[1][extra]) / 2) == 1
-    reviews = np.full(n, float(k)) + extra
     if policy.review.read_behind > 0:
-        rb = bank.u < policy.review.read_behind
-        final[rb] = rubric.decide(bank.expert[rb]) == 1
-        reviews = reviews + rb
-    # an expert's adjudication of three reviews is not a reviewer's load
-    used = (
-        bank.team[:, :k].ravel()
-        if k == 3
-        else np.concatenate(
-            [bank.team[:, :k].ravel(), bank.team[extra, min(k, bank.team.shape[1] - 1)]]
-        )
-    )
-    load = np.bincount(used, minlength=n_reviewers)
-    return final, extra, reviews, load
+        rb = u < policy.review.read_behind
+        final[rb] = rubric.decide(expert[rb]) == 1
+        by_expert |= rb
+    return final, extra, by_expert
 
 
 def _expert_scores(
@@ -296,6 +378,7 @@ def simulate(
     n: int = 10_000,
     rng: np.random.Generator | int | None = None,
     expert: ReviewerScorer | None = None,
+    shares: Sequence[float] | np.ndarray | None = None,
 ) -> PolicyOutcome:
     """Estimate a policy's decision accuracy and cost by simulating its review process.
 
@@ -311,6 +394,12 @@ def simulate(
     rng : seed or Generator; the same seed gives the same outcome.
     expert : the adjudicator for ``resolution="expert"`` and read-behind (default: one
         who sees the true levels).
+    shares : (n_reviewers,) workload shares, optional. None (the default): every set of
+        distinct reviewers is equally likely. Given: a submission's reviewers are drawn
+        one after another in proportion to their shares among those not yet drawn, as
+        the synthetic generator assigns live work (``truth.json``'s ``workload_share``,
+        or :class:`ProgramModel`'s ``shares_``). Busy reviewers then weigh more in the
+        accuracy, as they do in the program.
 
     Returns
     -------
@@ -326,9 +415,15 @@ def simulate(
     >>> out = simulate(rubric, Policy.from_rubric(rubric), ReviewerModel.perfect(5), population, n=1000, rng=1)
     >>> out.accuracy, out.third_review_rate
     (1.0, 0.0)
+    >>> busy = simulate(rubric, Policy.from_rubric(rubric), ReviewerModel.perfect(5), population,
+    ...                 n=1000, rng=1, shares=[0.6, 0.1, 0.1, 0.1, 0.1])
+    >>> busy.load_max_over_mean > 2
+    True
     """
     policy.apply_to(rubric)  # a policy the rubric cannot take fails before any drawing
-    draws = draw_replications(rubric, reviewers, population, n=n, rng=rng, expert=expert)
+    draws = draw_replications(
+        rubric, reviewers, population, n=n, rng=rng, expert=expert, shares=shares
+    )
     return evaluate(rubric, policy, draws)
 
 
@@ -350,11 +445,18 @@ def draw_replications(
     n: int,
     rng: np.random.Generator | int | None = None,
     expert: ReviewerScorer | None = None,
+    shares: Sequence[float] | np.ndarray | None = None,
 ) -> Replications:
     """Draw ``n`` submissions from ``population`` and two independent replications of up to
-    three reviews each (and the expert's), for :func:`evaluate`."""
+    three reviews each (and the expert's), for :func:`evaluate`. ``shares``: reviewers'
+    workload shares (see :func:`simulate`); None draws them uniformly."""
     if not isinstance(n, int | np.integer) or n < 2:
         raise ValueError(f"n must be a whole number of submissions, at least 2; got {n!r}")
+    share_p = (
+        None
+        if shares is None
+        else _check_shares(shares, reviewers.n_reviewers, min(2, reviewers.n_reviewers))
+    )
     rng = np.random.default_rng(rng)
     levels = _Levels(rubric)
     pop = np.asarray(population)
@@ -365,8 +467,8 @@ def draw_replications(
     pop_idx = levels.indices(pop)
     true_idx = pop_idx[rng.integers(0, len(pop_idx), n)]
     banks = (
-        _draw_bank(reviewers, levels, true_idx, rng, expert),
-        _draw_bank(reviewers, levels, true_idx, rng, expert),
+        _draw_bank(reviewers, levels, true_idx, rng, expert, share_p),
+        _draw_bank(reviewers, levels, true_idx, rng, expert, share_p),
     )
     return Replications(true_idx, banks, reviewers.n_reviewers)
 

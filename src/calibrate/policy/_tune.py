@@ -111,6 +111,7 @@ def sweep(
     n: int = 10_000,
     rng: np.random.Generator | int | None = None,
     n_jobs: int = 1,
+    shares: Sequence[float] | np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Simulate every policy; one row per policy with its fields and outcomes.
 
@@ -118,9 +119,10 @@ def sweep(
     the same draws (common random numbers), so differences between policies are not
     blurred by different draws, and a sweep costs one simulation plus cheap decisions. ``n_jobs`` runs
     policies in parallel through joblib (a Dask cluster can take them through joblib's
-    ``dask`` backend: ``with joblib.parallel_backend("dask"): sweep(...)``).
+    ``dask`` backend: ``with joblib.parallel_backend("dask"): sweep(...)``). ``shares``:
+    reviewers' workload shares (see :func:`simulate`); None draws them uniformly.
     """
-    draws = draw_replications(rubric, reviewers, population, n=n, rng=rng)
+    draws = draw_replications(rubric, reviewers, population, n=n, rng=rng, shares=shares)
     if n_jobs == 1:
         outcomes = [evaluate(rubric, p, draws) for p in policies]
     else:

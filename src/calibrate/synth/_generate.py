@@ -152,6 +152,11 @@ def generate(
 
     Everything is drawn from one ``np.random.default_rng(spec.seed)`` in a fixed order, so
     the same rubric and spec give the same program. The key of an anchor is its true level.
+    With ``spec.live_seed`` set, the structure (difficulties, location, anchors and their
+    truth, reviewers and their workload shares, calibration rounds and their scores) comes
+    from ``default_rng(spec.seed)`` alone and the live part (live submissions, their
+    reviews, seeded-anchor scorings) from ``default_rng([spec.seed, spec.live_seed])``: a
+    fresh draw of the same program.
 
     Examples
     --------
@@ -163,6 +168,17 @@ def generate(
     ['submission_id', 'reviewer_id', 'criterion_id', 'score', 'rated_at', 'round_id', 'kind']
     >>> program.ratings_table().select(kind="anchor").n_reviewers
     6
+
+    Two live seeds: the same reviewers and anchors, other submissions.
+
+    >>> a = generate("rubrics/evidence-4level.yaml", SynthSpec(n_submissions=50, n_reviewers=6, seed=1, live_seed=1))
+    >>> b = generate("rubrics/evidence-4level.yaml", SynthSpec(n_submissions=80, n_reviewers=6, seed=1, live_seed=2))
+    >>> a.truth["reviewers"] == b.truth["reviewers"], a.key.equals(b.key)
+    (True, True)
+    >>> def calibration(p):
+    ...     return p.ratings[p.ratings["kind"] == "anchor"].astype(str).reset_index(drop=True)
+    >>> calibration(a).equals(calibration(b))
+    True
     """
     if isinstance(rubric, str | Path):
         if rubric_path is None:
@@ -196,6 +212,13 @@ class _Generator:
     def __init__(self, rubric: Rubric, spec: SynthSpec):
         self.rubric, self.spec = rubric, spec
         self.rng = np.random.default_rng(spec.seed)
+        # The live part's generator: the same one unless a fresh draw is asked for (then
+        # the structure never depends on how many live submissions there are).
+        self.live_rng = (
+            self.rng
+            if spec.live_seed is None
+            else np.random.default_rng([spec.seed, spec.live_seed])
+        )
         crits = rubric.criteria
         self.n_crit = len(crits)
         self.n_levels = np.array([len(c.levels) for c in crits], dtype=np.int64)
@@ -237,9 +260,14 @@ class _Generator:
         return hi
 
     def _true_levels(
-        self, ability: np.ndarray, location: float, difficulty: np.ndarray
+        self,
+        ability: np.ndarray,
+        location: float,
+        difficulty: np.ndarray,
+        rng: np.random.Generator | None = None,
     ) -> np.ndarray:
-        eps = self.spec.criterion_noise_sd * self.rng.standard_normal((len(ability), self.n_crit))
+        rng = self.rng if rng is None else rng
+        eps = self.spec.criterion_noise_sd * rng.standard_normal((len(ability), self.n_crit))
         return self._levels(location + ability[:, None] - difficulty + eps)
 
     def _anchor_abilities(self, n: int, location: float) -> np.ndarray:
@@ -256,7 +284,7 @@ class _Generator:
     ) -> np.ndarray:
         """``(n, k)`` reviewers drawn by workload share, distinct within a row and from
         ``exclude``'s row (redrawing clashes only)."""
-        rng, n_rev = self.rng, self.spec.n_reviewers
+        rng, n_rev = self.live_rng, self.spec.n_reviewers
         out = np.empty((n, k), dtype=np.int64)
         taken = np.empty((n, 0), dtype=np.int64) if exclude is None else exclude
         for j in range(k):
@@ -270,10 +298,16 @@ class _Generator:
             taken = np.column_stack([taken, col])
         return out
 
-    def _score(self, true: np.ndarray, rev: np.ndarray, t: np.ndarray) -> np.ndarray:
+    def _score(
+        self,
+        true: np.ndarray,
+        rev: np.ndarray,
+        t: np.ndarray,
+        rng: np.random.Generator | None = None,
+    ) -> np.ndarray:
         """Level indices given by reviewers ``rev`` at working minutes ``t`` to submissions
         whose true level indices are ``true`` (shape (m, n_criteria))."""
-        return self.model.score(true, rev, self.n_levels, self.rng, t)
+        return self.model.score(true, rev, self.n_levels, self.live_rng if rng is None else rng, t)
 
     # ---- time ------------------------------------------------------------------
     def _calendar(self, minutes: np.ndarray) -> np.ndarray:
@@ -298,13 +332,28 @@ class _Generator:
         location = self._location(difficulty)
         cal_ability = [self._anchor_abilities(s.n_anchors, location) for _ in range(s.n_rounds)]
         seed_ability = self._anchor_abilities(n_seed, location)
-        ability = np.concatenate([*cal_ability, seed_ability, rng.standard_normal(s.n_submissions)])
-        true = self._true_levels(ability, location, difficulty)
+        if s.live_seed is None:
+            ability = np.concatenate(
+                [*cal_ability, seed_ability, rng.standard_normal(s.n_submissions)]
+            )
+            true = self._true_levels(ability, location, difficulty)
+        else:  # anchors from the structure's generator, live submissions from the live one
+            anchor_true = self._true_levels(
+                np.concatenate([*cal_ability, seed_ability]), location, difficulty
+            )
+            live_ability = self.live_rng.standard_normal(s.n_submissions)
+            true = np.concatenate(
+                [anchor_true, self._true_levels(live_ability, location, difficulty, self.live_rng)]
+            )
         share, drifting, onset = self._draw_reviewer_parameters()
 
         # Who scores what and when; the first live reviews are scored at once, because the
-        # third-review trigger reads them. The rest are scored afterwards, in list order.
+        # third-review trigger reads them. The rest are scored afterwards, in list order
+        # (a fresh draw scores the calibration rounds at once, from the structure's generator).
         parts = self._calibration_rounds()
+        if s.live_seed is not None:
+            for p in parts:
+                p["levels"] = self._score(true[p["sub"]], p["rev"], p["t"], rng)
         live, n_third = self._live_reviews(true[n_anchor:], n_anchor, share)
         parts += live
         if n_seed and s.seeded_rate > 0:
@@ -449,7 +498,7 @@ class _Generator:
     ) -> tuple[list[dict[str, np.ndarray]], int]:
         """The first reviews of each live submission (scored), then the third reviews
         where the trigger fires (to be scored); returns them and the number of thirds."""
-        rng, rubric = self.rng, self.rubric
+        rng, rubric = self.live_rng, self.rubric
         n = len(true)
         first = rubric.review_policy.reviewers
         delay = min(_MAX_DELAY, self.window // 10)
@@ -471,7 +520,7 @@ class _Generator:
     def _seeded(self, load: np.ndarray, first_id: int, n_seed: int) -> dict[str, np.ndarray]:
         """About ``seeded_rate`` seeded anchors per live review, at random times, each at
         most once per reviewer."""
-        rng, n_rev = self.rng, self.spec.n_reviewers
+        rng, n_rev = self.live_rng, self.spec.n_reviewers
         count = np.minimum(rng.binomial(load, self.spec.seeded_rate), n_seed)
         order = np.argsort(rng.random((n_rev, n_seed)), axis=1)
         sub = first_id + order[np.arange(n_seed) < count[:, None]]

@@ -75,12 +75,27 @@ class SynthSpec:
         (positive = harsher, negative = more lenient).
     drift_onset : float
         When drift starts, as a share of the scoring window (0 to 1, exclusive).
+    live_seed : int or None
+        None (the default): one generator seeded with ``seed`` draws everything, in one
+        fixed order. An integer: a *fresh draw of the same program*. The program's
+        structure (criterion difficulties, the latent location, the anchors and their
+        truth, every reviewer's parameters and workload share, the calibration rounds
+        and their scores) is drawn from ``seed`` alone, independently of
+        ``n_submissions``, while the live submissions, their reviews (third reviews
+        included) and the seeded anchors' scorings come from a second generator seeded
+        with ``(seed, live_seed)``. Two live seeds give two independent samples of
+        submissions reviewed by the same reviewers: fit a model on one, check its
+        predictions on the other. Left out of :meth:`to_dict` when None.
 
     Examples
     --------
     >>> spec = SynthSpec(n_submissions=100, n_reviewers=6, seed=7)
     >>> spec.n_rounds, spec.noise_range
     (2, (0.3, 0.6))
+    >>> a = SynthSpec(n_submissions=100, seed=7, live_seed=1)
+    >>> b = SynthSpec(n_submissions=500, seed=7, live_seed=2)  # same reviewers, new submissions
+    >>> "live_seed" in SynthSpec().to_dict(), a.to_dict()["live_seed"]
+    (False, 1)
     >>> SynthSpec(n_reviewers=1)
     Traceback (most recent call last):
     ...
@@ -144,6 +159,13 @@ class SynthSpec:
     )
     drift_onset: float = field(
         default=0.5, metadata=_help("drift onset as a share of the window (0 to 1)")
+    )
+    live_seed: int | None = field(
+        default=None,
+        metadata=_help(
+            "seed of the live submissions and reviews alone (same seed, other live seed: "
+            "a fresh draw of the same program); default: everything from --seed"
+        ),
     )
 
     def __post_init__(self) -> None:
@@ -216,6 +238,8 @@ class SynthSpec:
         integer("n_drifting", 0)
         real("drift_size", -5.0, 5.0)
         real("drift_onset", 0.0, 1.0, lo_open=True, hi_open=True)
+        if self.live_seed is not None:
+            integer("live_seed", 0)
 
         start = self.start_date
         if isinstance(start, dt.datetime):
@@ -247,10 +271,15 @@ class SynthSpec:
             raise ValueError("invalid synthetic program settings: " + "; ".join(problems))
 
     def to_dict(self) -> dict[str, Any]:
-        """The settings as plain JSON values (ranges as two-item lists), in field order."""
+        """The settings as plain JSON values (ranges as two-item lists), in field order.
+
+        ``live_seed`` is left out when None, so programs generated before it existed
+        keep their manifests and truth byte for byte."""
         out: dict[str, Any] = {}
         for f in fields(self):
             v = getattr(self, f.name)
+            if f.name == "live_seed" and v is None:
+                continue
             out[f.name] = list(v) if isinstance(v, tuple) else v
         return out
 
