@@ -24,6 +24,7 @@ BENCHMARKS = [
     "bench_reliability",
     "bench_severity",
     "bench_bootstrap",
+    "bench_drift",
 ]
 
 

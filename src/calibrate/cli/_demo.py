@@ -1,7 +1,8 @@
 """``calibrate demo``: the main job on the synthetic programs, end to end.
 
 Builds the store from every program in ``data/synthetic/`` and prints what it loaded.
-Later workflows (calibration report, reliability, drift, policy) add their steps here.
+Later workflows (calibration report, reliability, drift, policy) add their steps here;
+the drift step writes ``<program>-drift.html`` with the flags and control charts.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from calibrate.cli._main import add_store, command
 from calibrate.cli._output import Outcome
 from calibrate.cli._policy import DEFAULT_GRID
 from calibrate.cli._store import summary_text
+from calibrate.drift import DriftMonitor
 from calibrate.io import read_program
 from calibrate.policy import best_policy, policy_grid, population_from_truth, sweep
 from calibrate.report import round_report
@@ -126,6 +128,30 @@ def _demo(args: argparse.Namespace) -> Outcome:
                 },
             }
         )
+    drift: list[dict[str, Any]] = []
+    for program in programs:  # reviewers drifting over the scoring window
+        monitor = DriftMonitor(rng=0).fit(program.ratings, program.key)
+        path = Path(args.reports) / f"{program.name}-drift.html"
+        monitor.write_html(path, title=f"Reviewer drift: {program.name}")
+        drift.append(
+            {
+                "program": program.name,
+                "report": str(path),
+                "reviewers_checked": int((monitor.checked_["status"] == "checked").sum()),
+                "group": monitor.group_.reason,
+                "flags": [
+                    {
+                        "reviewer_id": f["reviewer_id"],
+                        "onset": f["onset"].isoformat(),
+                        "direction": f["direction"],
+                        "magnitude": float(f["magnitude"]),
+                        "chart": f["chart"],
+                        "source": f["source"],
+                    }
+                    for f in monitor.flags_.to_dict(orient="records")
+                ],
+            }
+        )
     lines = [f"Loaded {len(loaded)} synthetic program(s) from {data} into {args.store}:"]
     lines += [
         f"  - {p['program']} ({p['rubric']}): "
@@ -139,6 +165,20 @@ def _demo(args: argparse.Namespace) -> Outcome:
         f"Recommended decision policy (false pass <= 2%, {args.policy_n} simulated submissions per policy):",
     ]
     lines += [f"  - {p['program']}: {p['recommendation']}" for p in policies]
+    lines += ["", "Reviewer drift (CUSUM, 5% false-alarm rate per reviewer over the record):"]
+    for d in drift:
+        flagged = (
+            ", ".join(
+                f"{f['reviewer_id']} {f['direction'].replace('_', ' ')} by {f['magnitude']:.2f} "
+                f"from {f['onset'][:10]}"
+                for f in d["flags"]
+            )
+            or "none flagged"
+        )
+        lines.append(
+            f"  - {d['program']}: {len(d['flags'])} of {d['reviewers_checked']} reviewers "
+            f"flagged ({flagged}); {d['report']}"
+        )
     return Outcome(
         {
             "ok": True,
@@ -147,6 +187,7 @@ def _demo(args: argparse.Namespace) -> Outcome:
             "summary": summary,
             "reports": reports,
             "policies": policies,
+            "drift": drift,
         },
         "\n".join(lines),
     )

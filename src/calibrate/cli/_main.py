@@ -23,6 +23,7 @@ COMMAND_MODULES = [
     "audit",
     "severity",
     "reliability",
+    "drift",
 ]
 _COMMANDS: list[tuple[str, str, Callable[[argparse.ArgumentParser], None], Handler]] = []
 
