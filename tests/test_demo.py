@@ -45,6 +45,15 @@ def test_demo_loads_every_program_and_is_idempotent(tmp_path, capsys):
         (tmp_path / "reports" / f"{r['program']}-round-{r['round_id']}.html").is_file()
         for r in first["reports"]
     )
+    # drift: the district program's three drifting reviewers (truth.json) are the flags
+    drift = {d["program"]: d for d in first["drift"]}
+    assert set(drift) == set(manifests)
+    for name, d in drift.items():
+        assert (tmp_path / "reports" / f"{name}-drift.html").is_file()
+        truth = json.loads((ROOT / "data" / "synthetic" / name / "truth.json").read_text())
+        drifting = {r for r, v in truth["reviewers"].items() if v["drift_onset"] is not None}
+        assert {f["reviewer_id"] for f in d["flags"]} == drifting
+        assert all(f["direction"] == "more_lenient" for f in d["flags"])  # drift_size < 0
     assert (
         main(
             [
