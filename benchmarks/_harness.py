@@ -12,6 +12,7 @@ import multiprocessing as mp
 import resource
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,8 +44,10 @@ def measure(target: str, *args: Any, repeat: int = 1) -> Measurement:
     ctx = mp.get_context("spawn")
     best, peak, info = float("inf"), 0.0, None
     for _ in range(repeat):
-        with ctx.Pool(1) as pool:
-            seconds, peak_mb, info = pool.apply(_run, (target, args))
+        # not a multiprocessing.Pool: its workers are daemons, in which joblib's loky
+        # backend refuses to start workers (and silently runs one job)
+        with ProcessPoolExecutor(1, mp_context=ctx) as pool:
+            seconds, peak_mb, info = pool.submit(_run, target, args).result()
         best, peak = min(best, seconds), max(peak, peak_mb)
     return Measurement(best, peak, info)
 
