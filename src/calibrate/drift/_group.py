@@ -16,6 +16,22 @@ __all__ = ["GroupDrift", "group_drift_test", "window_codes", "window_tests"]
 _MEDIAN_SD = np.sqrt(np.pi / 2)  # SD of the median of n N(0,1) is about 1.2533 / sqrt(n)
 
 
+def json_value(v: Any) -> Any:
+    """A value as strict JSON takes it: times as ISO text, NaT / NaN / None as None, numpy
+    scalars as Python ones."""
+    if v is None or v is pd.NaT:
+        return None
+    if isinstance(v, pd.Timestamp):
+        return v.isoformat()
+    if isinstance(v, np.bool_ | bool):
+        return bool(v)
+    if isinstance(v, np.integer):
+        return int(v)
+    if isinstance(v, np.floating | float):
+        return None if np.isnan(v) else float(v)
+    return v
+
+
 @dataclass(frozen=True)
 class GroupDrift:
     """Whether the whole group of reviewers moved against the key.
@@ -67,34 +83,22 @@ class GroupDrift:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready values: the onset and window edges as ISO text, NaN as None."""
 
-        def plain(v: Any) -> Any:
-            if v is None or v is pd.NaT:
-                return None
-            if isinstance(v, pd.Timestamp):
-                return v.isoformat()
-            if isinstance(v, np.bool_ | bool):
-                return bool(v)
-            if isinstance(v, np.integer):
-                return int(v)
-            if isinstance(v, np.floating | float):
-                return None if np.isnan(v) else float(v)
-            return v
-
         return {
             "tested": self.tested,
             "drifted": self.drifted,
-            "onset": plain(self.onset),
+            "onset": json_value(self.onset),
             "direction": self.direction,
-            "magnitude": plain(self.magnitude),
-            "shift": plain(self.shift),
-            "p_value": plain(self.p_value),
-            "share_moved": plain(self.share_moved),
+            "magnitude": json_value(self.magnitude),
+            "shift": json_value(self.shift),
+            "p_value": json_value(self.p_value),
+            "share_moved": json_value(self.share_moved),
             "n_reviewers": self.n_reviewers,
             "alpha": self.alpha,
             "min_shift": self.min_shift,
             "reason": self.reason,
             "windows": [
-                {k: plain(v) for k, v in r.items()} for r in self.windows.to_dict(orient="records")
+                {k: json_value(v) for k, v in r.items()}
+                for r in self.windows.to_dict(orient="records")
             ],
         }
 

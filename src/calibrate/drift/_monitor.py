@@ -26,7 +26,13 @@ from calibrate.drift._charts import (
     ewma_statistic,
     self_starting_scores,
 )
-from calibrate.drift._group import GroupDrift, group_drift_test, window_codes, window_tests
+from calibrate.drift._group import (
+    GroupDrift,
+    group_drift_test,
+    json_value,
+    window_codes,
+    window_tests,
+)
 from calibrate.drift._residuals import SOURCES, Residuals, Steps, build_steps, residual_ratings
 from calibrate.ratings import KINDS, AnswerKey, RatingsTable
 
@@ -102,35 +108,24 @@ class DriftReport:
         "window_tests": [...], "settings": {...}}`` with times as ISO text; each flag
         carries its evidence rows."""
 
-        def plain(v: Any) -> Any:
-            # strict JSON: times as ISO text, missing values (NaT, NaN) as None
-            if v is pd.NaT or v is None:
-                return None
-            if isinstance(v, pd.Timestamp):
-                return v.isoformat()
-            if isinstance(v, np.bool_ | bool):
-                return bool(v)
-            if isinstance(v, np.integer):
-                return int(v)
-            if isinstance(v, np.floating | float):
-                return None if math.isnan(v) else float(v)
-            return v
-
         flags = []
         for rec in self.flags.to_dict(orient="records"):
-            row = {k: plain(v) for k, v in rec.items()}
+            row = {k: json_value(v) for k, v in rec.items()}
             ev = self.evidence.get(str(rec["reviewer_id"]))
             row["evidence"] = (
                 []
                 if ev is None
-                else [{k: plain(v) for k, v in r.items()} for r in ev.to_dict(orient="records")]
+                else [
+                    {k: json_value(v) for k, v in r.items()} for r in ev.to_dict(orient="records")
+                ]
             )
             flags.append(row)
         checked = [
-            {k: plain(v) for k, v in r.items()} for r in self.checked.to_dict(orient="records")
+            {k: json_value(v) for k, v in r.items()} for r in self.checked.to_dict(orient="records")
         ]
         tests = [
-            {k: plain(v) for k, v in r.items()} for r in self.window_tests.to_dict(orient="records")
+            {k: json_value(v) for k, v in r.items()}
+            for r in self.window_tests.to_dict(orient="records")
         ]
         return {
             "flags": flags,
