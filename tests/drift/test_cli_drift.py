@@ -4,6 +4,7 @@ and usage errors."""
 from __future__ import annotations
 
 import json
+import re
 
 import pandas as pd
 import pytest
@@ -133,3 +134,24 @@ def test_missing_file_is_a_usage_error(capsys):
     code, _, err = run(["drift", "nope.csv", "--rubric", "rubrics/discussion-hybrid.yaml"], capsys)
     assert code in (1, 2)
     assert "nope.csv" in err or "nope.csv" in _
+
+
+@pytest.mark.parametrize("hide", [False, True], ids=["named", "pseudonymized"])
+def test_html_report(hide, tmp_path, capsys):
+    page = tmp_path / "drift.html"
+    extra = ["--pseudonymize", "--pseudonym-key", str(tmp_path / "k")] if hide else []
+    code, out, _ = run([*ARGS, "--format", "json", "--html", str(page), *extra], capsys)
+    assert code == 0
+    doc = json.loads(out)
+    assert doc["html"] == str(page)
+    html = page.read_text()
+    assert "<img" in html or "<svg" in html  # control charts are drawn into the page
+    html = re.sub(r"base64,[A-Za-z0-9+/=]+", "", html)  # image bytes may spell anything
+    flagged = {f["reviewer_id"] for f in doc["flags"]}
+    assert all(r in html for r in flagged)  # the page and the JSON name the same reviewers
+    named = [rid for rid in DRIFTERS if rid in html]
+    if hide:  # the page names no real reviewer or submission
+        assert named == []
+        assert not any(f"{s}," in html or f">{s}<" in html for s in ("S00001", "A001"))
+    else:
+        assert sorted(named) == sorted(DRIFTERS)

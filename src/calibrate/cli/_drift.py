@@ -68,6 +68,11 @@ def _configure(p: argparse.ArgumentParser) -> None:
         help="evidence rows per flag in the JSON output (default 50; 0 = all)",
     )
     p.add_argument("--seed", type=int, default=0, help="seed of the group permutation test")
+    p.add_argument(
+        "--html",
+        metavar="PATH",
+        help="also write the self-contained HTML report (flags, group drift, control charts) here",
+    )
     add_pseudonymize(p)
 
 
@@ -100,7 +105,7 @@ def _drift(args: argparse.Namespace) -> Outcome:
     charts: tuple[Literal["cusum", "ewma"], ...] = (
         ("cusum", "ewma") if args.charts == "both" else (args.charts,)
     )
-    monitor = DriftMonitor(
+    settings: dict[str, Any] = dict(
         k=args.k,
         false_alarm_rate=None if args.arl is not None else args.false_alarm_rate,
         horizon=args.horizon,
@@ -109,7 +114,8 @@ def _drift(args: argparse.Namespace) -> Outcome:
         live_reference=args.live_reference,
         n_windows=args.windows,
         rng=args.seed,
-    ).fit(table, key)
+    )
+    monitor = DriftMonitor(**settings).fit(table, key)
     report = monitor.report()
     flags, checked, tests = report.flags, report.checked, report.window_tests
     evidence = report.evidence
@@ -132,6 +138,18 @@ def _drift(args: argparse.Namespace) -> Outcome:
     doc["reviewers_checked"] = _rows(checked)
     doc["window_tests"] = _rows(tests)
     doc["settings"]["pseudonymized"] = hider is not None
+    if args.html:
+        page = monitor
+        if hider is not None:  # the page draws from the monitor: refit it on pseudonyms
+            from calibrate.ratings import AnswerKey
+
+            hidden_key = (
+                None
+                if key is None
+                else AnswerKey(hider.frame(key.frame, {"submission_id": "S"}), key.rubric)
+            )
+            page = DriftMonitor(**settings).fit(hider.table(table), hidden_key)
+        doc["html"] = str(page.write_html(args.html))
 
     n_checked = int((checked["status"] == "checked").sum())
     shown_flags = flags[
@@ -168,6 +186,7 @@ def _drift(args: argparse.Namespace) -> Outcome:
             "Severity changed across time windows (Holm-adjusted):\n"
             + (frame_text(changed) if len(changed) else "(none)"),
             "Not checked:\n" + (frame_text(short) if len(short) else "(none)"),
+            *([f"HTML report: {doc['html']}"] if args.html else []),
         ]
     )
     return Outcome(doc, text)
