@@ -292,6 +292,36 @@ def test_a_live_drifter_is_flagged_against_co_reviewers(evidence_rubric):
     assert flags.loc["R00003", "source"] == "co_reviewers"
 
 
+@pytest.mark.slow
+def test_model_reference_operating_characteristics(evidence_rubric):
+    """Live double scoring against a many-facet Rasch model's expected score instead of the
+    co-reviewers. Steady reviewers (600, ~200 ratings each): at most 5% flagged (+2 MC SE;
+    seen 4.3%). Ten of 100 reviewers shifting half a level (+-0.5) half-way through ~200
+    scorings (~100 scorings = 300 ratings after the onset), two seeds: at least 90% flagged
+    (seen 100% of 40 over four seeds; co-reviewer reference 97.5%), steady ones at most 5%
+    + 2 SE (seen 3.9% of 360)."""
+    rng = np.random.default_rng(11)
+    table, _ = live_pairs(evidence_rubric, 600, 67, rng)
+    mon = DriftMonitor(live_reference="model", rng=0).fit(table)
+    assert set(mon.charts_["source"].astype(str)) == {"model"}
+    rate = float(mon.checked_["flagged"].mean())
+    assert rate <= 0.05 + 2 * _mc_se(0.05, 600), f"false-alarm rate {rate:.4f}"
+
+    hits, alarms = [], []
+    n = 100
+    drift = np.where(np.arange(n) < 10, np.where(np.arange(n) % 2, 0.5, -0.5), 0.0)
+    ids = np.array([f"R{i:05d}" for i in range(n)])
+    for seed in (100, 101):
+        table, _ = live_pairs(
+            evidence_rubric, n, 200, np.random.default_rng(seed), drift=drift, onset=n * 200 // 4
+        )
+        flagged = set(DriftMonitor(live_reference="model", rng=0).fit(table).flags_["reviewer_id"])
+        hits += [r in flagged for r in ids[:10]]
+        alarms += [r in flagged for r in ids[10:]]
+    assert np.mean(hits) >= 0.9, f"power {np.mean(hits):.3f} over {len(hits)} drifting reviewers"
+    assert np.mean(alarms) <= 0.05 + 2 * _mc_se(0.05, len(alarms))
+
+
 def test_model_reference(evidence_rubric):
     rng = np.random.default_rng(6)
     table, _ = live_pairs(evidence_rubric, 12, 40, rng)
