@@ -48,6 +48,7 @@ N_A, N_B, N_SIM = 3_500, 40_000, 200_000
 #: defaults' noise a binary reviewer misclassifies a quarter of the components).
 SETTINGS = {
     "evidence-4level": {},
+    "discussion-hybrid": {},
     "met-not-yet": {
         "severity_sd": 0.15,
         "noise_range": (0.1, 0.3),
@@ -56,6 +57,9 @@ SETTINGS = {
     },
 }
 CASES = [("evidence-4level", s) for s in (1, 2, 3, 4)] + [("met-not-yet", s) for s in (1, 2)]
+#: A six-criterion rubric (4,096 joint classes): the fit's latent-class population. Seeds
+#: chosen before looking at their results; a smaller program A keeps the test short.
+HYBRID_SEEDS, N_A_HYBRID = (5, 6), 3_000
 
 
 def spec(rubric: str, seed: int, live_seed: int, n: int) -> SynthSpec:
@@ -154,6 +158,75 @@ def test_fit_recovers_the_reviewers(case):
     # the population: the fitted pass rate against the true one of the live submissions
     decide = case["rubric"].decide
     assert abs(fit.prior_ @ decide(fit.classes_) - case["a"].truth["true_pass_rate"]) <= 0.02
+
+
+@pytest.fixture(scope="module", params=HYBRID_SEEDS, ids=[f"seed{s}" for s in HYBRID_SEEDS])
+def hybrid_case(request):
+    seed = request.param
+    rubric = load_rubric(ROOT / "rubrics" / "discussion-hybrid.yaml")
+    a = generate(rubric, spec("discussion-hybrid", seed, 1, N_A_HYBRID))
+    b = generate(rubric, spec("discussion-hybrid", seed, 2, N_B))
+    fit = ProgramModel().fit(a.ratings_table(), a.answer_key())
+    return {"rubric": rubric, "a": a, "fit": fit, "realised": realised(b), "seed": seed}
+
+
+@pytest.mark.slow
+def test_mixture_population_predicts_a_six_criterion_program_within_one_point(hybrid_case):
+    rubric, fit = hybrid_case["rubric"], hybrid_case["fit"]
+    assert fit.population_ == "mixture" and fit.converged_  # 4,096 classes > max_classes
+    assert fit.classes_.shape == (4096, 6) and abs(fit.prior_.sum() - 1) < 1e-9
+    # the generator does not run the rubric's read-behind (an expert re-deciding 5% of the
+    # submissions, +0.3 points of accuracy in the simulator): predict the policy B ran
+    predicted = simulate(
+        rubric,
+        Policy.from_rubric(rubric, read_behind=0.0),
+        fit.reviewers_,
+        fit.population(),
+        n=N_SIM,
+        rng=hybrid_case["seed"],
+        shares=fit.shares_,
+    )
+    got, want = outcome(predicted), hybrid_case["realised"]
+    assert abs(got["accuracy"] - want["accuracy"]) <= 0.01, (got, want)
+    assert abs(got["false_pass_rate"] - want["false_pass_rate"]) <= 0.01, (got, want)
+    assert abs(got["third_review_rate"] - want["third_review_rate"]) <= 0.02, (got, want)
+    truth = hybrid_case["a"].truth
+    params = fit.parameters_.set_index("reviewer_id")
+    true_severity = [truth["reviewers"][r]["severity"] for r in params.index]
+    assert np.corrcoef(true_severity, params["severity"])[0, 1] >= 0.95
+    assert abs(fit.prior_ @ rubric.decide(fit.classes_) - truth["true_pass_rate"]) <= 0.02
+
+
+@pytest.mark.slow
+def test_mixture_population_agrees_with_the_joint_one_on_a_small_rubric(evidence_rubric):
+    program = generate(evidence_rubric, spec("evidence-4level", 1, 1, N_A))
+    table, key = program.ratings_table(), program.answer_key()
+    joint = ProgramModel().fit(table, key)
+    mixture = ProgramModel(population="mixture").fit(table, key)
+    assert joint.population_ == "joint" and mixture.population_ == "mixture"
+    assert joint.mixture_weights_ is None and mixture.mixture_weights_.shape == (8,)
+    assert mixture.mixture_probs_.shape == (8, 3, 4)
+    assert np.allclose(mixture.mixture_probs_.sum(axis=2), 1)
+    assert mixture.classes_.tolist() == joint.classes_.tolist()
+    assert np.abs(mixture.parameters_["severity"] - joint.parameters_["severity"]).max() < 0.05
+    # the same simulated submissions (same seed): the populations and reviewers differ only
+    policy = Policy.from_rubric(evidence_rubric)
+    out = {
+        name: simulate(
+            evidence_rubric,
+            policy,
+            fit.reviewers_,
+            fit.population(),
+            n=N_SIM,
+            rng=7,
+            shares=fit.shares_,
+        )
+        for name, fit in (("joint", joint), ("mixture", mixture))
+    }
+    for name in ("accuracy", "false_pass_rate", "third_review_rate"):
+        got = getattr(out["mixture"], name)
+        want = getattr(out["joint"], name)
+        assert abs(got - want) <= 0.003, (name, got, want)
 
 
 # ---- fresh draws --------------------------------------------------------------------
@@ -369,7 +442,7 @@ def test_bad_shares_are_named(evidence_rubric):
 # ---- the fitted model ---------------------------------------------------------------
 
 
-def test_fitted_model_bad_input_and_limits(evidence_rubric, hybrid_rubric):
+def test_fitted_model_bad_input_and_limits(evidence_rubric, hybrid_rubric, monkeypatch):
     program = generate(evidence_rubric, SynthSpec(n_submissions=60, n_reviewers=5, seed=2))
     table, key = program.ratings_table(), program.answer_key()
     with pytest.raises(TypeError, match="key must be a calibrate.ratings.AnswerKey"):
@@ -385,12 +458,29 @@ def test_fitted_model_bad_input_and_limits(evidence_rubric, hybrid_rubric):
         ProgramModel().fit(table, empty)
     with pytest.raises(RuntimeError, match="not fitted yet"):
         ProgramModel().population()
+    with pytest.raises(ValueError, match="population must be 'auto', 'joint' or 'mixture'"):
+        ProgramModel(population="free").fit(table, key)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="n_mixture must be an integer >= 1; got 0"):
+        ProgramModel(n_mixture=0).fit(table, key)
+    with pytest.raises(ValueError, match="tol_mixture must be a non-negative finite number"):
+        ProgramModel(tol_mixture=math.nan).fit(table, key)
     district = generate(hybrid_rubric, SynthSpec(n_submissions=30, n_reviewers=5, seed=2))
     with pytest.raises(
         ValueError,
         match=r"4096 joint classes of true levels \(4 x 4 x 4 x 4 x 4 x 4\); max_classes is 1024",
     ):
-        ProgramModel().fit(district.ratings_table(), district.answer_key())
+        ProgramModel(population="joint").fit(district.ratings_table(), district.answer_key())
+    small = ProgramModel(max_iter=5).fit(district.ratings_table(), district.answer_key())
+    assert small.population_ == "mixture" and small.population(500).shape == (500, 6)
+    # past the listed joint classes the population is drawn from the mixture itself
+    listed = ProgramModel(max_iter=5, max_classes=2).fit(table, key).population(20_000)
+    monkeypatch.setattr("calibrate.policy._fit._JOINT_SHOWN", 2)
+    listless = ProgramModel(max_iter=5, max_classes=2).fit(table, key)
+    assert listless.population_ == "mixture" and listless.prior_ is None
+    drawn = listless.population(20_000)
+    assert drawn.shape == (20_000, 3) and set(np.unique(drawn)) <= {1, 2, 3, 4}
+    assert np.array_equal(drawn, listless.population(20_000))  # deterministic
+    assert np.abs(drawn.mean(axis=0) - listed.mean(axis=0)).max() < 0.03
     fit = ProgramModel(max_iter=3).fit(table, key)
     assert fit.n_iter_ == 3 and not fit.converged_
     pop = fit.population(1000)

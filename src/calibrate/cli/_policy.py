@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,6 @@ from calibrate.policy import (
     ProgramModel,
     ReviewerScorer,
     best_policy,
-    models_from_anchors,
     policy_grid,
     population_from_truth,
     read_grid,
@@ -99,24 +97,17 @@ def _policy(args: argparse.Namespace) -> Outcome:
     else:
         ratings = read_ratings(args.ratings, rubric)
         key = read_key(args.key, rubric, ratings=ratings)
-        fitter = ProgramModel()
-        n_classes = math.prod(len(c.levels) for c in rubric.criteria)
-        if n_classes <= fitter.max_classes:
-            try:
-                fit = fitter.fit(ratings, key)
-            except ValueError as exc:
-                raise UsageError(str(exc)) from None
-            model, population, shares = fit.reviewers_, fit.population(), fit.shares_
-            source = (
-                f"a model fitted on the ratings in {args.ratings} (maximum likelihood: "
-                "severity, noise, central tendency, halo, workload shares, population)"
-            )
-        else:  # too many joint classes of true levels for the fitted model
-            model, population = models_from_anchors(ratings, key)
-            source = (
-                f"reviewers' anchor scores in {args.ratings} (moment estimates: the rubric's "
-                f"{n_classes} joint classes are more than the fitted model takes, {fitter.max_classes})"
-            )
+        try:
+            fit = ProgramModel().fit(ratings, key)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        model, population, shares = fit.reviewers_, fit.population(), fit.shares_
+        weights = fit.mixture_weights_
+        kind = "population" if weights is None else f"population as {len(weights)} latent classes"
+        source = (
+            f"a model fitted on the ratings in {args.ratings} (maximum likelihood: "
+            f"severity, noise, central tendency, halo, workload shares, {kind})"
+        )
     try:
         policies = policy_grid(rubric, read_grid(args.grid) if args.grid else DEFAULT_GRID)
         table = sweep(
