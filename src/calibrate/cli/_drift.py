@@ -105,7 +105,14 @@ def _drift(args: argparse.Namespace) -> Outcome:
     charts: tuple[Literal["cusum", "ewma"], ...] = (
         ("cusum", "ewma") if args.charts == "both" else (args.charts,)
     )
-    settings: dict[str, Any] = dict(
+    hider = pseudonymizer_from(args)
+    if hider is not None:  # fit on pseudonyms: the JSON, the table and the page name no one
+        from calibrate.ratings import AnswerKey
+
+        table = hider.table(table)
+        if key is not None:
+            key = AnswerKey(hider.frame(key.frame, {"submission_id": "S"}), key.rubric)
+    monitor = DriftMonitor(
         k=args.k,
         false_alarm_rate=None if args.arl is not None else args.false_alarm_rate,
         horizon=args.horizon,
@@ -114,23 +121,13 @@ def _drift(args: argparse.Namespace) -> Outcome:
         live_reference=args.live_reference,
         n_windows=args.windows,
         rng=args.seed,
-    )
-    monitor = DriftMonitor(**settings).fit(table, key)
+    ).fit(table, key)
     report = monitor.report()
     flags, checked, tests = report.flags, report.checked, report.window_tests
-    evidence = report.evidence
-    hider = pseudonymizer_from(args)
-    if hider is not None:
-        flags = hider.frame(flags, {"reviewer_id": "R"})
-        checked = hider.frame(checked, {"reviewer_id": "R"})
-        tests = hider.frame(tests, {"reviewer_id": "R"})
-        evidence = {
-            hider(rid, "R"): hider.frame(ev, {"submission_id": "S"}) for rid, ev in evidence.items()
-        }
     doc = report.to_dict()
     doc["flags"] = []
     for rec in _rows(flags):
-        ev = evidence.get(str(rec["reviewer_id"]), pd.DataFrame())
+        ev = report.evidence.get(str(rec["reviewer_id"]), pd.DataFrame())
         shown = ev if args.evidence == 0 else ev.head(args.evidence)
         rec["evidence"] = _rows(shown)
         rec["evidence_rows"] = len(ev)
@@ -139,17 +136,7 @@ def _drift(args: argparse.Namespace) -> Outcome:
     doc["window_tests"] = _rows(tests)
     doc["settings"]["pseudonymized"] = hider is not None
     if args.html:
-        page = monitor
-        if hider is not None:  # the page draws from the monitor: refit it on pseudonyms
-            from calibrate.ratings import AnswerKey
-
-            hidden_key = (
-                None
-                if key is None
-                else AnswerKey(hider.frame(key.frame, {"submission_id": "S"}), key.rubric)
-            )
-            page = DriftMonitor(**settings).fit(hider.table(table), hidden_key)
-        doc["html"] = str(page.write_html(args.html))
+        doc["html"] = str(monitor.write_html(args.html))
 
     n_checked = int((checked["status"] == "checked").sum())
     shown_flags = flags[

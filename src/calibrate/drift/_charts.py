@@ -16,6 +16,8 @@ from typing import Literal
 import numpy as np
 from scipy import special
 
+from calibrate._checks import check_positive
+
 __all__ = [
     "cusum_arl",
     "cusum_false_alarm_rate",
@@ -45,18 +47,8 @@ def _solve_linear(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 # ---- checks -------------------------------------------------------------------------
-def _positive(name: str, value: object, *, allow_zero: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
-        raise TypeError(f"{name} must be a number; got {type(value).__name__}")
-    v = float(value)
-    if not math.isfinite(v) or v < 0 or (v == 0 and not allow_zero):
-        kind = "non-negative" if allow_zero else "positive"
-        raise ValueError(f"{name} must be a {kind} finite number; got {value!r}")
-    return v
-
-
 def _probability(name: str, value: object) -> float:
-    v = _positive(name, value)
+    v = check_positive(name, value)
     if not v < 1:
         raise ValueError(f"{name} must be between 0 and 1 (exclusive); got {value!r}")
     return v
@@ -122,7 +114,7 @@ def cusum_statistics(x: object, k: float) -> tuple[np.ndarray, np.ndarray]:
     >>> up.tolist(), lo.tolist()
     ([0.0, 1.0, 1.5, 0.0, 0.0], [0.0, 0.0, 0.0, 1.5, 1.0])
     """
-    k = _positive("k", k, allow_zero=True)
+    k = check_positive("k", k, allow_zero=True)
     arr, one = _as_2d(x)
     miss = np.isnan(arr)
     out = []
@@ -212,7 +204,7 @@ def self_starting_scores(
     (True, True)
     """
     arr, one = _as_2d(y)
-    df0 = _positive("prior_df", prior_df, allow_zero=True)
+    df0 = check_positive("prior_df", prior_df, allow_zero=True)
     s0 = np.broadcast_to(np.asarray(prior_scale, dtype=float), (arr.shape[0],))
     if (~np.isfinite(s0)).any() or (s0 <= 0).any():
         raise ValueError("prior_scale must be positive and finite")
@@ -314,8 +306,8 @@ def cusum_arl(
     >>> round(cusum_arl(0.5, 3.0), 1)  # Brook & Evans (1972): 117.59
     117.6
     """
-    k = _positive("k", k, allow_zero=True)
-    h = _positive("h", h)
+    k = check_positive("k", k, allow_zero=True)
+    h = check_positive("h", h)
     sided = _sided(sided)
     if isinstance(n_states, bool) or not isinstance(n_states, int) or n_states < 5:
         raise ValueError(f"n_states must be an integer >= 5; got {n_states!r}")
@@ -363,8 +355,8 @@ def cusum_false_alarm_rate(
     >>> round(cusum_false_alarm_rate(0.5, 4.0, 50), 3)  # two-sided ARL 168: 1 - exp(-50/168) = 0.26
     0.259
     """
-    k = _positive("k", k, allow_zero=True)
-    h = _positive("h", h)
+    k = check_positive("k", k, allow_zero=True)
+    h = check_positive("h", h)
     horizon = _horizon(horizon)
     one = _cusum_fap(round(k, 10), round(h, 10), horizon, _CUSUM_STATES)
     return one if _sided(sided) == "one" else min(1.0, 2.0 * one)
@@ -389,14 +381,14 @@ def cusum_limit(
     >>> round(cusum_false_alarm_rate(0.5, h, 100), 4)
     0.05
     """
-    k = _positive("k", k, allow_zero=True)
+    k = check_positive("k", k, allow_zero=True)
     sided = _sided(sided)
     if (arl is None) == (false_alarm_rate is None):
         raise ValueError(
             "give exactly one design: arl=... or false_alarm_rate=... with horizon=..."
         )
     if arl is not None:
-        target = _positive("arl", arl)
+        target = check_positive("arl", arl)
         if target <= 1:
             raise ValueError(f"arl must be greater than 1; got {arl!r}")
         return _solve(lambda h: not cusum_arl(k, h, sided=sided) < target, hi=25.0)
@@ -488,7 +480,7 @@ def ewma_arl(lam: float, limit: float, *, mean: float = 0.0, n_states: int = _EW
     500
     """
     lam = _probability("lam", lam) if lam != 1 else 1.0
-    limit = _positive("limit", limit)
+    limit = check_positive("limit", limit)
     if isinstance(n_states, bool) or not isinstance(n_states, int) or n_states < 5:
         raise ValueError(f"n_states must be an integer >= 5; got {n_states!r}")
     p = _ewma_matrix(lam, limit, float(mean), n_states)
@@ -512,7 +504,7 @@ def ewma_false_alarm_rate(lam: float, limit: float, horizon: int) -> float:
     0.63
     """
     lam = _probability("lam", lam) if lam != 1 else 1.0
-    limit = _positive("limit", limit)
+    limit = check_positive("limit", limit)
     return _ewma_fap(round(lam, 10), round(limit, 10), _horizon(horizon), _EWMA_STATES)
 
 
@@ -537,7 +529,7 @@ def ewma_limit(
             "give exactly one design: arl=... or false_alarm_rate=... with horizon=..."
         )
     if arl is not None:
-        target = _positive("arl", arl)
+        target = check_positive("arl", arl)
         if target <= 1:
             raise ValueError(f"arl must be greater than 1; got {arl!r}")
         return _solve(lambda c: not ewma_arl(lam, c) < target, hi=8.0)

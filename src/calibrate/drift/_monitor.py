@@ -13,6 +13,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from calibrate._checks import check_int
 from calibrate.drift._charts import (
     cusum_arl,
     cusum_false_alarm_curve,
@@ -64,14 +65,6 @@ def _number(
         left, right = ("(" if lo_open else "["), (")" if hi_open else "]")
         raise ValueError(f"{name} must be a number in {left}{lo:g}, {hi:g}{right}; got {value!r}")
     return v
-
-
-def _integer(name: str, value: object, lo: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise TypeError(f"{name} must be an integer; got {type(value).__name__}")
-    if value < lo:
-        raise ValueError(f"{name} must be an integer >= {lo}; got {value}")
-    return int(value)
 
 
 @dataclass(frozen=True)
@@ -376,7 +369,7 @@ class DriftMonitor:
                 raise ValueError("give false_alarm_rate=... (with horizon) or arl=...")
             _number("false_alarm_rate", self.false_alarm_rate, 0, 1, lo_open=True, hi_open=True)
             if self.horizon is not None:
-                _integer("horizon", self.horizon, 1)
+                check_int("horizon", self.horizon, 1)
         else:
             _number("arl", self.arl, 1, math.inf, lo_open=True, hi_open=True)
         charts = [self.charts] if isinstance(self.charts, str) else list(self.charts)
@@ -391,13 +384,13 @@ class DriftMonitor:
             raise ValueError(
                 f"live_reference must be 'co_reviewers' or 'model'; got {self.live_reference!r}"
             )
-        _integer("min_ratings", self.min_ratings, 1)
-        _integer("min_steps", self.min_steps, 3)
-        _integer("n_windows", self.n_windows, 1)
+        check_int("min_ratings", self.min_ratings, 1)
+        check_int("min_steps", self.min_steps, 3)
+        check_int("n_windows", self.n_windows, 1)
         for name in ("window_alpha", "group_alpha"):
             _number(name, getattr(self, name), 0, 1, lo_open=True, hi_open=True)
         _number("group_min_shift", self.group_min_shift, 0, 10, lo_open=False, hi_open=False)
-        _integer("n_permutations", self.n_permutations, 1)
+        check_int("n_permutations", self.n_permutations, 1)
         if not isinstance(self.refine, bool):
             raise TypeError(f"refine must be True or False; got {self.refine!r}")
 

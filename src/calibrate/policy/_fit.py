@@ -390,7 +390,10 @@ class ProgramModel:
             return np.repeat(self.classes_, _apportion(self.prior_, size), axis=0)
         # a mixture over too many joint classes to list: each class's share of rows, its
         # criteria's levels drawn independently (fixed seed: the same rows every call)
-        assert self.mixture_weights_ is not None and self.mixture_probs_ is not None
+        if self.mixture_weights_ is None or self.mixture_probs_ is None:
+            raise RuntimeError(
+                "this ProgramModel holds neither a joint prior nor a mixture; refit it"
+            )
         rng = np.random.default_rng(0)
         score_of = self._score_of
         C, kmax = score_of.shape

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -9,6 +10,28 @@ import pandas as pd
 
 from calibrate.ratings import RatingsTable
 from calibrate.rubric import Rubric
+
+
+def true_level_positions(
+    true_levels: object, scores: Sequence[Sequence[int] | np.ndarray], criterion_ids: Sequence[str]
+) -> np.ndarray:
+    """Level indices of true level *scores* (shape (m, n_criteria), criteria in the order of
+    ``criterion_ids``; ``scores[c]`` lists criterion ``c``'s scores, ascending). A score a
+    criterion does not have is a ValueError naming the column and the scores it has."""
+    true = np.asarray(true_levels)
+    n_crit = len(criterion_ids)
+    if true.ndim != 2 or true.shape[1] != n_crit:
+        raise ValueError(f"true_levels must have shape (m, {n_crit}); got {true.shape}")
+    idx = np.empty(true.shape, dtype=np.int64)
+    for c, (cid, sc) in enumerate(zip(criterion_ids, scores, strict=True)):
+        sc = np.asarray(sc)
+        pos = np.searchsorted(sc, true[:, c])
+        if (pos >= len(sc)).any() or (sc[np.minimum(pos, len(sc) - 1)] != true[:, c]).any():
+            raise ValueError(
+                f"true_levels column {c} holds values that are not scores of {cid!r} ({sc.tolist()})"
+            )
+        idx[:, c] = pos
+    return idx
 
 
 def check_table(ratings: object) -> RatingsTable:
@@ -19,25 +42,6 @@ def check_table(ratings: object) -> RatingsTable:
     if len(ratings) == 0:
         raise ValueError("ratings is empty: a severity model needs at least one rating")
     return ratings
-
-
-def check_int(name: str, value: object, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise TypeError(f"{name} must be an integer; got {type(value).__name__}")
-    if value < low:
-        raise ValueError(f"{name} must be an integer >= {low}; got {value}")
-    return int(value)
-
-
-def check_positive(name: str, value: object, *, allow_zero: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float | np.floating | np.integer):
-        raise TypeError(f"{name} must be a number; got {type(value).__name__}")
-    v = float(value)
-    if not np.isfinite(v) or v < 0 or (v == 0 and not allow_zero):
-        raise ValueError(
-            f"{name} must be a {'non-negative' if allow_zero else 'positive'} finite number; got {value!r}"
-        )
-    return v
 
 
 def check_choice(name: str, value: object, allowed: tuple[str, ...]) -> str:

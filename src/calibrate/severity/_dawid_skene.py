@@ -10,14 +10,14 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from calibrate._checks import check_int, check_positive
 from calibrate.ratings import AnswerKey, RatingsTable
 from calibrate.severity._common import (
     check_choice,
-    check_int,
-    check_positive,
     check_table,
     encode,
     level_tables,
+    true_level_positions,
 )
 
 __all__ = ["DawidSkene", "DawidSkeneResult", "dawid_skene"]
@@ -567,21 +567,10 @@ class DawidSkene:
         ndarray of int64, shape (m, n_criteria): the scores given.
         """
         self._fitted()
-        true = np.asarray(true_levels)
-        if true.ndim != 2 or true.shape[1] != len(self.criterion_ids_):
-            raise ValueError(
-                f"true_levels must have shape (m, {len(self.criterion_ids_)}); got {true.shape}"
-            )
-        rev = _reviewer_positions(self.reviewer_ids_, reviewer_ids, len(true))
-        idx = np.empty_like(true, dtype=np.int64)
-        for c, cid in enumerate(self.criterion_ids_):
-            sc = np.asarray(self.classes_[cid])
-            pos = np.searchsorted(sc, true[:, c])
-            if (pos >= len(sc)).any() or (sc[np.minimum(pos, len(sc) - 1)] != true[:, c]).any():
-                raise ValueError(
-                    f"true_levels column {c} holds values that are not scores of {cid!r} ({list(sc)})"
-                )
-            idx[:, c] = pos
+        idx = true_level_positions(
+            true_levels, [self.classes_[cid] for cid in self.criterion_ids_], self.criterion_ids_
+        )
+        rev = _reviewer_positions(self.reviewer_ids_, reviewer_ids, len(idx))
         got = self.score(idx, rev, None, np.random.default_rng(rng))
         return np.column_stack(
             [np.asarray(self.classes_[cid])[got[:, c]] for c, cid in enumerate(self.criterion_ids_)]

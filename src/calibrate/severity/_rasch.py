@@ -9,14 +9,14 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from calibrate._checks import check_int, check_positive
 from calibrate.ratings import RatingsTable
 from calibrate.severity._common import (
     check_choice,
-    check_int,
-    check_positive,
     check_table,
     encode,
     level_tables,
+    true_level_positions,
 )
 from calibrate.severity._dawid_skene import _reviewer_positions
 
@@ -630,20 +630,13 @@ class ManyFacetRasch:
         probabilities at ``location - severity_r``.
         """
         self._fitted()
-        true = np.asarray(true_levels)
         n_crit = len(self.criterion_ids_)
-        if true.ndim != 2 or true.shape[1] != n_crit:
-            raise ValueError(f"true_levels must have shape (m, {n_crit}); got {true.shape}")
-        rev = _reviewer_positions(self.reviewer_ids_, reviewer_ids, len(true))
-        idx = np.empty(true.shape, dtype=np.int64)
-        for c in range(n_crit):
-            sc = self._score_of[c, : self._n_levels[c]]
-            pos = np.searchsorted(sc, true[:, c])
-            if (pos >= len(sc)).any() or (sc[np.minimum(pos, len(sc) - 1)] != true[:, c]).any():
-                raise ValueError(
-                    f"true_levels column {c} holds values that are not scores of {self.criterion_ids_[c]!r} ({sc.tolist()})"
-                )
-            idx[:, c] = pos
+        idx = true_level_positions(
+            true_levels,
+            [self._score_of[c, : self._n_levels[c]] for c in range(n_crit)],
+            self.criterion_ids_,
+        )
+        rev = _reviewer_positions(self.reviewer_ids_, reviewer_ids, len(idx))
         got = self.score(idx, rev, None, np.random.default_rng(rng))
         return self._score_of[np.arange(n_crit)[None, :], got]
 
