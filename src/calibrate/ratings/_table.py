@@ -13,6 +13,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from calibrate.ratings._codes import RatingCodes, encode_table
 from calibrate.rubric import Rubric
 
 __all__ = ["KINDS", "RATING_COLUMNS", "AnswerKey", "RatingsTable"]
@@ -161,6 +162,16 @@ class RatingsTable:
                     raise ValueError(f"kind must be one of {list(KINDS)}; got {unknown}")
             mask &= self.frame[col].isin(values).to_numpy()
         return RatingsTable(self.frame.loc[mask].reset_index(drop=True), self.rubric, self.source)
+
+    @property
+    def codes(self) -> RatingCodes:
+        """The table as integer codes (submissions, reviewers, criteria, levels, rounds,
+        kinds, times, and the unit and review of each rating), built on first use and
+        kept: the one encoding every estimator reads."""
+        codes = self._cache.get("codes")
+        if codes is None:
+            codes = self._cache["codes"] = encode_table(self.frame, self.rubric)
+        return codes  # type: ignore[return-value]
 
     def to_frame(self) -> pd.DataFrame:
         """A copy of the canonical frame."""

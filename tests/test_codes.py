@@ -1,0 +1,117 @@
+"""RatingsTable.codes: the one integer encoding every estimator reads.
+
+Each code is checked against the frame it encodes, row by row, on the committed synthetic
+programs, on selections (whose categoricals keep unused categories) and on a hand-built
+frame of plain object columns."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from calibrate.io import read_ratings
+from calibrate.ratings import KINDS, NO_TIME, RatingsTable, level_codes
+from calibrate.rubric import load_rubric
+
+ROOT = Path(__file__).resolve().parents[1]
+PROGRAMS = {
+    "pilot": "evidence-4level.yaml",
+    "district": "discussion-hybrid.yaml",
+    "binary": "met-not-yet.yaml",
+}
+
+
+@pytest.fixture(scope="module", params=sorted(PROGRAMS), ids=sorted(PROGRAMS))
+def table(request: pytest.FixtureRequest) -> RatingsTable:
+    rubric = load_rubric(ROOT / "rubrics" / PROGRAMS[request.param])
+    return read_ratings(ROOT / "data" / "synthetic" / request.param / "ratings.csv", rubric)
+
+
+def _check(table: RatingsTable) -> None:
+    c = table.codes
+    f = table.frame
+    assert len(c) == len(f)
+    np.testing.assert_array_equal(c.submission_ids[c.submission], f["submission_id"].astype(str))
+    np.testing.assert_array_equal(c.reviewer_ids[c.reviewer], f["reviewer_id"].astype(str))
+    np.testing.assert_array_equal(c.criterion_ids[c.criterion], f["criterion_id"].astype(str))
+    assert list(c.submission_ids) == sorted(set(f["submission_id"].astype(str)))
+    assert list(c.reviewer_ids) == sorted(set(f["reviewer_id"].astype(str)))
+    assert list(c.criterion_ids) == list(table.rubric.criterion_ids)
+    rounds = f["round_id"].astype(object)
+    has_round = rounds.notna().to_numpy()
+    np.testing.assert_array_equal(c.round >= 0, has_round)
+    np.testing.assert_array_equal(c.round_ids[c.round[has_round]], rounds[has_round].astype(str))
+    kinds = f["kind"].astype(object)
+    expected_kind = [KINDS.index(k) if isinstance(k, str) else -1 for k in kinds]
+    np.testing.assert_array_equal(c.kind, expected_kind)
+    for i in range(0, len(f), max(1, len(f) // 200)):
+        crit = table.rubric.criterion(str(f["criterion_id"].iloc[i]))
+        assert crit.scores[c.level[i]] == f["score"].iloc[i]
+    timed = f["rated_at"].notna().to_numpy()
+    np.testing.assert_array_equal(c.timed, timed)
+    assert (c.time[~timed] == NO_TIME).all()
+    if timed.any():
+        np.testing.assert_array_equal(
+            c.time[timed], pd.DatetimeIndex(f["rated_at"][timed]).as_unit("ns").asi8
+        )
+
+    # unit: one (round, submission); its parts give back the rows' round and submission
+    rnd, sub = c.unit_parts()
+    np.testing.assert_array_equal(rnd[c.unit], c.round)
+    np.testing.assert_array_equal(sub[c.unit], c.submission)
+    assert c.n_units == len(set(zip(c.round, c.submission, strict=True)))
+    assert (np.diff(rnd * (c.n_submissions + 1) + sub) > 0).all()  # sorted, round first
+    # cell: one (unit, criterion)
+    cells = c.cell()
+    assert len(np.unique(cells)) == len(set(zip(c.unit, c.criterion, strict=True)))
+    assert (pd.Series(c.unit).groupby(cells).nunique() == 1).all()
+    # review: one (round, submission, reviewer)
+    rnd, sub, rev = c.review_parts()
+    np.testing.assert_array_equal(rnd[c.review], c.round)
+    np.testing.assert_array_equal(sub[c.review], c.submission)
+    np.testing.assert_array_equal(rev[c.review], c.reviewer)
+    assert c.n_reviews == len(set(zip(c.round, c.submission, c.reviewer, strict=True)))
+
+
+def test_codes_match_the_frame(table: RatingsTable) -> None:
+    _check(table)
+
+
+def test_codes_are_built_once(table: RatingsTable) -> None:
+    assert table.codes is table.codes
+
+
+@pytest.mark.parametrize("kind", ["anchor", "live", "seeded"])
+def test_codes_of_a_selection_number_only_what_it_holds(table: RatingsTable, kind: str) -> None:
+    sub = table.select(kind=kind)
+    if len(sub) == 0:
+        pytest.skip(f"no {kind} ratings in this program")
+    _check(sub)
+    assert sub.codes.n_submissions == sub.frame["submission_id"].nunique()
+    assert sub.codes.submission.max() == sub.codes.n_submissions - 1
+
+
+def test_codes_of_a_hand_built_frame(evidence_rubric) -> None:
+    frame = pd.DataFrame(
+        {
+            "submission_id": ["s2", "s1", "s2", "s10"],
+            "reviewer_id": ["b", "a", "a", "b"],
+            "criterion_id": ["reflection", "overview", "overview", "reflection"],
+            "score": [4, 1, 3, 2],
+            "rated_at": pd.to_datetime(["2026-01-02", None, "2026-01-01", "2026-01-03"], utc=True),
+            "round_id": [None, "r1", "r1", None],
+            "kind": ["live", "anchor", "anchor", None],
+        }
+    )
+    t = RatingsTable(frame, evidence_rubric)
+    _check(t)
+    assert list(t.codes.submission_ids) == ["s1", "s10", "s2"]
+    np.testing.assert_array_equal(t.codes.level, [3, 0, 2, 1])
+
+
+def test_a_score_that_is_no_level_is_named(evidence_rubric) -> None:
+    with pytest.raises(ValueError, match="not levels of their criterion"):
+        level_codes(evidence_rubric, np.array([0, 1]), np.array([1, 7]))
