@@ -98,8 +98,10 @@ def check_number(
 
 def check_positive(name: str, value: object, *, allow_zero: bool = False) -> float:
     """``value`` as a float, if it is a finite number above 0 (or at least 0)."""
-    v = check_number(name, value, low=None)
-    if v < 0 or (v == 0 and not allow_zero):
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        raise TypeError(f"{name} must be a number; got {_type_name(value)}")
+    v = float(value)
+    if not math.isfinite(v) or v < 0 or (v == 0 and not allow_zero):
         kind = "non-negative" if allow_zero else "positive"
         raise ValueError(f"{name} must be a {kind} finite number; got {value!r}")
     return v
