@@ -12,6 +12,7 @@ from typing import Any
 import ipywidgets as w
 import pandas as pd
 
+from calibrate._checks import check_number
 from calibrate.calibration import QualificationRule, discussion_ranking, qualify
 from calibrate.ratings import AnswerKey
 from calibrate.store import Store
@@ -223,7 +224,7 @@ class LeadDashboard:
 
     def start(self, every: float = 3.0) -> None:
         """Refresh every ``every`` seconds in the notebook's event loop until :meth:`stop`."""
-        if every <= 0:
+        if check_number("every", every) <= 0:
             raise ValueError(f"every must be a positive number of seconds; got {every!r}")
         self.stop()
 
