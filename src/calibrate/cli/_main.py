@@ -6,8 +6,8 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from calibrate import __version__
 from calibrate._problems import DataProblemError
+from calibrate._version import __version__
 from calibrate.cli._output import EXIT_DATA, EXIT_USAGE, Outcome, emit, problems_outcome
 
 Handler = Callable[[argparse.Namespace], Outcome]

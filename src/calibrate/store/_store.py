@@ -16,7 +16,7 @@ from typing import Any, Literal, TypeVar
 import numpy as np
 import pandas as pd
 
-from calibrate import __version__
+from calibrate._version import __version__
 from calibrate._problems import Problem
 from calibrate.ratings import KINDS, AnswerKey, RatingsTable, canonical_frame
 from calibrate.rubric import Rubric, parse_rubric, rubric_to_yaml
