@@ -25,10 +25,8 @@ __all__ = [
     "insert_rows",
     "name_list",
     "new_pk",
-    "remap_codes",
     "sorted_categorical",
     "text_id",
-    "used_names",
 ]
 
 T = TypeVar("T")
@@ -177,21 +175,6 @@ def name_list(value: str | Sequence[str] | None, name: str) -> list[str] | None:
     if not values or not all(isinstance(v, str) for v in values):
         raise ValueError(f"{name} must be text or a non-empty list of text; got {value!r}")
     return values
-
-
-def used_names(names: np.ndarray, codes: np.ndarray) -> np.ndarray:
-    """The names some row uses (a table may carry unused categories)."""
-    present = np.zeros(len(names), dtype=bool)
-    present[codes[codes >= 0]] = True
-    return names[present]
-
-
-def remap_codes(names: np.ndarray, codes: np.ndarray, missing: int = -1) -> np.ndarray:
-    """Codes into ``used_names(names, codes)``; ``missing`` where code is -1."""
-    present = np.zeros(len(names), dtype=bool)
-    present[codes[codes >= 0]] = True
-    new = np.cumsum(present) - 1
-    return np.where(codes >= 0, new[np.maximum(codes, 0)] if len(names) else missing, missing)
 
 
 def insert_rows(

@@ -21,8 +21,6 @@ from calibrate.store._base import (
     check_sha,
     insert_rows,
     new_pk,
-    remap_codes,
-    used_names,
 )
 from calibrate.store._connection import now_iso
 from calibrate.store._errors import ConflictError
@@ -185,18 +183,15 @@ class ImportsMixin(RoundsMixin):
         c = self._c
         n = len(p)
         rubric_pk, crit_pks, _ = self._ensure_rubric(p.rubric)
-        sub_pk = self._intern(
-            "submissions", "submission_pk", "submission_id", used_names(p.sub_names, p.sub_codes)
-        )[remap_codes(p.sub_names, p.sub_codes)]
-        rev_pk = self._intern(
-            "reviewers", "reviewer_pk", "reviewer_id", used_names(p.rev_names, p.rev_codes)
-        )[remap_codes(p.rev_names, p.rev_codes)]
-        round_names = used_names(p.round_names, p.round_codes)
+        # the prepared codes number the ids present, so they index the interned keys
+        sub_pk = self._intern("submissions", "submission_pk", "submission_id", p.sub_names)[
+            p.sub_codes
+        ]
+        rev_pk = self._intern("reviewers", "reviewer_pk", "reviewer_id", p.rev_names)[p.rev_codes]
+        round_names = p.round_names
         round_pk_of, status, closed_at = self._intern_rounds(rubric_pk, round_names)
         # code -1 (no round) picks the trailing NO_ROUND_PK
-        round_pk = np.append(round_pk_of, NO_ROUND_PK)[
-            remap_codes(p.round_names, p.round_codes, missing=len(round_names))
-        ]
+        round_pk = np.append(round_pk_of, NO_ROUND_PK)[p.round_codes]
         crit_pk = crit_pks[p.crit]
         import_pk = self._record_import("ratings", rubric_pk, source, sha256, n)
 

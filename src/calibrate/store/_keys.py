@@ -13,8 +13,6 @@ from calibrate.store._base import (
     check_progress,
     check_sha,
     insert_rows,
-    remap_codes,
-    used_names,
 )
 from calibrate.store._errors import ConflictError
 from calibrate.store._imports import ImportReport, ImportsMixin
@@ -59,9 +57,9 @@ class KeysMixin(ImportsMixin):
         c = self._c
         n = len(p)
         rubric_pk, crit_pks, _ = self._ensure_rubric(p.rubric)
-        sub_pk = self._intern(
-            "submissions", "submission_pk", "submission_id", used_names(p.sub_names, p.sub_codes)
-        )[remap_codes(p.sub_names, p.sub_codes)]
+        sub_pk = self._intern("submissions", "submission_pk", "submission_id", p.sub_names)[
+            p.sub_codes
+        ]
         crit_pk = crit_pks[p.crit]
         import_pk = self._record_import("key", rubric_pk, source, sha256, n)
         before = c.total_changes
