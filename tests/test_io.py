@@ -13,7 +13,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from calibrate import RatingsError
-from calibrate.io import export_table, read_key, read_ratings, read_wide
+from calibrate.io import (
+    export_table,
+    read_key,
+    read_ratings,
+    read_ratings_without_rubric,
+    read_wide,
+)
 
 HEADER = "submission_id,reviewer_id,criterion_id,score,rated_at,round_id,kind"
 GOOD = [
@@ -492,3 +498,19 @@ def test_random_malformed_files_give_a_validation_error(
         assert exc.problems and all(p.file == str(path) for p in exc.problems)
     else:
         assert np.isin(table.frame["score"], [1, 2, 3, 4]).all()
+
+
+def test_ratings_without_a_rubric_take_the_scores_as_levels(tmp_path):
+    path = tmp_path / "scores.csv"
+    path.write_text(
+        "submission_id,reviewer_id,criterion_id,score\n"
+        "S1,R1,b,3\nS1,R2,b,1\nS1,R1,a,2\nS2,R2,a,2.0\n"
+    )
+    table = read_ratings_without_rubric(path)
+    assert table.rubric.criterion_ids == ("a", "b")
+    assert [c.scores for c in table.rubric.criteria] == [(1, 2, 3), (1, 2, 3)]
+    assert sorted(table.frame["score"].tolist()) == [1, 2, 2, 3]
+    path.write_text("submission_id,reviewer_id,score\nS1,R1,x\nS1,R2,2\n")
+    with pytest.raises(RatingsError) as err:
+        read_ratings_without_rubric(path)
+    assert [(p.row, p.column, p.value) for p in err.value.problems] == [(2, "score", "x")]
