@@ -7,19 +7,26 @@ import argparse
 
 import numpy as np
 
-from calibrate.cli._inputs import add_pseudonymize, load_inputs, pseudonymizer_from
+from calibrate.cli._inputs import load_inputs, pseudonymizer_from, select_ratings
 from calibrate.cli._main import UsageError, command
+from calibrate.cli._options import (
+    add_kind,
+    add_pseudonymize,
+    add_ratings_file,
+    add_rubric,
+    add_seed,
+    add_sheet,
+    add_wide,
+)
 from calibrate.cli._output import Outcome, frame_text
 from calibrate.io import read_ratings_without_rubric
 
 
 def _configure(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "ratings", metavar="RATINGS", help="ratings file (.csv, .tsv, .xlsx or .parquet)"
-    )
-    p.add_argument(
-        "--rubric",
-        metavar="RUBRIC",
+    add_ratings_file(p)
+    add_rubric(
+        p,
+        required=False,
         help="rubric YAML the scores are checked against; gives the levels and the pass rule "
         "(decision rows). Without it, give --level: a file with only submission_id, "
         "reviewer_id and score is then one criterion named 'score'",
@@ -43,11 +50,8 @@ def _configure(p: argparse.ArgumentParser) -> None:
         "cohen_kappa, fleiss_kappa, conger_kappa, gwet_ac1, gwet_ac2, brennan_prediger, icc, "
         "percent_agreement",
     )
-    p.add_argument(
-        "--kind",
-        choices=("live", "seeded", "anchor", "all"),
-        default="all",
-        help="which ratings (default: all; a unit is a submission within a round)",
+    add_kind(
+        p, default="all", help="which ratings (default: all; a unit is a submission within a round)"
     )
     p.add_argument(
         "--bootstrap",
@@ -62,7 +66,7 @@ def _configure(p: argparse.ArgumentParser) -> None:
         default="bca",
         help="bootstrap interval (default bca)",
     )
-    p.add_argument("--seed", type=int, default=None, help="random seed for the bootstrap")
+    add_seed(p, default=None, help="random seed for the bootstrap")
     p.add_argument(
         "--confidence-level",
         type=float,
@@ -82,12 +86,11 @@ def _configure(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="leave out the pass / not yet decision rows",
     )
-    p.add_argument(
-        "--wide",
-        action="store_true",
+    add_wide(
+        p,
         help="RATINGS is a form export: a row per reviewer and submission, a column per criterion (needs --rubric)",
     )
-    p.add_argument("--sheet", help="Excel sheet name (default: the first sheet)")
+    add_sheet(p)
     add_pseudonymize(p)
 
 
@@ -145,10 +148,7 @@ def _reliability(args: argparse.Namespace) -> Outcome:
     hider = pseudonymizer_from(args)
     if hider is not None:
         table = hider.table(table)
-    if args.kind != "all" and table.frame["kind"].notna().any():
-        table = table.select(kind=args.kind)
-    if len(table) == 0:
-        raise UsageError(f"no ratings of kind {args.kind!r}; pass --kind all or another kind")
+    table = select_ratings(table, kind=args.kind)
     by = tuple(b for b in _split(args.by) if b != "overall")
     rows = reliability_table(
         table,
