@@ -4,6 +4,7 @@ with its message checked; what real spreadsheets write; exports and round trips.
 from __future__ import annotations
 
 import io
+import re
 import string
 
 import numpy as np
@@ -15,6 +16,8 @@ from hypothesis import strategies as st
 from calibrate import RatingsError
 from calibrate.io import (
     export_table,
+    neutralise_formulas,
+    ratings_to_records,
     read_key,
     read_ratings,
     read_ratings_without_rubric,
@@ -514,3 +517,89 @@ def test_ratings_without_a_rubric_take_the_scores_as_levels(tmp_path):
     with pytest.raises(RatingsError) as err:
         read_ratings_without_rubric(path)
     assert [(p.row, p.column, p.value) for p in err.value.problems] == [(2, "score", "x")]
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        (
+            lambda p, r: read_ratings(p, "rubrics/evidence-4level.yaml"),
+            TypeError,
+            "rubric must be a calibrate.rubric.Rubric; got str",
+        ),
+        (
+            lambda p, r: read_ratings(p, r, sheet=1.5),
+            TypeError,
+            "sheet must be a sheet name (str), a sheet position (int) or None; got float",
+        ),
+        (
+            lambda p, r: read_key(p, r, ratings=p),
+            TypeError,
+            "ratings must be None or a calibrate.ratings.RatingsTable; got PosixPath",
+        ),
+        (
+            lambda p, r: read_wide(p, r, reviewer=2),
+            TypeError,
+            "reviewer must be a column name (str); got int",
+        ),
+        (
+            lambda p, r: read_wide(p, r, kind=["kind"]),
+            TypeError,
+            "kind must be None or a column name (str); got list",
+        ),
+        (
+            lambda p, r: read_wide(p, r, criteria=["overview"]),
+            TypeError,
+            "criteria must be None or a mapping of sheet column -> criterion id; got list",
+        ),
+        (
+            lambda p, r: read_ratings_without_rubric(p, sheet=True),
+            TypeError,
+            "sheet must be a sheet name (str), a sheet position (int) or None; got bool",
+        ),
+        (
+            lambda p, r: export_table([1, 2], p.with_suffix(".xlsx")),
+            TypeError,
+            "data must be a pandas DataFrame or a calibrate.ratings.RatingsTable or AnswerKey; got list",
+        ),
+        (
+            lambda p, r: export_table(pd.DataFrame(), p, pseudonymizer="key"),
+            TypeError,
+            "pseudonymizer must be None or a calibrate.report.Pseudonymizer",
+        ),
+        (
+            lambda p, r: export_table(pd.DataFrame(), p.with_suffix(".json")),
+            ValueError,
+            "export format must be .csv or .xlsx; got '.json'",
+        ),
+        (
+            lambda p, r: neutralise_formulas({"id": ["=1"]}),
+            TypeError,
+            "frame must be a pandas DataFrame; got dict",
+        ),
+        (
+            lambda p, r: ratings_to_records(pd.DataFrame()),
+            TypeError,
+            "table must be a calibrate.ratings.RatingsTable or AnswerKey; got DataFrame",
+        ),
+    ],
+    ids=[
+        "rubric",
+        "sheet",
+        "key-ratings",
+        "wide-column",
+        "wide-optional-column",
+        "wide-criteria",
+        "no-rubric-sheet",
+        "export-data",
+        "export-pseudonymizer",
+        "export-format",
+        "neutralise-frame",
+        "records-table",
+    ],
+)
+def test_wrong_options_name_the_argument(tmp_path, evidence_rubric, call, error, message):
+    path = write(tmp_path, GOOD)
+    with pytest.raises(error, match=re.escape(message)):
+        call(path, evidence_rubric)
+    assert not path.with_suffix(".xlsx").exists() and not path.with_suffix(".json").exists()

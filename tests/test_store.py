@@ -900,3 +900,68 @@ def test_damaged_file_gives_a_store_error(db, evidence_rubric):
             match="could not import ratings: .*; nothing was written. The file is damaged",
         ):
             store.import_ratings(make_table(evidence_rubric, n_subs=3000))
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        (
+            lambda db, s: Store(db, timeout="10"),
+            TypeError,
+            "timeout must be a number of seconds >= 0; got str",
+        ),
+        (
+            lambda db, s: Store(db, timeout=-1),
+            ValueError,
+            "timeout must be a number of seconds >= 0; got -1",
+        ),
+        (
+            lambda db, s: s.add_rubric({"id": "x"}),
+            TypeError,
+            "rubric must be a calibrate.rubric.Rubric; got dict",
+        ),
+        (
+            lambda db, s: s.add_rating("evidence-4level", 12, "ana", "overview", 3),
+            TypeError,
+            "submission_id must be non-empty text; got int 12",
+        ),
+        (
+            lambda db, s: s.ratings("evidence-4level", round_id=["R1", 2]),
+            TypeError,
+            "round_id must be text or a non-empty list of text; got ['R1', 2]",
+        ),
+        (
+            lambda db, s: s.ratings("evidence-4level", kind=[]),
+            ValueError,
+            "kind must be text or a non-empty list of text; got []",
+        ),
+        (
+            lambda db, s: s.enter_scores("evidence-4level", "S1", "ana", [("overview", 3)]),
+            TypeError,
+            "scores must map criterion ids to level scores; got list",
+        ),
+        (
+            lambda db, s: s.enter_scores(
+                "evidence-4level", "S1", "ana", {"overview": 3}, rationale=None
+            ),
+            TypeError,
+            "rationale must be text (str); got NoneType",
+        ),
+    ],
+    ids=[
+        "timeout-type",
+        "timeout-value",
+        "rubric",
+        "id-type",
+        "names-type",
+        "names-empty",
+        "scores",
+        "rationale",
+    ],
+)
+def test_wrong_options_name_the_argument(db, evidence_rubric, call, error, message):
+    with Store.open(db) as store:
+        store.add_rubric(evidence_rubric)
+        with pytest.raises(error, match=re.escape(message)):
+            call(db, store)
+        assert store.summary()["totals"]["ratings"] == 0

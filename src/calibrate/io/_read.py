@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from calibrate._checks import check_instance
 from calibrate._problems import Problem, RatingsError
 from calibrate.io._files import RawTable, load_cells, normalise_header
 from calibrate.io._validate import validate_key, validate_ratings
@@ -24,6 +25,14 @@ __all__ = [
 
 #: Criterion id given to the scores of a file without a criterion_id column (and no rubric).
 SCORES_ONLY_CRITERION = "score"
+
+
+def _check_sheet(sheet: object) -> None:
+    if sheet is not None and (isinstance(sheet, bool) or not isinstance(sheet, str | int)):
+        raise TypeError(
+            "sheet must be a sheet name (str), a sheet position (int) or None; "
+            f"got {type(sheet).__name__}"
+        )
 
 
 def _cells(path: str | Path, sheet: str | int | None) -> RawTable:
@@ -71,6 +80,8 @@ def read_ratings(
     >>> table.frame.columns.tolist()
     ['submission_id', 'reviewer_id', 'criterion_id', 'score', 'rated_at', 'round_id', 'kind']
     """
+    check_instance("rubric", rubric, Rubric)
+    _check_sheet(sheet)
     return validate_ratings(_cells(path, sheet), rubric)
 
 
@@ -87,6 +98,10 @@ def read_key(
     With ``ratings``, a key for a submission that the ratings score only as ``live`` is an
     error: keys belong to anchors. Raises :class:`RatingsError` listing every problem.
     """
+    check_instance("rubric", rubric, Rubric)
+    if ratings is not None:
+        check_instance("ratings", ratings, RatingsTable, "None or a calibrate.ratings.RatingsTable")
+    _check_sheet(sheet)
     return validate_key(_cells(path, sheet), rubric, ratings=ratings)
 
 
@@ -126,6 +141,20 @@ def read_wide(
     >>> read_wide(sheet, rubric).frame[["reviewer_id", "criterion_id", "score"]].values.tolist()
     [['R1', 'overview', 3], ['R1', 'artifacts', 3], ['R1', 'reflection', 4], ['R2', 'overview', 2], ['R2', 'artifacts', 3]]
     """
+    check_instance("rubric", rubric, Rubric)
+    columns = {"submission": submission, "reviewer": reviewer}
+    optional = {"rated_at": rated_at, "round_id": round_id, "kind": kind}
+    for name, column in columns.items():
+        check_instance(name, column, str, "a column name (str)")
+    for name, maybe in optional.items():
+        if maybe is not None:
+            check_instance(name, maybe, str, "None or a column name (str)")
+    if criteria is not None and not isinstance(criteria, Mapping):
+        raise TypeError(
+            "criteria must be None or a mapping of sheet column -> criterion id; "
+            f"got {type(criteria).__name__}"
+        )
+    _check_sheet(sheet)
     raw = _cells(path, sheet)
     f = raw.frame
     header_of = dict(zip(f.columns, raw.header, strict=True))
@@ -231,6 +260,7 @@ def read_ratings_without_rubric(
     >>> table.rubric.criterion_ids, table.rubric.criteria[0].scores
     (('score',), (2, 3, 5))
     """
+    _check_sheet(sheet)
     raw, problems = load_cells(path, sheet=sheet)
     if raw is None:
         raise RatingsError(problems)

@@ -163,7 +163,10 @@ def check_sha(sha256: str | None) -> str | None:
 
 
 def text_id(value: object, name: str) -> str:
-    if not isinstance(value, str) or not value.strip():
+    """``value`` stripped, if it is text with something in it (a TypeError if not text)."""
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be non-empty text; got {type(value).__name__} {value!r}")
+    if not value.strip():
         raise ValueError(f"{name} must be non-empty text; got {value!r}")
     return value.strip()
 
@@ -171,9 +174,15 @@ def text_id(value: object, name: str) -> str:
 def name_list(value: str | Sequence[str] | None, name: str) -> list[str] | None:
     if value is None:
         return None
-    values = [value] if isinstance(value, str) else list(value)
-    if not values or not all(isinstance(v, str) for v in values):
-        raise ValueError(f"{name} must be text or a non-empty list of text; got {value!r}")
+    what = f"{name} must be text or a non-empty list of text; got {value!r}"
+    try:
+        values = [value] if isinstance(value, str) else list(value)
+    except TypeError:  # not iterable
+        raise TypeError(what) from None
+    if not all(isinstance(v, str) for v in values):
+        raise TypeError(what)
+    if not values:
+        raise ValueError(what)
     return values
 
 

@@ -8,6 +8,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from calibrate._checks import check_instance
 from calibrate._problems import Problem
 from calibrate.ratings import KINDS, RatingsTable, canonical_frame
 from calibrate.store._base import NAT, name_list, sorted_categorical, text_id
@@ -108,8 +109,13 @@ class RatingsMixin(RoundsMixin):
         :meth:`add_rating`; a rationale already stored for this reviewer, submission and
         round is kept and a second one refused with the scores.
         """
+        if not isinstance(scores, Mapping):
+            raise TypeError(
+                f"scores must map criterion ids to level scores; got {type(scores).__name__}"
+            )
         if not scores:
             raise ValueError("scores must map at least one criterion id to a level score; got none")
+        check_instance("rationale", rationale, str, "text (str)")
         at = _timestamp_ns(rated_at)
 
         def write() -> None:

@@ -7,6 +7,7 @@ import functools
 import numpy as np
 import pandas as pd
 
+from calibrate._checks import check_instance
 from calibrate._problems import Problem
 from calibrate.rubric import Rubric, parse_rubric, rubric_to_yaml
 from calibrate.store._base import StoreBase, new_pk
@@ -33,10 +34,7 @@ class RubricsMixin(StoreBase):
         under a stored id and version is a :class:`ConflictError`: give the changed
         rubric a new ``version``.
         """
-        if not isinstance(rubric, Rubric):
-            raise TypeError(
-                f"rubric must be a calibrate.rubric.Rubric; got {type(rubric).__name__}"
-            )
+        check_instance("rubric", rubric, Rubric)
         return self._write(lambda: self._ensure_rubric(rubric)[2], f"add rubric {rubric.id!r}")
 
     def rubric(self, rubric_id: str, version: str | None = None) -> Rubric:

@@ -83,7 +83,11 @@ class Store(RatingsMixin, KeysMixin):
     def __init__(
         self, path: str | Path = DEFAULT_PATH, *, create: bool = True, timeout: float = 10.0
     ) -> None:
-        if not isinstance(timeout, int | float) or isinstance(timeout, bool) or timeout < 0:
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float):
+            raise TypeError(
+                f"timeout must be a number of seconds >= 0; got {type(timeout).__name__}"
+            )
+        if not timeout >= 0:  # (NaN too)
             raise ValueError(f"timeout must be a number of seconds >= 0; got {timeout!r}")
         self._path = Path(path)
         self._timeout = float(timeout)
