@@ -1,5 +1,4 @@
-"""``calibrate reliability``: every reliability coefficient per criterion, round and reviewer
-pair, for the pass decision too, with intervals and interpretation bands."""
+"""``calibrate reliability``: every coefficient by criterion, round and pair, and of decisions."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``calibrate import`` and ``calibrate summary``: the embedded store."""
+"""``calibrate import``, ``summary`` and ``export``: into, about and out of the embedded store."""
 
 from __future__ import annotations
 
