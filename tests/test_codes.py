@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from calibrate.io import read_ratings
-from calibrate.ratings import KINDS, NO_TIME, RatingsTable, level_codes
+from calibrate.ratings import KINDS, NO_TIME, RatingsTable, canonical_frame, compact, level_codes
 from calibrate.rubric import load_rubric
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -115,3 +115,19 @@ def test_codes_of_a_hand_built_frame(evidence_rubric) -> None:
 def test_a_score_that_is_no_level_is_named(evidence_rubric) -> None:
     with pytest.raises(ValueError, match="not levels of their criterion"):
         level_codes(evidence_rubric, np.array([0, 1]), np.array([1, 7]))
+
+
+def test_compact_keeps_order_and_missing() -> None:
+    codes, old = compact(np.array([5, -1, 2, 5, 7]), 8)
+    np.testing.assert_array_equal(codes, [1, -1, 0, 1, 2])
+    np.testing.assert_array_equal(old, [2, 5, 7])
+    codes, old = compact(np.array([-1, -1]), 0)  # nothing present (a table with no rounds)
+    np.testing.assert_array_equal(codes, [-1, -1])
+    assert len(old) == 0
+
+
+def test_codes_of_a_table_without_rounds_or_kinds(evidence_rubric) -> None:
+    frame = canonical_frame(["s1", "s1"], ["a", "b"], ["overview"] * 2, [3, 2], evidence_rubric)
+    t = RatingsTable(frame, evidence_rubric)
+    _check(t)
+    assert t.codes.n_rounds == 0 and (t.codes.round == -1).all() and (t.codes.kind == -1).all()

@@ -4,6 +4,7 @@ with its message checked; what real spreadsheets write; exports and round trips.
 from __future__ import annotations
 
 import io
+import re
 import string
 
 import numpy as np
@@ -13,7 +14,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from calibrate import RatingsError
-from calibrate.io import export_table, read_key, read_ratings, read_wide
+from calibrate.io import (
+    export_table,
+    neutralise_formulas,
+    ratings_to_records,
+    read_key,
+    read_ratings,
+    read_ratings_without_rubric,
+    read_wide,
+)
 
 HEADER = "submission_id,reviewer_id,criterion_id,score,rated_at,round_id,kind"
 GOOD = [
@@ -492,3 +501,105 @@ def test_random_malformed_files_give_a_validation_error(
         assert exc.problems and all(p.file == str(path) for p in exc.problems)
     else:
         assert np.isin(table.frame["score"], [1, 2, 3, 4]).all()
+
+
+def test_ratings_without_a_rubric_take_the_scores_as_levels(tmp_path):
+    path = tmp_path / "scores.csv"
+    path.write_text(
+        "submission_id,reviewer_id,criterion_id,score\n"
+        "S1,R1,b,3\nS1,R2,b,1\nS1,R1,a,2\nS2,R2,a,2.0\n"
+    )
+    table = read_ratings_without_rubric(path)
+    assert table.rubric.criterion_ids == ("a", "b")
+    assert [c.scores for c in table.rubric.criteria] == [(1, 2, 3), (1, 2, 3)]
+    assert sorted(table.frame["score"].tolist()) == [1, 2, 2, 3]
+    path.write_text("submission_id,reviewer_id,score\nS1,R1,x\nS1,R2,2\n")
+    with pytest.raises(RatingsError) as err:
+        read_ratings_without_rubric(path)
+    assert [(p.row, p.column, p.value) for p in err.value.problems] == [(2, "score", "x")]
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        (
+            lambda p, r: read_ratings(p, "rubrics/evidence-4level.yaml"),
+            TypeError,
+            "rubric must be a calibrate.rubric.Rubric; got str",
+        ),
+        (
+            lambda p, r: read_ratings(p, r, sheet=1.5),
+            TypeError,
+            "sheet must be a sheet name (str), a sheet position (int) or None; got float",
+        ),
+        (
+            lambda p, r: read_key(p, r, ratings=p),
+            TypeError,
+            "ratings must be None or a calibrate.ratings.RatingsTable; got PosixPath",
+        ),
+        (
+            lambda p, r: read_wide(p, r, reviewer=2),
+            TypeError,
+            "reviewer must be a column name (str); got int",
+        ),
+        (
+            lambda p, r: read_wide(p, r, kind=["kind"]),
+            TypeError,
+            "kind must be None or a column name (str); got list",
+        ),
+        (
+            lambda p, r: read_wide(p, r, criteria=["overview"]),
+            TypeError,
+            "criteria must be None or a mapping of sheet column -> criterion id; got list",
+        ),
+        (
+            lambda p, r: read_ratings_without_rubric(p, sheet=True),
+            TypeError,
+            "sheet must be a sheet name (str), a sheet position (int) or None; got bool",
+        ),
+        (
+            lambda p, r: export_table([1, 2], p.with_suffix(".xlsx")),
+            TypeError,
+            "data must be a pandas DataFrame or a calibrate.ratings.RatingsTable or AnswerKey; got list",
+        ),
+        (
+            lambda p, r: export_table(pd.DataFrame(), p, pseudonymizer="key"),
+            TypeError,
+            "pseudonymizer must be None or a calibrate.report.Pseudonymizer",
+        ),
+        (
+            lambda p, r: export_table(pd.DataFrame(), p.with_suffix(".json")),
+            ValueError,
+            "export format must be .csv or .xlsx; got '.json'",
+        ),
+        (
+            lambda p, r: neutralise_formulas({"id": ["=1"]}),
+            TypeError,
+            "frame must be a pandas DataFrame; got dict",
+        ),
+        (
+            lambda p, r: ratings_to_records(pd.DataFrame()),
+            TypeError,
+            "table must be a calibrate.ratings.RatingsTable or AnswerKey; got DataFrame",
+        ),
+    ],
+    ids=[
+        "rubric",
+        "sheet",
+        "key-ratings",
+        "wide-column",
+        "wide-optional-column",
+        "wide-criteria",
+        "no-rubric-sheet",
+        "export-data",
+        "export-pseudonymizer",
+        "export-format",
+        "neutralise-frame",
+        "records-table",
+    ],
+)
+def test_wrong_options_name_the_argument(tmp_path, evidence_rubric, call, error, message):
+    path = write(tmp_path, GOOD)
+    with pytest.raises(error, match=re.escape(message)):
+        call(path, evidence_rubric)
+    assert not path.with_suffix(".xlsx").exists() and not path.with_suffix(".json").exists()

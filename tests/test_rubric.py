@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -210,3 +212,23 @@ def test_models_are_frozen(evidence_rubric):
 def test_decide_checks_its_input(evidence_rubric):
     with pytest.raises(ValueError, match=r"scores must have shape \(n, 3\); got \(2,\)"):
         evidence_rubric.decide(np.array([1.0, 2.0]))
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: parse_rubric(b"id: x"), "text must be rubric YAML text (str); got bytes"),
+        (
+            lambda: parse_rubric("id: x", source=3),
+            "source must be text naming the rubric's origin (str); got int",
+        ),
+        (
+            lambda: rubric_to_yaml({"id": "x"}),
+            "rubric must be a calibrate.rubric.Rubric; got dict",
+        ),
+    ],
+    ids=["text", "source", "rubric"],
+)
+def test_wrong_option_types_are_type_errors(call, message):
+    with pytest.raises(TypeError, match=re.escape(message)):
+        call()

@@ -324,6 +324,66 @@ def test_table_rows_the_store_cannot_hold(db, evidence_rubric):
         assert store.summary()["totals"]["ratings"] == 0 and store.imports().empty
 
 
+def test_hand_built_frame_of_text_columns(db, evidence_rubric):
+    """Plain object columns, not the canonical categoricals: every problem is listed, and
+    an empty round id is no round."""
+    frame = pd.DataFrame(
+        {
+            "submission_id": ["s1", "", "s2", None, "s3"],
+            "reviewer_id": ["a", "b", None, "a", "b"],
+            "criterion_id": ["overview", "overveiw", "artifacts", None, "reflection"],
+            "score": np.array([3, 2, 9, 1, 4], dtype=np.int64),
+            "rated_at": pd.to_datetime([None] * 5, utc=True),
+            "round_id": ["", "r1", None, "r1", ""],
+            "kind": ["live", "anchr", None, "anchor", "live"],
+        }
+    )
+    with Store.open(db) as store:
+        with pytest.raises(RatingsError) as err:
+            store.import_ratings(RatingsTable(frame, evidence_rubric, "hand.csv"))
+        assert [(p.column, p.value, str(p).split(": ", 1)[1]) for p in err.value.problems] == [
+            ("submission_id", None, "table row 1: submission id is empty"),
+            ("submission_id", None, "table row 3: submission id is empty"),
+            ("reviewer_id", None, "table row 2: reviewer id is empty"),
+            (
+                "criterion_id",
+                "overveiw",
+                "table row 1: not a criterion of rubric 'evidence-4level' (criteria: overview, artifacts, reflection)",
+            ),
+            (
+                "criterion_id",
+                None,
+                "table row 3: not a criterion of rubric 'evidence-4level' (criteria: overview, artifacts, reflection)",
+            ),
+            (
+                "score",
+                "9",
+                "table row 2: 9 is not a level of criterion 'artifacts' (levels [1, 2, 3, 4])",
+            ),
+            ("kind", "anchr", "table row 1: kind must be one of anchor, live, seeded (or missing)"),
+        ]
+        report = store.import_ratings(RatingsTable(frame.iloc[[0, 4]], evidence_rubric))
+        back = store.ratings("evidence-4level").frame
+        assert store.rounds().empty
+        key = AnswerKey(
+            pd.DataFrame(
+                {
+                    "submission_id": ["s9", "s1", "s9"],
+                    "criterion_id": ["overview"] * 3,
+                    "key_score": np.array([2, 3, 2]),
+                }
+            ),
+            evidence_rubric,
+            "k.csv",
+        )
+        with pytest.raises(RatingsError, match="k.csv: table row 2: duplicate key score"):
+            store.import_key(key)
+        assert store.import_key(AnswerKey(key.frame.iloc[:2], evidence_rubric)).added == 2
+        assert store.answer_key("evidence-4level").frame["submission_id"].tolist() == ["s1", "s9"]
+    assert report.added == 2
+    assert back["submission_id"].tolist() == ["s1", "s3"] and back["round_id"].isna().all()
+
+
 def test_progress_is_called_between_chunks(db, evidence_rubric):
     table = make_table(
         evidence_rubric, n_subs=9000, reviewers=("ana", "ben")
@@ -840,3 +900,68 @@ def test_damaged_file_gives_a_store_error(db, evidence_rubric):
             match="could not import ratings: .*; nothing was written. The file is damaged",
         ):
             store.import_ratings(make_table(evidence_rubric, n_subs=3000))
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        (
+            lambda db, s: Store(db, timeout="10"),
+            TypeError,
+            "timeout must be a number of seconds >= 0; got str",
+        ),
+        (
+            lambda db, s: Store(db, timeout=-1),
+            ValueError,
+            "timeout must be a number of seconds >= 0; got -1",
+        ),
+        (
+            lambda db, s: s.add_rubric({"id": "x"}),
+            TypeError,
+            "rubric must be a calibrate.rubric.Rubric; got dict",
+        ),
+        (
+            lambda db, s: s.add_rating("evidence-4level", 12, "ana", "overview", 3),
+            TypeError,
+            "submission_id must be non-empty text; got int 12",
+        ),
+        (
+            lambda db, s: s.ratings("evidence-4level", round_id=["R1", 2]),
+            TypeError,
+            "round_id must be text or a non-empty list of text; got ['R1', 2]",
+        ),
+        (
+            lambda db, s: s.ratings("evidence-4level", kind=[]),
+            ValueError,
+            "kind must be text or a non-empty list of text; got []",
+        ),
+        (
+            lambda db, s: s.enter_scores("evidence-4level", "S1", "ana", [("overview", 3)]),
+            TypeError,
+            "scores must map criterion ids to level scores; got list",
+        ),
+        (
+            lambda db, s: s.enter_scores(
+                "evidence-4level", "S1", "ana", {"overview": 3}, rationale=None
+            ),
+            TypeError,
+            "rationale must be text (str); got NoneType",
+        ),
+    ],
+    ids=[
+        "timeout-type",
+        "timeout-value",
+        "rubric",
+        "id-type",
+        "names-type",
+        "names-empty",
+        "scores",
+        "rationale",
+    ],
+)
+def test_wrong_options_name_the_argument(db, evidence_rubric, call, error, message):
+    with Store.open(db) as store:
+        store.add_rubric(evidence_rubric)
+        with pytest.raises(error, match=re.escape(message)):
+            call(db, store)
+        assert store.summary()["totals"]["ratings"] == 0

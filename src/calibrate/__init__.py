@@ -11,7 +11,6 @@ The package is organised the way the data flows:
 """
 
 from calibrate._problems import DataProblemError, Problem, RatingsError, RubricError
-
-__version__ = "0.1.0.dev0"
+from calibrate._version import __version__
 
 __all__ = ["DataProblemError", "Problem", "RatingsError", "RubricError", "__version__"]

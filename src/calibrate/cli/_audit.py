@@ -6,22 +6,27 @@ import argparse
 
 import pandas as pd
 
-from calibrate.cli._inputs import add_pseudonymize, load_inputs, pseudonymizer_from, ratings_args
+from calibrate.cli._inputs import load_inputs, pseudonymizer_from, select_ratings
 from calibrate.cli._main import UsageError, command
+from calibrate.cli._options import (
+    add_html,
+    add_kind,
+    add_pseudonymize,
+    add_round,
+    add_seed,
+    ratings_args,
+)
 from calibrate.cli._output import Outcome, frame_text
 
 
 def _configure(p: argparse.ArgumentParser) -> None:
     ratings_args(p)
-    p.add_argument(
-        "--kind",
-        choices=("live", "seeded", "anchor", "all"),
+    add_kind(
+        p,
         default="live",
         help="which ratings to audit (default: live; a file without a kind column is used whole)",
     )
-    p.add_argument(
-        "--round", dest="round_id", metavar="ROUND", help="audit one calibration round only"
-    )
+    add_round(p, help="audit one calibration round only", metavar="ROUND")
     p.add_argument(
         "--target", type=float, default=0.80, help="the Phi a decision should reach (default 0.80)"
     )
@@ -58,8 +63,8 @@ def _configure(p: argparse.ArgumentParser) -> None:
         metavar="B",
         help="parametric-bootstrap replicates for intervals (default 200; 0 = none)",
     )
-    p.add_argument("--seed", type=int, default=None, help="random seed for the bootstrap")
-    p.add_argument("--html", metavar="PATH", help="also write the self-contained HTML report here")
+    add_seed(p, default=None, help="random seed for the bootstrap")
+    add_html(p, help="also write the self-contained HTML report here")
     add_pseudonymize(p)
 
 
@@ -84,16 +89,7 @@ def _audit(args: argparse.Namespace) -> Outcome:
     hider = pseudonymizer_from(args)
     if hider is not None:
         table = hider.table(table)
-    if args.kind != "all" and table.frame["kind"].notna().any():
-        table = table.select(kind=args.kind)
-    if args.round_id is not None:
-        if args.round_id not in table.rounds:
-            raise UsageError(f"--round must be one of {table.rounds}; got {args.round_id!r}")
-        table = table.select(round_id=args.round_id)
-    if len(table) == 0:
-        raise UsageError(
-            f"no ratings of kind {args.kind!r} to audit; pass --kind all or another kind"
-        )
+    table = select_ratings(table, kind=args.kind, round_id=args.round_id, purpose="audit")
     audit = rubric_audit(
         table,
         target=args.target,

@@ -11,7 +11,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from calibrate.cli._main import add_store, command
+from calibrate.cli._main import command
+from calibrate.cli._options import add_store
 from calibrate.cli._output import Outcome
 from calibrate.cli._policy import DEFAULT_GRID
 from calibrate.cli._store import summary_text

@@ -7,8 +7,9 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from calibrate.cli._inputs import add_pseudonymize, load_inputs, pseudonymizer_from, ratings_args
+from calibrate.cli._inputs import load_inputs, pseudonymizer_from
 from calibrate.cli._main import UsageError, command
+from calibrate.cli._options import add_html, add_pseudonymize, add_seed, ratings_args
 from calibrate.cli._output import Outcome, frame_text
 
 
@@ -67,10 +68,9 @@ def _configure(p: argparse.ArgumentParser) -> None:
         metavar="N",
         help="evidence rows per flag in the JSON output (default 50; 0 = all)",
     )
-    p.add_argument("--seed", type=int, default=0, help="seed of the group permutation test")
-    p.add_argument(
-        "--html",
-        metavar="PATH",
+    add_seed(p, default=0, help="seed of the group permutation test")
+    add_html(
+        p,
         help="also write the self-contained HTML report (flags, group drift, control charts) here",
     )
     add_pseudonymize(p)

@@ -1,37 +1,15 @@
-"""Arguments and loading shared by the subcommands that read a ratings file."""
+"""Loading what the options name, the same way for every subcommand: files, then selection."""
 
 from __future__ import annotations
 
 import argparse
 
 from calibrate._problems import Problem, RatingsError
+from calibrate.cli._output import UsageError
 from calibrate.io import read_key, read_ratings, read_wide
 from calibrate.ratings import AnswerKey, RatingsTable
 from calibrate.report import Pseudonymizer, load_or_create_key
 from calibrate.rubric import Rubric, load_rubric
-
-
-def ratings_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "ratings", metavar="RATINGS", help="ratings file (.csv, .tsv, .xlsx or .parquet)"
-    )
-    p.add_argument(
-        "--rubric",
-        required=True,
-        metavar="RUBRIC",
-        help="rubric YAML file the scores are checked against",
-    )
-    p.add_argument(
-        "--key",
-        metavar="KEY",
-        help="answer key for the anchors (submission_id, criterion_id, key_score[, rationale])",
-    )
-    p.add_argument(
-        "--wide",
-        action="store_true",
-        help="RATINGS is a form export: a row per reviewer and submission, a column per criterion",
-    )
-    p.add_argument("--sheet", help="Excel sheet name (default: the first sheet)")
 
 
 def load_inputs(args: argparse.Namespace) -> tuple[Rubric, RatingsTable, AnswerKey | None]:
@@ -61,21 +39,32 @@ def describe(table: RatingsTable, key: AnswerKey | None) -> dict[str, object]:
     }
 
 
-def add_pseudonymize(p: argparse.ArgumentParser) -> None:
-    """``--pseudonymize`` and ``--pseudonym-key``: every report and export takes them."""
-    p.add_argument(
-        "--pseudonymize",
-        action="store_true",
-        help="replace reviewer and submission ids with stable keyed pseudonyms (R-XXXXXXXX, S-XXXXXXXX)",
-    )
-    p.add_argument(
-        "--pseudonym-key",
-        metavar="FILE",
-        help="the program's secret key file (default: $CALIBRATE_PSEUDONYM_KEY, else .calibrate-pseudonym-key here, created on first use)",
-    )
-
-
 def pseudonymizer_from(args: argparse.Namespace) -> Pseudonymizer | None:
     if not getattr(args, "pseudonymize", False):
         return None
     return Pseudonymizer(load_or_create_key(args.pseudonym_key))
+
+
+def check_round(table: RatingsTable, round_id: str | None) -> None:
+    """``--round``, if given, must be a round of the ratings."""
+    if round_id is not None and round_id not in table.rounds:
+        raise UsageError(f"--round must be one of {table.rounds}; got {round_id!r}")
+
+
+def select_ratings(
+    table: RatingsTable, *, kind: str = "all", round_id: str | None = None, purpose: str = ""
+) -> RatingsTable:
+    """The ratings the selection options name, in one order for every command: ``--kind``
+    (ignored for a file without kinds), then ``--round``; no rating left is a usage error.
+
+    ``purpose`` finishes the sentence of that error ("no ratings of kind 'live' to audit").
+    """
+    if kind != "all" and table.frame["kind"].notna().any():
+        table = table.select(kind=kind)
+    if round_id is not None:
+        check_round(table, round_id)
+        table = table.select(round_id=round_id)
+    if len(table) == 0:
+        to = f" to {purpose}" if purpose else ""
+        raise UsageError(f"no ratings of kind {kind!r}{to}; pass --kind all or another kind")
+    return table

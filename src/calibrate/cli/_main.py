@@ -6,9 +6,17 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from calibrate import __version__
 from calibrate._problems import DataProblemError
-from calibrate.cli._output import EXIT_DATA, EXIT_USAGE, Outcome, emit, problems_outcome
+from calibrate._version import __version__
+from calibrate.cli._options import add_format
+from calibrate.cli._output import (
+    EXIT_DATA,
+    EXIT_USAGE,
+    Outcome,
+    UsageError,
+    emit,
+    problems_outcome,
+)
 
 Handler = Callable[[argparse.Namespace], Outcome]
 #: Modules ``calibrate.cli._<name>`` that define subcommands, in --help order.
@@ -38,24 +46,6 @@ def command(
         return fn
 
     return deco
-
-
-def add_format(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--format",
-        choices=("table", "json"),
-        default="table",
-        help="output: a readable table (default) or JSON on stdout",
-    )
-
-
-def add_store(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--store",
-        default="calibrate.db",
-        metavar="PATH",
-        help="the SQLite store file (default: calibrate.db in this folder)",
-    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -98,10 +88,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             {"ok": False, "error": str(exc)}, "", EXIT_DATA, [f"calibrate {args.command}: {exc}"]
         )
     return emit(outcome, fmt)
-
-
-class UsageError(Exception):
-    """Arguments that do not fit together (exit code 2)."""
 
 
 def run() -> None:

@@ -19,6 +19,10 @@ import pandas as pd
 EXIT_OK, EXIT_DATA, EXIT_USAGE = 0, 1, 2
 
 
+class UsageError(Exception):
+    """Arguments that do not fit together (exit code 2)."""
+
+
 @dataclass
 class Outcome:
     """What a subcommand produced: ``payload`` for JSON, ``text`` for people."""

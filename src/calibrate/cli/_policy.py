@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from calibrate.cli._main import UsageError, command
+from calibrate.cli._options import add_key, add_rubric, add_seed
 from calibrate.cli._output import Outcome, frame_text
 from calibrate.io import read_key, read_ratings
 from calibrate.policy import (
@@ -32,12 +33,7 @@ DEFAULT_GRID: dict[str, list[Any]] = {
 
 
 def _policy_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--rubric",
-        required=True,
-        metavar="RUBRIC",
-        help="rubric YAML (its pass rule and review policy are the starting point)",
-    )
+    add_rubric(p, help="rubric YAML (its pass rule and review policy are the starting point)")
     p.add_argument(
         "--truth",
         metavar="TRUTH",
@@ -49,7 +45,7 @@ def _policy_args(p: argparse.ArgumentParser) -> None:
         help="a program's ratings with anchor scores (with --key): reviewers, workload shares "
         "and the population are fitted on them",
     )
-    p.add_argument("--key", metavar="KEY", help="answer key of the anchors (with --ratings)")
+    add_key(p, help="answer key of the anchors (with --ratings)")
     p.add_argument(
         "--grid",
         metavar="GRID",
@@ -58,7 +54,7 @@ def _policy_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--n", type=int, default=20_000, help="submissions simulated per policy (default 20000)"
     )
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    add_seed(p, default=0, help="random seed (default 0)")
     p.add_argument("--jobs", type=int, default=1, help="policies simulated in parallel (default 1)")
     p.add_argument(
         "--max-false-pass", type=float, help="constraint for the recommendation, e.g. 0.02"

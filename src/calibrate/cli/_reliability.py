@@ -1,32 +1,31 @@
-"""``calibrate reliability``: every reliability coefficient per criterion, round and reviewer
-pair, for the pass decision too, with intervals and interpretation bands."""
+"""``calibrate reliability``: every coefficient by criterion, round and pair, and of decisions."""
 
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
-from calibrate._problems import Problem, RatingsError
-from calibrate.cli._inputs import add_pseudonymize, load_inputs, pseudonymizer_from
+from calibrate.cli._inputs import load_inputs, pseudonymizer_from, select_ratings
 from calibrate.cli._main import UsageError, command
+from calibrate.cli._options import (
+    add_kind,
+    add_pseudonymize,
+    add_ratings_file,
+    add_rubric,
+    add_seed,
+    add_sheet,
+    add_wide,
+)
 from calibrate.cli._output import Outcome, frame_text
-from calibrate.ratings import RatingsTable
-from calibrate.rubric import Rubric
-
-#: Criterion id given to the scores of a file without a criterion_id column (and no rubric).
-SCORES_ONLY_CRITERION = "score"
+from calibrate.io import read_ratings_without_rubric
 
 
 def _configure(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "ratings", metavar="RATINGS", help="ratings file (.csv, .tsv, .xlsx or .parquet)"
-    )
-    p.add_argument(
-        "--rubric",
-        metavar="RUBRIC",
+    add_ratings_file(p)
+    add_rubric(
+        p,
+        required=False,
         help="rubric YAML the scores are checked against; gives the levels and the pass rule "
         "(decision rows). Without it, give --level: a file with only submission_id, "
         "reviewer_id and score is then one criterion named 'score'",
@@ -50,11 +49,8 @@ def _configure(p: argparse.ArgumentParser) -> None:
         "cohen_kappa, fleiss_kappa, conger_kappa, gwet_ac1, gwet_ac2, brennan_prediger, icc, "
         "percent_agreement",
     )
-    p.add_argument(
-        "--kind",
-        choices=("live", "seeded", "anchor", "all"),
-        default="all",
-        help="which ratings (default: all; a unit is a submission within a round)",
+    add_kind(
+        p, default="all", help="which ratings (default: all; a unit is a submission within a round)"
     )
     p.add_argument(
         "--bootstrap",
@@ -69,7 +65,7 @@ def _configure(p: argparse.ArgumentParser) -> None:
         default="bca",
         help="bootstrap interval (default bca)",
     )
-    p.add_argument("--seed", type=int, default=None, help="random seed for the bootstrap")
+    add_seed(p, default=None, help="random seed for the bootstrap")
     p.add_argument(
         "--confidence-level",
         type=float,
@@ -89,12 +85,11 @@ def _configure(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="leave out the pass / not yet decision rows",
     )
-    p.add_argument(
-        "--wide",
-        action="store_true",
+    add_wide(
+        p,
         help="RATINGS is a form export: a row per reviewer and submission, a column per criterion (needs --rubric)",
     )
-    p.add_argument("--sheet", help="Excel sheet name (default: the first sheet)")
+    add_sheet(p)
     add_pseudonymize(p)
 
 
@@ -132,98 +127,6 @@ def _check_args(args: argparse.Namespace) -> None:
         raise UsageError(f"--min-pair-units must be at least 1; got {args.min_pair_units}")
 
 
-def read_ratings_without_rubric(path: str | Path, *, sheet: str | None = None) -> RatingsTable:
-    """Read a ratings file that comes without a rubric: the scores are the levels.
-
-    The file needs ``submission_id``, ``reviewer_id`` and ``score`` (whole numbers);
-    with a ``criterion_id`` column each criterion gets the scores that occur in the
-    file as its levels, without one the scores are one criterion named ``score``. The
-    rubric built for it has a placeholder pass rule: decisions are not meaningful.
-
-    Raises
-    ------
-    RatingsError
-        Every problem at once (missing columns, scores that are not whole numbers,
-        criterion ids that cannot be used, fewer than two distinct scores).
-    """
-    from calibrate.io import read_ratings
-    from calibrate.io._files import load_cells
-
-    raw, problems = load_cells(path, sheet=sheet)
-    if raw is None:
-        raise RatingsError(problems)
-    f = raw.frame
-    missing = [c for c in ("submission_id", "reviewer_id", "score") if c not in f.columns]
-    if missing:
-        raise RatingsError(
-            [
-                *problems,
-                Problem(
-                    f"missing column(s) {', '.join(missing)} (found: {', '.join(raw.header)}); "
-                    "without --rubric the file needs submission_id, reviewer_id and score",
-                    file=raw.source,
-                    row=1,
-                ),
-            ]
-        )
-    text = f["score"].astype(str).str.strip()
-    numbers = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float)
-    whole = np.isfinite(numbers) & (numbers == np.round(numbers))
-    for i in np.flatnonzero(~whole & (text.to_numpy() != ""))[:50]:
-        problems.append(
-            Problem(
-                "without --rubric a score must be a whole number (the levels are the scores "
-                "that occur); give --rubric to use level labels",
-                file=raw.source,
-                row=int(raw.rows[i]),
-                column="score",
-                value=str(text.iloc[i]),
-            )
-        )
-    levels = sorted({int(v) for v in numbers[whole]})
-    if problems:
-        raise RatingsError(problems)
-    if len(levels) < 2:
-        raise RatingsError(
-            [
-                Problem(
-                    f"every score is {levels[0] if levels else 'blank'}: reliability needs at least two "
-                    "different scores, or give --rubric with the full scale",
-                    file=raw.source,
-                    column="score",
-                )
-            ]
-        )
-    if "criterion_id" in f.columns:
-        ids = sorted({c.strip() for c in f["criterion_id"].astype(str) if c.strip()})
-    else:
-        ids = [SCORES_ONLY_CRITERION]
-    scale = [{"score": s, "label": str(s)} for s in levels]
-    try:
-        rubric = Rubric.model_validate(
-            {
-                "id": "scores-as-given",
-                "title": "Scores as given (no rubric)",
-                "version": "1",
-                "scale": scale,
-                "criteria": [{"id": c, "name": c} for c in ids],
-                "pass_rule": {"min_level": levels[0]},
-            }
-        )
-    except ValueError as exc:
-        raise RatingsError(
-            [
-                Problem(
-                    f"criterion ids cannot be used as they are ({exc.__class__.__name__}); "
-                    "ids need letters, digits, '_', '.' or '-', or give --rubric",
-                    file=raw.source,
-                    column="criterion_id",
-                )
-            ]
-        ) from None
-    return read_ratings(path, rubric, sheet=sheet)
-
-
 @command(
     "reliability",
     "Inter-rater reliability per criterion, round and reviewer pair, and of the pass decision, "
@@ -244,10 +147,7 @@ def _reliability(args: argparse.Namespace) -> Outcome:
     hider = pseudonymizer_from(args)
     if hider is not None:
         table = hider.table(table)
-    if args.kind != "all" and table.frame["kind"].notna().any():
-        table = table.select(kind=args.kind)
-    if len(table) == 0:
-        raise UsageError(f"no ratings of kind {args.kind!r}; pass --kind all or another kind")
+    table = select_ratings(table, kind=args.kind)
     by = tuple(b for b in _split(args.by) if b != "overall")
     rows = reliability_table(
         table,

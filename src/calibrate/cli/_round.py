@@ -6,20 +6,16 @@ import argparse
 import dataclasses
 
 from calibrate.calibration import QualificationRule, qualify
-from calibrate.cli._inputs import add_pseudonymize, load_inputs, pseudonymizer_from, ratings_args
+from calibrate.cli._inputs import check_round, load_inputs, pseudonymizer_from
 from calibrate.cli._main import UsageError, command
+from calibrate.cli._options import add_html, add_pseudonymize, add_round, ratings_args
 from calibrate.cli._output import Outcome, frame_text
 from calibrate.report import round_report
 
 
 def _round_args(p: argparse.ArgumentParser) -> None:
     ratings_args(p)
-    p.add_argument(
-        "--round",
-        dest="round_id",
-        metavar="ID",
-        help="the round to qualify (default: the last round in the ratings)",
-    )
+    add_round(p, help="the round to qualify (default: the last round in the ratings)")
     defaults = QualificationRule()
     p.add_argument(
         "--min-exact",
@@ -33,11 +29,7 @@ def _round_args(p: argparse.ArgumentParser) -> None:
         default=defaults.min_adjacent,
         help=f"within-one agreement per criterion (default {defaults.min_adjacent})",
     )
-    p.add_argument(
-        "--html",
-        metavar="PATH",
-        help="also write the round report (one self-contained HTML file) here",
-    )
+    add_html(p, help="also write the round report (one self-contained HTML file) here")
     add_pseudonymize(p)
     p.add_argument(
         "--min-decision",
@@ -72,8 +64,7 @@ def _round(args: argparse.Namespace) -> Outcome:
             .max()
         )
         round_id = str(last.idxmax()) if last.notna().any() else ratings.rounds[-1]
-    if round_id is not None and round_id not in ratings.rounds:
-        raise UsageError(f"--round must be one of {ratings.rounds}; got {round_id!r}")
+    check_round(ratings, round_id)
     result = qualify(ratings, key, round_id=round_id, rule=rule)
     hider = pseudonymizer_from(args)
     if hider is not None:

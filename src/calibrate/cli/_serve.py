@@ -8,7 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from calibrate.cli._main import UsageError, add_store, command
+from calibrate.cli._main import UsageError, command
+from calibrate.cli._options import add_round, add_rubric_id, add_store
 from calibrate.cli._output import Outcome
 from calibrate.store import Store
 
@@ -17,14 +18,8 @@ APP = Path(__file__).resolve().parents[1] / "widgets" / "apps" / "score-entry.ip
 
 def _serve_args(p: argparse.ArgumentParser) -> None:
     add_store(p)
-    p.add_argument("--rubric-id", required=True, help="the stored rubric of the round")
-    p.add_argument(
-        "--round",
-        dest="round_id",
-        required=True,
-        metavar="ID",
-        help="the round (assigned with Store.assign_round)",
-    )
+    add_rubric_id(p, help="the stored rubric of the round")
+    add_round(p, help="the round (assigned with Store.assign_round)", required=True)
     p.add_argument(
         "--ip",
         default="127.0.0.1",

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from calibrate.cli._inputs import add_pseudonymize, load_inputs, pseudonymizer_from, ratings_args
-from calibrate.cli._main import UsageError, command
+from calibrate.cli._inputs import load_inputs, pseudonymizer_from, select_ratings
+from calibrate.cli._main import command
+from calibrate.cli._options import add_kind, add_pseudonymize, ratings_args
 from calibrate.cli._output import Outcome, frame_text
 
 
@@ -17,9 +18,8 @@ def _configure(p: argparse.ArgumentParser) -> None:
         default="rating_scale",
         help="Rasch thresholds shared by the criteria (default) or per criterion",
     )
-    p.add_argument(
-        "--kind",
-        choices=("live", "seeded", "anchor", "all"),
+    add_kind(
+        p,
         default="all",
         help="which ratings to model (default: all; severity is the same reviewer trait on anchors and live work)",
     )
@@ -35,10 +35,7 @@ def _severity(args: argparse.Namespace) -> Outcome:
     from calibrate.severity import DawidSkene, ManyFacetRasch
 
     _, table, key = load_inputs(args)
-    if args.kind != "all" and table.frame["kind"].notna().any():
-        table = table.select(kind=args.kind)
-    if len(table) == 0:
-        raise UsageError(f"no ratings of kind {args.kind!r}; pass --kind all or another kind")
+    table = select_ratings(table, kind=args.kind)
     mfrm = ManyFacetRasch(model=args.model).fit(table)
     ds = DawidSkene().fit(table, key=key)
     acc = ds.reviewers_.groupby("reviewer_id", sort=True)[["accuracy", "mean_shift"]].mean()

@@ -1,4 +1,4 @@
-"""``calibrate import`` and ``calibrate summary``: the embedded store."""
+"""``calibrate import``, ``summary`` and ``export``: into, about and out of the embedded store."""
 
 from __future__ import annotations
 
@@ -10,8 +10,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from calibrate.cli._inputs import add_pseudonymize, load_inputs, pseudonymizer_from, ratings_args
-from calibrate.cli._main import UsageError, add_store, command
+from calibrate.cli._inputs import load_inputs, pseudonymizer_from
+from calibrate.cli._main import UsageError, command
+from calibrate.cli._options import (
+    add_pseudonymize,
+    add_round,
+    add_rubric_id,
+    add_store,
+    ratings_args,
+)
 from calibrate.cli._output import Outcome, frame_text
 from calibrate.io import export_table
 from calibrate.store import Progress, Store, file_sha256
@@ -102,8 +109,8 @@ def _export_args(p: argparse.ArgumentParser) -> None:
         "out", metavar="OUT", help="file to write: .csv or .xlsx (formula-like text is neutralised)"
     )
     add_store(p)
-    p.add_argument("--rubric-id", required=True, help="the stored rubric whose ratings to export")
-    p.add_argument("--round", dest="round_id", metavar="ID", help="only this round")
+    add_rubric_id(p, help="the stored rubric whose ratings to export")
+    add_round(p, help="only this round")
     p.add_argument(
         "--what",
         choices=("ratings", "key"),

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from calibrate.cli._main import UsageError, command
+from calibrate.cli._options import add_rubric
 from calibrate.cli._output import Outcome
 from calibrate.rubric import load_rubric
 from calibrate.synth import SynthSpec, generate, write_program
@@ -34,9 +35,9 @@ def _synth_args(p: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="folder to write ratings.csv, key.csv, truth.json and manifest.json to",
     )
-    p.add_argument(
-        "--rubric",
-        metavar="RUBRIC",
+    add_rubric(
+        p,
+        required=False,
         help="rubric YAML to score (default: the --program's rubric, else rubrics/evidence-4level.yaml)",
     )
     p.add_argument(

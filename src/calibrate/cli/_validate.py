@@ -6,8 +6,9 @@ import argparse
 
 import pandas as pd
 
-from calibrate.cli._inputs import describe, load_inputs, ratings_args
+from calibrate.cli._inputs import describe, load_inputs
 from calibrate.cli._main import command
+from calibrate.cli._options import ratings_args
 from calibrate.cli._output import Outcome, frame_text
 
 

@@ -2,9 +2,16 @@
 
 from calibrate.io._export import export_table, neutralise_formulas, ratings_to_records
 from calibrate.io._program import ProgramData, read_program
-from calibrate.io._read import read_key, read_ratings, read_wide
+from calibrate.io._read import (
+    SCORES_ONLY_CRITERION,
+    read_key,
+    read_ratings,
+    read_ratings_without_rubric,
+    read_wide,
+)
 
 __all__ = [
+    "SCORES_ONLY_CRITERION",
     "ProgramData",
     "export_table",
     "neutralise_formulas",
@@ -12,5 +19,6 @@ __all__ = [
     "read_key",
     "read_program",
     "read_ratings",
+    "read_ratings_without_rubric",
     "read_wide",
 ]

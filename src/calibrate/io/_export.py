@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from calibrate._checks import check_instance
 from calibrate.ratings import AnswerKey, RatingsTable
 
 __all__ = ["export_table", "neutralise_formulas", "ratings_to_records"]
@@ -24,6 +25,7 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     >>> neutralise_formulas(pd.DataFrame({"id": ["=1+2", "S1", "-x"], "n": [-1, 2, 3]})).values.tolist()
     [["'=1+2", -1], ['S1', 2], ["'-x", 3]]
     """
+    check_instance("frame", frame, pd.DataFrame, "a pandas DataFrame")
     out = frame.copy()
     for col in out.columns:
         s = out[col]
@@ -41,6 +43,11 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
 
 def ratings_to_records(table: RatingsTable | AnswerKey) -> pd.DataFrame:
     """The table as plain text-friendly columns (times in ISO 8601 UTC, blanks for none)."""
+    if not isinstance(table, RatingsTable | AnswerKey):
+        raise TypeError(
+            "table must be a calibrate.ratings.RatingsTable or AnswerKey; "
+            f"got {type(table).__name__}"
+        )
     f = table.frame.copy()
     if "rated_at" in f.columns:
         f["rated_at"] = (
@@ -71,7 +78,22 @@ def export_table(
     submission ids are replaced by their keyed pseudonyms. The file is written to a
     temporary name first and moved into place, so a failed write leaves no partial file.
     """
+    if not isinstance(data, pd.DataFrame | RatingsTable | AnswerKey):
+        raise TypeError(
+            "data must be a pandas DataFrame or a calibrate.ratings.RatingsTable or AnswerKey; "
+            f"got {type(data).__name__}"
+        )
+    if pseudonymizer is not None and not callable(pseudonymizer):
+        raise TypeError(
+            "pseudonymizer must be None or a calibrate.report.Pseudonymizer (a callable "
+            f"(id, prefix) -> pseudonym); got {type(pseudonymizer).__name__}"
+        )
     path = Path(path)
+    suffix = path.suffix.casefold()
+    if suffix not in (".csv", ".xlsx"):
+        raise ValueError(
+            f"export format must be .csv or .xlsx; got {path.suffix!r} in {str(path)!r}"
+        )
     frame = ratings_to_records(data) if isinstance(data, RatingsTable | AnswerKey) else data
     if pseudonymizer is not None:
         frame = frame.copy()
@@ -81,11 +103,6 @@ def export_table(
                     lambda v, p=prefix: v if pd.isna(v) else pseudonymizer(str(v), p)
                 )
     safe = neutralise_formulas(frame)
-    suffix = path.suffix.casefold()
-    if suffix not in (".csv", ".xlsx"):
-        raise ValueError(
-            f"export format must be .csv or .xlsx; got {path.suffix!r} in {str(path)!r}"
-        )
     tmp = path.with_name(f".{path.name}.partial")
     try:
         if suffix == ".csv":

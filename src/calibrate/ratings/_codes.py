@@ -29,12 +29,16 @@ def compact(codes: np.ndarray, size: int | None = None) -> tuple[np.ndarray, np.
     the work without hashing."""
     codes = np.asarray(codes, dtype=np.int64)
     valid = codes >= 0
+    every = bool(valid.all())  # the usual case: no mask to apply
     if size is None:
         size = int(codes.max(initial=-1)) + 1
-    used = np.bincount(codes[valid], minlength=size) > 0
-    remap = np.cumsum(used) - 1
-    out = np.where(valid, remap[np.where(valid, codes, 0)], -1)
-    return out.astype(np.int64, copy=False), np.flatnonzero(used)
+    used = np.bincount(codes if every else codes[valid], minlength=size) > 0
+    remap = (np.cumsum(used) - 1).astype(np.int64, copy=False)
+    if every:
+        return remap[codes], np.flatnonzero(used)
+    out = np.full(codes.shape, -1, dtype=np.int64)
+    out[valid] = remap[codes[valid]]  # (only the valid: all may be missing, with size 0)
+    return out, np.flatnonzero(used)
 
 
 def _column_codes(col: pd.Series) -> tuple[np.ndarray, pd.Index]:

@@ -8,6 +8,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from calibrate._checks import check_instance
 from calibrate._problems import Problem, RubricError
 from calibrate.rubric._model import ConsistencyError, Rubric, _dotted
 
@@ -41,6 +42,8 @@ def load_rubric(path: str | Path) -> Rubric:
 
 def parse_rubric(text: str, *, source: str = "<string>") -> Rubric:
     """Parse rubric YAML text. ``source`` names it in error messages."""
+    check_instance("text", text, str, "rubric YAML text (str)")
+    check_instance("source", source, str, "text naming the rubric's origin (str)")
     data, lines, problems = _compose(text, source)
     if problems:
         raise RubricError(problems)
@@ -62,6 +65,7 @@ def parse_rubric(text: str, *, source: str = "<string>") -> Rubric:
 
 def rubric_to_yaml(rubric: Rubric) -> str:
     """The rubric as YAML that :func:`parse_rubric` reads back to an equal rubric."""
+    check_instance("rubric", rubric, Rubric)
     data = rubric.model_dump(mode="json", exclude_defaults=False)
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
 

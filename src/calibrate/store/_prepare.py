@@ -14,24 +14,31 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from calibrate._checks import check_instance
 from calibrate._problems import Problem, RatingsError
-from calibrate.ratings import KINDS, RATING_COLUMNS, AnswerKey, RatingsTable
+from calibrate.ratings import (
+    KINDS,
+    RATING_COLUMNS,
+    AnswerKey,
+    RatingsTable,
+    compact,
+)
 from calibrate.rubric import Rubric
 
 __all__ = ["PreparedKey", "PreparedRatings", "prepare_key", "prepare_ratings"]
 
 #: At most this many problems of one sort are spelled out (the count is always given).
 _MAX_PROBLEMS = 1000
-_NAT = np.iinfo(np.int64).min
 
 
 @dataclass(frozen=True)
 class PreparedRatings:
     """A ratings table as arrays in key order (round, submission, reviewer, criterion).
 
-    ``*_codes`` index into the matching ``*_names`` (``-1`` in ``round_codes``: no
-    round; in ``kind_codes``: no kind). ``crit`` is the criterion's position in the
-    rubric. ``pos`` is each row's position in the original frame.
+    ``*_codes`` index into the matching ``*_names``, which hold only the ids some row uses
+    (``-1`` in ``round_codes``: no round; in ``kind_codes``: no kind). ``crit`` is the
+    criterion's position in the rubric. ``pos`` is each row's position in the original
+    frame.
     """
 
     rubric: Rubric
@@ -53,7 +60,8 @@ class PreparedRatings:
 
 @dataclass(frozen=True)
 class PreparedKey:
-    """An answer key as arrays in key order (submission, criterion)."""
+    """An answer key as arrays in key order (submission, criterion); ``sub_names`` holds
+    the anchors present, indexed by ``sub_codes``."""
 
     rubric: Rubric
     pos: np.ndarray
@@ -70,6 +78,10 @@ class PreparedKey:
 def prepare_ratings(table: RatingsTable) -> PreparedRatings:
     """Check a ratings table and return its rows as integer arrays in key order.
 
+    The arrays are the table's own encoding, :attr:`RatingsTable.codes
+    <calibrate.ratings.RatingsTable.codes>` (built here if the table has none yet, and
+    kept for the statistics that read the table later).
+
     Raises
     ------
     TypeError
@@ -78,39 +90,42 @@ def prepare_ratings(table: RatingsTable) -> PreparedRatings:
         Listing every row the store cannot hold (empty ids, criteria or scores not in
         the rubric, two rows with the same key).
     """
-    if not isinstance(table, RatingsTable):
-        raise TypeError(
-            f"table must be a calibrate.ratings.RatingsTable; got {type(table).__name__}"
-        )
+    check_instance("table", table, RatingsTable)
     frame, rubric, source = table.frame, table.rubric, table.source
     missing = [c for c in RATING_COLUMNS if c not in frame.columns]
     if missing:
         raise ValueError(
             f"the ratings frame lacks columns {missing}; a RatingsTable has {list(RATING_COLUMNS)}"
         )
-    problems: list[Problem] = []
-    sub_codes, sub_names = _codes(frame["submission_id"])
-    rev_codes, rev_names = _codes(frame["reviewer_id"])
-    round_codes, round_names = _codes(frame["round_id"])
-    problems += _empty_ids(sub_codes, sub_names, "submission_id", source)
-    problems += _empty_ids(rev_codes, rev_names, "reviewer_id", source)
-    # An empty round id means "no round" (as in the files), not a round named "".
-    if len(round_names):
-        round_codes = np.where((round_names == "")[np.maximum(round_codes, 0)], -1, round_codes)
-    crit, p = _criteria(frame["criterion_id"], rubric, source)
-    problems += p
     score = frame["score"].to_numpy()
     if not np.issubdtype(score.dtype, np.integer):
         raise ValueError(f"the score column must hold integers (int64); got dtype {score.dtype}")
     score = score.astype(np.int64, copy=False)
-    problems += _bad_scores(crit, score, rubric, source, "score")
-    kind_codes, p = _kinds(frame["kind"], source)
+    problems: list[Problem] = []
+    problems += _empty_ids(frame["submission_id"], "submission_id", source)
+    problems += _empty_ids(frame["reviewer_id"], "reviewer_id", source)
+    crit, p = _criteria(frame["criterion_id"], rubric, source)
     problems += p
-    rated_ns = _nanoseconds(frame["rated_at"])
+    codes = None
+    if not p:  # every criterion is the rubric's: encode (the level codes check the scores)
+        try:
+            codes = table.codes
+        except ValueError:
+            pass  # a score that is no level of its criterion: named row by row below
+    if codes is None:
+        problems += _bad_scores(crit, score, rubric, source, "score")
+    problems += _unknown_kinds(frame["kind"], source)
     if problems:
         raise RatingsError(problems)
-
-    order, keys = _key_order((round_codes, sub_codes, rev_codes, crit))
+    if codes is None:
+        codes = table.codes  # (raises what the checks above did not name)
+    # An empty round id means "no round" (as in the files), not a round named "".
+    round_ids = codes.round_ids.to_numpy(dtype=object)
+    round_codes, used = codes.round, np.arange(len(round_ids))
+    if (round_ids == "").any():
+        blank = np.append(round_ids == "", False)[round_codes]  # -1 (no round) picks False
+        round_codes, used = compact(np.where(blank, -1, round_codes), len(round_ids))
+    order, keys = _key_order((round_codes, codes.submission, codes.reviewer, codes.criterion))
     problems = _duplicates(
         order, keys, source, "rating (same submission, reviewer, criterion and round)"
     )
@@ -123,12 +138,12 @@ def prepare_ratings(table: RatingsTable) -> PreparedRatings:
         sub_codes=keys[1],
         rev_codes=keys[2],
         crit=keys[3],
-        score=score[order],
-        rated_ns=rated_ns[order],
-        kind_codes=kind_codes[order],
-        round_names=round_names,
-        sub_names=sub_names,
-        rev_names=rev_names,
+        score=codes.score[order],
+        rated_ns=codes.time[order],
+        kind_codes=codes.kind[order],
+        round_names=round_ids[used],
+        sub_names=codes.submission_ids.to_numpy(dtype=object),
+        rev_names=codes.reviewer_ids.to_numpy(dtype=object),
     )
 
 
@@ -142,14 +157,12 @@ def prepare_key(key: AnswerKey) -> PreparedKey:
     RatingsError
         Listing every row the store cannot hold.
     """
-    if not isinstance(key, AnswerKey):
-        raise TypeError(f"key must be a calibrate.ratings.AnswerKey; got {type(key).__name__}")
+    check_instance("key", key, AnswerKey)
     frame, rubric, source = key.frame, key.rubric, key.source
     missing = [c for c in ("submission_id", "criterion_id", "key_score") if c not in frame.columns]
     if missing:
         raise ValueError(f"the answer-key frame lacks columns {missing}")
-    sub_codes, sub_names = _codes(frame["submission_id"])
-    problems = _empty_ids(sub_codes, sub_names, "submission_id", source)
+    problems = _empty_ids(frame["submission_id"], "submission_id", source)
     crit, p = _criteria(frame["criterion_id"], rubric, source)
     problems += p
     score = frame["key_score"].to_numpy()
@@ -166,6 +179,9 @@ def prepare_key(key: AnswerKey) -> PreparedKey:
         rationale = r.astype(object).where(r.notna(), "").to_numpy(dtype=object)
     else:
         rationale = np.full(len(frame), "", dtype=object)
+    subs = frame["submission_id"]
+    cat = subs.array if isinstance(subs.dtype, pd.CategoricalDtype) else pd.Categorical(subs)
+    sub_codes, used = compact(cat.codes, len(cat.categories))  # over the anchors present
     order, keys = _key_order((sub_codes, crit))
     problems = _duplicates(order, keys, source, "key score (same submission and criterion)")
     if problems:
@@ -177,22 +193,11 @@ def prepare_key(key: AnswerKey) -> PreparedKey:
         crit=keys[1],
         score=score[order],
         rationale=rationale[order],
-        sub_names=sub_names,
+        sub_names=np.array([str(v) for v in cat.categories[used]], dtype=object),
     )
 
 
 # ---- helpers -----------------------------------------------------------------------
-def _codes(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Integer codes (-1 for missing) and the text each code stands for."""
-    if isinstance(s.dtype, pd.CategoricalDtype):
-        codes = s.cat.codes.to_numpy(dtype=np.int64)
-        names = s.cat.categories
-    else:
-        codes, names = pd.factorize(s, use_na_sentinel=True)
-        codes = codes.astype(np.int64, copy=False)
-    return codes, np.array([str(v) for v in names], dtype=object)
-
-
 def _rows(mask: np.ndarray) -> np.ndarray:
     return np.flatnonzero(mask)
 
@@ -204,12 +209,14 @@ def _capped(idx: np.ndarray, make: Callable[[int], Problem]) -> list[Problem]:
     return out
 
 
-def _empty_ids(
-    codes: np.ndarray, names: np.ndarray, column: str, source: str | None
-) -> list[Problem]:
-    blank = codes < 0
-    if len(names):
-        blank |= (names == "")[np.maximum(codes, 0)] & (codes >= 0)
+def _empty_ids(s: pd.Series, column: str, source: str | None) -> list[Problem]:
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        codes, cats = s.cat.codes.to_numpy(), s.cat.categories
+        blank = codes < 0
+        if "" in cats:
+            blank |= codes == cats.get_loc("")
+    else:
+        blank = (s.isna() | (s.astype(object) == "")).to_numpy(dtype=bool)
     what = column.replace("_", " ")
     return _capped(
         _rows(blank),
@@ -218,10 +225,16 @@ def _empty_ids(
 
 
 def _criteria(s: pd.Series, rubric: Rubric, source: str | None) -> tuple[np.ndarray, list[Problem]]:
-    codes, names = _codes(s)
-    position = {c: i for i, c in enumerate(rubric.criterion_ids)}
-    lookup = np.array([position.get(n, -1) for n in names] + [-1], dtype=np.int64)
-    crit = lookup[codes]  # code -1 picks the trailing -1
+    """Each row's criterion position in the rubric (-1 if it is none of the rubric's)."""
+    ids = pd.Index(rubric.criterion_ids, dtype=object)
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        codes, cats = s.cat.codes.to_numpy(), s.cat.categories
+        if cats.equals(ids):  # canonical: the codes are the positions
+            crit = codes.astype(np.int64)
+        else:  # -1 (missing) picks the trailing -1
+            crit = np.append(ids.get_indexer(cats.astype(object)), -1)[codes].astype(np.int64)
+    else:
+        crit = ids.get_indexer(s.astype(object)).astype(np.int64)
     bad = _rows(crit < 0)
     listed = ", ".join(rubric.criterion_ids)
     problems = _capped(
@@ -230,7 +243,7 @@ def _criteria(s: pd.Series, rubric: Rubric, source: str | None) -> tuple[np.ndar
             f"table row {i}: not a criterion of rubric {rubric.id!r} (criteria: {listed})",
             file=source,
             column="criterion_id",
-            value=None if codes[i] < 0 else str(names[codes[i]]),
+            value=None if pd.isna(s.iloc[i]) else str(s.iloc[i]),
         ),
     )
     return crit, problems
@@ -256,28 +269,20 @@ def _bad_scores(
     )
 
 
-def _kinds(s: pd.Series, source: str | None) -> tuple[np.ndarray, list[Problem]]:
-    codes, names = _codes(s)
-    lookup = np.array([KINDS.index(n) if n in KINDS else -2 for n in names] + [-1], dtype=np.int64)
-    kind = lookup[codes]
-    bad = _rows(kind == -2)
-    problems = _capped(
-        bad,
+def _unknown_kinds(s: pd.Series, source: str | None) -> list[Problem]:
+    if isinstance(s.dtype, pd.CategoricalDtype):  # -1 (missing) picks the trailing False
+        unknown = np.append(~s.cat.categories.isin(KINDS), False)[s.cat.codes.to_numpy()]
+    else:
+        unknown = (s.notna() & ~s.isin(KINDS)).to_numpy(dtype=bool)
+    return _capped(
+        _rows(unknown),
         lambda i: Problem(
             f"table row {i}: kind must be one of {', '.join(KINDS)} (or missing)",
             file=source,
             column="kind",
-            value=str(names[codes[i]]),
+            value=str(s.iloc[i]),
         ),
     )
-    return kind, problems
-
-
-def _nanoseconds(s: pd.Series) -> np.ndarray:
-    """Times as int64 nanoseconds since 1970 UTC; NaT as int64's minimum."""
-    if not isinstance(s.dtype, pd.DatetimeTZDtype) or str(s.dtype) != "datetime64[ns, UTC]":
-        s = pd.to_datetime(s, utc=True).astype("datetime64[ns, UTC]")
-    return s.dt.tz_localize(None).to_numpy(dtype="datetime64[ns]").view(np.int64)
 
 
 def _key_order(columns: tuple[np.ndarray, ...]) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:

@@ -1,0 +1,360 @@
+"""Bulk import of a ratings table in one transaction, and the record of every import."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from calibrate._problems import Problem
+from calibrate._version import __version__
+from calibrate.ratings import KINDS, RatingsTable
+from calibrate.store._base import (
+    CHUNK_ROWS,
+    NAT,
+    Progress,
+    check_progress,
+    check_sha,
+    insert_rows,
+    new_pk,
+)
+from calibrate.store._connection import now_iso
+from calibrate.store._errors import ConflictError
+from calibrate.store._prepare import PreparedRatings, prepare_ratings
+from calibrate.store._rounds import RoundsMixin
+from calibrate.store._schema import NO_ROUND_PK
+
+__all__ = ["ImportReport", "ImportsMixin", "file_sha256"]
+
+#: Conflicting rows spelled out in a :class:`ConflictError` (all are counted).
+_MAX_CONFLICTS = 1000
+# -1 indexes the trailing None: kind code -1 means "not given".
+_KIND_TEXT = np.array([*KINDS, None], dtype=object)
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """What one import did: how many rows it had, how many were new to the store.
+
+    Attributes
+    ----------
+    rows : int
+        Rows in the imported table.
+    added : int
+        Rows the store did not have before.
+    already_present : int
+        Rows the store already held with the same key and value (``rows - added``).
+    rubric_id, rubric_version : str
+        The rubric the rows were scored on.
+    source : str or None
+        The file the rows came from, as recorded in the store's ``imports`` table.
+    what : {"ratings", "key"}
+        Ratings or an answer key.
+    sha256 : str or None
+        Hex SHA-256 of the source file, when the caller gave it.
+    import_id : int
+        The import's number in the store's ``imports`` table.
+    """
+
+    rows: int
+    added: int
+    already_present: int
+    rubric_id: str
+    source: str | None
+    rubric_version: str = ""
+    what: Literal["ratings", "key"] = "ratings"
+    sha256: str | None = None
+    import_id: int = 0
+
+    def __str__(self) -> str:
+        what = "ratings" if self.what == "ratings" else "key scores"
+        src = f"{self.source}: " if self.source else ""
+        return (
+            f"{src}{self.rows} {what} for rubric {self.rubric_id} v{self.rubric_version}: "
+            f"{self.added} new, {self.already_present} already in the store"
+        )
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def file_sha256(path: str | Path) -> str:
+    """Hex SHA-256 of a file's bytes, for :meth:`Store.import_ratings`'s ``sha256``.
+
+    >>> import hashlib, pathlib, tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     p = pathlib.Path(tmp) / "x.csv"
+    ...     _ = p.write_bytes(b"abc")
+    ...     file_sha256(p) == hashlib.sha256(b"abc").hexdigest()
+    True
+    """
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+class ImportsMixin(RoundsMixin):
+    """Bulk imports of ratings, and the ``imports`` record every import (ratings or key) adds to."""
+
+    def import_ratings(
+        self,
+        table: RatingsTable,
+        *,
+        source: str | None = None,
+        sha256: str | None = None,
+        progress: Progress | None = None,
+    ) -> ImportReport:
+        """Add a ratings table to the store in one transaction.
+
+        Rows already stored with the same (rubric, round, submission, reviewer,
+        criterion) and score are counted as already present and left alone (their time
+        and kind stay as first stored). The table's rubric is added if new.
+
+        Parameters
+        ----------
+        table : RatingsTable
+            Validated ratings (see :func:`calibrate.io.read_ratings`).
+        source : str, optional
+            The file the ratings came from, recorded with the import
+            (default: ``table.source``).
+        sha256 : str, optional
+            Hex SHA-256 of that file (:func:`file_sha256`), recorded with the import.
+        progress : callable, optional
+            ``progress(rows_done, rows_total)``, called after each chunk of rows is
+            written (e.g. to drive a progress bar). If it raises, nothing is written.
+
+        Returns
+        -------
+        ImportReport
+
+        Raises
+        ------
+        RatingsError
+            A row the store cannot hold (empty id, criterion or score not in the rubric,
+            the same key twice); nothing is written.
+        ConflictError
+            Rows stored earlier with the same key and a different score, or new scores
+            for a closed round, each named; nothing is written.
+        StoreBusyError
+            Another process kept the store locked for too long; nothing is written.
+        """
+        check_progress(progress)
+        prepared = prepare_ratings(table)
+        source = table.source if source is None else str(source)
+        return self._write(
+            lambda: self._import_ratings(prepared, source, check_sha(sha256), progress),
+            f"import {source or 'ratings'}",
+        )
+
+    def imports(self) -> pd.DataFrame:
+        """Every import so far: what, rubric, source, sha256, rows, added, already_present, time."""
+        rows = self._read(
+            lambda: self._c.execute(
+                "SELECT i.import_pk, i.what, b.rubric_id, b.version, i.source, i.sha256, i.rows, i.added, "
+                "i.already_present, i.imported_at, i.calibrate_version "
+                "FROM imports i JOIN rubrics b USING (rubric_pk) ORDER BY i.import_pk"
+            ).fetchall()
+        )
+        cols = [
+            "import_id",
+            "what",
+            "rubric_id",
+            "version",
+            "source",
+            "sha256",
+            "rows",
+            "added",
+            "already_present",
+            "imported_at",
+            "calibrate_version",
+        ]
+        return pd.DataFrame(rows, columns=cols)
+
+    # ---- internals ---------------------------------------------------------------
+    def _import_ratings(
+        self, p: PreparedRatings, source: str | None, sha256: str | None, progress: Progress | None
+    ) -> ImportReport:
+        c = self._c
+        n = len(p)
+        rubric_pk, crit_pks, _ = self._ensure_rubric(p.rubric)
+        # the prepared codes number the ids present, so they index the interned keys
+        sub_pk = self._intern("submissions", "submission_pk", "submission_id", p.sub_names)[
+            p.sub_codes
+        ]
+        rev_pk = self._intern("reviewers", "reviewer_pk", "reviewer_id", p.rev_names)[p.rev_codes]
+        round_names = p.round_names
+        round_pk_of, status, closed_at = self._intern_rounds(rubric_pk, round_names)
+        # code -1 (no round) picks the trailing NO_ROUND_PK
+        round_pk = np.append(round_pk_of, NO_ROUND_PK)[p.round_codes]
+        crit_pk = crit_pks[p.crit]
+        import_pk = self._record_import("ratings", rubric_pk, source, sha256, n)
+
+        before = c.total_changes
+        head = "INSERT INTO ratings (rubric_pk, round_pk, submission_pk, reviewer_pk, criterion_pk, score, rated_at, kind, import_pk) VALUES"
+        row = f"({rubric_pk}, ?, ?, ?, ?, ?, ?, ?, {import_pk})"
+        for lo in range(0, n, CHUNK_ROWS):
+            hi = min(lo + CHUNK_ROWS, n)
+            at = p.rated_ns[lo:hi].astype(object)
+            at[p.rated_ns[lo:hi] == NAT] = None
+            insert_rows(
+                c,
+                head,
+                row,
+                "ON CONFLICT DO NOTHING",
+                [
+                    round_pk[lo:hi].tolist(),
+                    sub_pk[lo:hi].tolist(),
+                    rev_pk[lo:hi].tolist(),
+                    crit_pk[lo:hi].tolist(),
+                    p.score[lo:hi].tolist(),
+                    at.tolist(),
+                    _KIND_TEXT[p.kind_codes[lo:hi]].tolist(),
+                ],
+            )
+            if progress is not None:
+                progress(hi, n)
+        added = c.total_changes - before
+
+        if added < n:
+            self._refuse_rating_conflicts(p, rubric_pk, round_pk, sub_pk, rev_pk, crit_pk, source)
+        closed = [
+            (str(round_names[i]), closed_at[i]) for i, s in enumerate(status) if s == "closed"
+        ]
+        if closed:
+            self._refuse_closed_rounds(
+                rubric_pk, import_pk, p.rubric.id, closed, round_pk_of, status
+            )
+        self._finish_import(import_pk, added, n)
+        return ImportReport(
+            rows=n,
+            added=added,
+            already_present=n - added,
+            rubric_id=p.rubric.id,
+            source=source,
+            rubric_version=p.rubric.version,
+            what="ratings",
+            sha256=sha256,
+            import_id=import_pk,
+        )
+
+    def _record_import(
+        self, what: str, rubric_pk: int, source: str | None, sha256: str | None, rows: int
+    ) -> int:
+        return new_pk(
+            self._c.execute(
+                "INSERT INTO imports (what, rubric_pk, source, sha256, rows, added, already_present, imported_at, calibrate_version) "
+                "VALUES (?, ?, ?, ?, ?, 0, 0, ?, ?)",
+                (what, rubric_pk, source, sha256, rows, now_iso(), __version__),
+            )
+        )
+
+    def _finish_import(self, import_pk: int, added: int, rows: int) -> None:
+        self._c.execute(
+            "UPDATE imports SET added = ?, already_present = ? WHERE import_pk = ?",
+            (added, rows - added, import_pk),
+        )
+
+    def _refuse_rating_conflicts(
+        self,
+        p: PreparedRatings,
+        rubric_pk: int,
+        round_pk: np.ndarray,
+        sub_pk: np.ndarray,
+        rev_pk: np.ndarray,
+        crit_pk: np.ndarray,
+        source: str | None,
+    ) -> None:
+        """Raise ConflictError naming rows whose key is stored with another score."""
+        c = self._c
+        c.execute("DELETE FROM temp._incoming")
+        for lo in range(0, len(p), CHUNK_ROWS):
+            hi = min(lo + CHUNK_ROWS, len(p))
+            insert_rows(
+                c,
+                "INSERT INTO temp._incoming VALUES",
+                "(?, ?, ?, ?, ?, ?)",
+                "",
+                [
+                    list(range(lo, hi)),
+                    round_pk[lo:hi].tolist(),
+                    sub_pk[lo:hi].tolist(),
+                    rev_pk[lo:hi].tolist(),
+                    crit_pk[lo:hi].tolist(),
+                    p.score[lo:hi].tolist(),
+                ],
+            )
+        join = (
+            "FROM temp._incoming AS i JOIN ratings AS r ON r.rubric_pk = ? AND r.round_pk = i.round_pk "
+            "AND r.submission_pk = i.submission_pk AND r.reviewer_pk = i.reviewer_pk AND r.criterion_pk = i.criterion_pk "
+            "LEFT JOIN imports AS m ON m.import_pk = r.import_pk WHERE r.score != i.score"
+        )
+        rows = c.execute(
+            f"SELECT i.pos, r.score, r.import_pk, m.source {join} ORDER BY i.pos LIMIT {_MAX_CONFLICTS}",
+            (rubric_pk,),
+        ).fetchall()
+        if not rows:
+            c.execute("DELETE FROM temp._incoming")  # (on a conflict, the rollback empties it)
+            return
+        total = (
+            len(rows)
+            if len(rows) < _MAX_CONFLICTS
+            else c.execute(f"SELECT count(*) {join}", (rubric_pk,)).fetchone()[0]
+        )
+        crit_ids = p.rubric.criterion_ids
+        problems = []
+        for i, stored, imp, imp_source in rows:
+            rc = p.round_codes[i]
+            where = (f"round {str(p.round_names[rc])!r}, " if rc >= 0 else "") + (
+                f"submission {str(p.sub_names[p.sub_codes[i]])!r}, reviewer {str(p.rev_names[p.rev_codes[i]])!r}, "
+                f"criterion {crit_ids[p.crit[i]]!r}"
+            )
+            origin = (
+                "entered live"
+                if imp is None
+                else f"import #{imp}" + (f" of {imp_source}" if imp_source else "")
+            )
+            problems.append(
+                Problem(
+                    f"table row {int(p.pos[i])}: {where} is stored with score {stored} ({origin}); this table has {int(p.score[i])}",
+                    file=source,
+                    column="score",
+                    value=str(int(p.score[i])),
+                )
+            )
+        if total > len(rows):
+            problems.append(
+                Problem(f"... and {total - len(rows)} more conflicting rows", file=source)
+            )
+        raise ConflictError(problems, store=str(self._path))
+
+    def _refuse_closed_rounds(
+        self,
+        rubric_pk: int,
+        import_pk: int,
+        rubric_id: str,
+        closed: list[tuple[str, str | None]],
+        round_pk_of: np.ndarray,
+        status: list[str],
+    ) -> None:
+        problems = []
+        closed_pks = [int(pk) for pk, s in zip(round_pk_of, status, strict=True) if s == "closed"]
+        for (name, when), pk in zip(closed, closed_pks, strict=True):
+            new = self._c.execute(
+                "SELECT count(*) FROM ratings WHERE rubric_pk = ? AND round_pk = ? AND import_pk = ?",
+                (rubric_pk, pk, import_pk),
+            ).fetchone()[0]
+            if new:
+                problems.append(
+                    Problem(
+                        f"round {name!r} of rubric {rubric_id!r} was closed at {when}: the table has {new} new scores for it; "
+                        "reopen the round (store.reopen_round) to add them"
+                    )
+                )
+        if problems:
+            raise ConflictError(problems, store=str(self._path))
