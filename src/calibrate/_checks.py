@@ -6,7 +6,10 @@ argument, what is allowed and what was given::
 
     level must be one of 'nominal', 'ordinal', 'interval', 'ratio'; got 'ordnial'
     n_resamples must be an integer >= 1; got 0
-    confidence_level must be a number; got str
+    confidence_level must be a number between 0 and 1 (exclusive); got '95%'
+
+A choice among named options (``level``, ``method``, ``form``) is a closed set of values, so
+anything outside it, a number included, is a ValueError.
 
 Every public function checks its options with these helpers, up front, before any work.
 """
@@ -114,19 +117,21 @@ def check_fraction(name: str, value: object) -> float:
 
 def check_confidence_level(value: object, name: str = "confidence_level") -> float:
     """A confidence level strictly between 0 and 1."""
-    v = check_number(name, value)
-    if not 0.0 < v < 1.0:
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        raise TypeError(f"{name} must be a number between 0 and 1 (exclusive); got {value!r}")
+    v = float(value)
+    if not 0.0 < v < 1.0:  # NaN fails too
         raise ValueError(f"{name} must be between 0 and 1 (exclusive); got {value!r}")
     return v
 
 
 def check_choice(name: str, value: object, allowed: Collection[str]) -> str:
-    """``value`` if it is one of the strings ``allowed``; else an error naming all three
-    (a TypeError for a value that is not a string at all)."""
+    """``value`` if it is one of the strings ``allowed``; else a ValueError naming all three.
+
+    A choice is a value among a closed set, so anything outside the set, a number included,
+    is a wrong *value*."""
     listed = ", ".join(repr(a) for a in allowed)
-    if not isinstance(value, str):
-        raise TypeError(f"{name} must be one of {listed}; got {_type_name(value)} {value!r}")
-    if value not in allowed:
+    if not isinstance(value, str) or value not in allowed:
         raise ValueError(f"{name} must be one of {listed}; got {value!r}")
     return value
 

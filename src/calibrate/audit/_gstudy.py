@@ -17,7 +17,7 @@ from typing import Literal, get_args
 import numpy as np
 import pandas as pd
 
-from calibrate.reliability._checks import check_choice, check_confidence_level
+from calibrate._checks import check_choice, check_confidence_level
 
 __all__ = ["DStudyResult", "GStudyResult", "ReviewerDesign", "d_study", "g_study", "g_study_frame"]
 

@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import pandas as pd
 
+from calibrate._checks import check_choice
 from calibrate.audit._gstudy import DStudyResult, GStudyResult, ReviewerDesign, d_study, g_study
 from calibrate.audit._levels import LevelUse, _check_count, level_use
 from calibrate.audit._structure import CriterionStructure, criterion_structure
-from calibrate.reliability._checks import check_choice
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

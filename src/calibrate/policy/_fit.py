@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, sparse, special
 
-from calibrate.ratings import AnswerKey, RatingsTable
+from calibrate.ratings import AnswerKey, RatingsTable, level_codes
 from calibrate.rubric import Rubric
 
 if TYPE_CHECKING:
@@ -468,8 +468,6 @@ class _Data:
 
 
 def _encode(ratings: RatingsTable, key: AnswerKey, rubric: Rubric) -> _Data:
-    from calibrate.severity._common import level_index
-
     f = ratings.frame
     crit_ids = list(rubric.criterion_ids)
     C = len(crit_ids)
@@ -489,7 +487,7 @@ def _encode(ratings: RatingsTable, key: AnswerKey, rubric: Rubric) -> _Data:
     f = f.loc[use]
     keyed_row = keyed_row[use]
     crit = pd.Categorical(f["criterion_id"].astype(str), categories=crit_ids).codes.astype(np.int64)
-    lv = level_index(rubric, crit, f["score"].to_numpy(dtype=np.int64))
+    lv = level_codes(rubric, crit, f["score"].to_numpy(dtype=np.int64))
     rev_codes, rev_ids = pd.factorize(f["reviewer_id"].astype(str), sort=True)
     rounds = f["round_id"].astype(object).fillna("").astype(str).to_numpy()
     frame = pd.DataFrame(
@@ -519,7 +517,7 @@ def _encode(ratings: RatingsTable, key: AnswerKey, rubric: Rubric) -> _Data:
 
     keyed = head["keyed"].to_numpy(dtype=bool)
     k_sub = head["sub"].to_numpy()[keyed]
-    key_true = level_index(
+    key_true = level_codes(
         rubric,
         np.tile(np.arange(C), int(keyed.sum())),
         kw.loc[k_sub].to_numpy(dtype=np.int64).ravel(),

@@ -30,8 +30,6 @@ RATING_COLUMNS = (
 )
 #: The kinds of submission a rating can be of.
 KINDS = ("anchor", "live", "seeded")
-#: Round of ratings that belong to no round (the store needs a non-null key).
-NO_ROUND = ""
 
 
 def canonical_frame(

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from calibrate.reliability._checks import check_choice, check_confidence_level
+from calibrate._checks import check_choice, check_confidence_level
 from calibrate.reliability._common import (
     NO_PAIRS,
     SE_NEEDS_TWO_UNITS,

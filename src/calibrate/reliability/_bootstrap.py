@@ -31,6 +31,7 @@ from typing import Any, Literal
 import numpy as np
 from scipy.special import ndtr, ndtri
 
+from calibrate._checks import check_choice, check_confidence_level
 from calibrate.reliability._agreement import (
     _fill_integer_levels,
     _fixed_categories,
@@ -41,7 +42,6 @@ from calibrate.reliability._agreement import (
     percent_agreement,
 )
 from calibrate.reliability._alpha import _alpha_terms, _delta, krippendorff_alpha
-from calibrate.reliability._checks import check_choice, check_confidence_level
 from calibrate.reliability._cohen import cohen_kappa
 from calibrate.reliability._conger import conger_kappa
 from calibrate.reliability._data import CodedRatings, as_coded

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from calibrate.reliability._checks import check_confidence_level
+from calibrate._checks import check_confidence_level
 from calibrate.reliability._common import normal_interval, undefined_result
 from calibrate.reliability._data import CodedRatings, _categories_array, as_coded
 from calibrate.reliability._result import ReliabilityResult

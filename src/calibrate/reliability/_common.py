@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 from scipy import stats
 
 from calibrate.reliability._result import ReliabilityResult
@@ -88,7 +87,3 @@ def undefined_result(
         note=note,
         extra=dict(extra or {}),
     )
-
-
-def finite_or_nan(x: float) -> float:
-    return float(x) if np.isfinite(x) else math.nan

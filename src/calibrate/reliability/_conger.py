@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from calibrate._checks import check_confidence_level
 from calibrate.reliability._agreement import ChanceCorrected, _family_result
-from calibrate.reliability._checks import check_confidence_level
 from calibrate.reliability._common import NO_PAIRS, SE_NEEDS_TWO_UNITS
 from calibrate.reliability._data import CodedRatings, as_coded
 from calibrate.reliability._result import ReliabilityResult

@@ -21,7 +21,7 @@ import scipy.sparse.csgraph
 import scipy.sparse.linalg
 from scipy import stats
 
-from calibrate.reliability._checks import check_choice, check_confidence_level
+from calibrate._checks import check_choice, check_confidence_level
 from calibrate.reliability._result import ReliabilityResult
 
 __all__ = ["ICC_FORMS", "ICCForm", "icc", "icc_all", "icc_all_long", "icc_long"]

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
+from calibrate._checks import check_choice, check_confidence_level
 from calibrate.reliability._bootstrap import BOOTSTRAP_METHODS, COEFFICIENTS, bootstrap
-from calibrate.reliability._checks import check_choice, check_confidence_level
 from calibrate.reliability._data import CodedRatings, _encode
 from calibrate.reliability._result import ReliabilityResult
 
@@ -186,8 +186,7 @@ def _decision_rubric() -> Rubric:
 
 
 def _decisions(ratings: RatingsTable, rubric: Rubric | None) -> tuple[RatingsTable, int]:
-    from calibrate.ratings import RatingsTable
-    from calibrate.ratings._table import canonical_frame
+    from calibrate.ratings import RatingsTable, canonical_frame
 
     rubric = _check_rubric(ratings, rubric)
     f = ratings.frame

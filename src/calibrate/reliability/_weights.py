@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from calibrate.reliability._checks import check_choice
+from calibrate._checks import check_choice
 
 __all__ = ["WEIGHT_NAMES", "WeightName", "agreement_weights", "resolve_weights"]
 

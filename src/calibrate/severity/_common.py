@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from calibrate.ratings import RatingsTable
+from calibrate.ratings import RatingsTable, level_codes
 from calibrate.rubric import Rubric
 
 
@@ -63,21 +63,6 @@ def level_tables(rubric: Rubric) -> tuple[np.ndarray, np.ndarray]:
     return n_levels, score_of
 
 
-def level_index(rubric: Rubric, crit: np.ndarray, score: np.ndarray) -> np.ndarray:
-    """Level index (0 = lowest level) of each ``score`` on criterion code ``crit``."""
-    lo = min(c.min_score for c in rubric.criteria)
-    hi = max(c.max_score for c in rubric.criteria)
-    lut = np.full((len(rubric.criteria), hi - lo + 1), -1, dtype=np.int64)
-    for i, c in enumerate(rubric.criteria):
-        lut[i, np.asarray(c.scores) - lo] = np.arange(len(c.scores))
-    out = lut[crit, score - lo]
-    if (out < 0).any():  # the table validates scores; this guards hand-built frames
-        raise ValueError(
-            "ratings hold scores that are not levels of their criterion; validate the table first"
-        )
-    return out
-
-
 @dataclass(frozen=True)
 class Encoded:
     """Integer codes of a table's used submissions, reviewers and criteria."""
@@ -106,5 +91,5 @@ def encode(table: RatingsTable) -> Encoded:
     rev, rev_ids = _codes(f["reviewer_id"])
     crit_ids = list(table.rubric.criterion_ids)
     crit = pd.Categorical(f["criterion_id"].astype(str), categories=crit_ids).codes.astype(np.int64)
-    level = level_index(table.rubric, crit, f["score"].to_numpy(dtype=np.int64))
+    level = level_codes(table.rubric, crit, f["score"].to_numpy(dtype=np.int64))
     return Encoded(sub, rev, crit, level, sub_ids, rev_ids, pd.Index(crit_ids, dtype=object))

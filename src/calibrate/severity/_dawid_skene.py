@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from calibrate._checks import check_int, check_positive
-from calibrate.ratings import AnswerKey, RatingsTable
+from calibrate.ratings import AnswerKey, RatingsTable, level_codes
 from calibrate.severity._common import (
     check_choice,
     check_table,
@@ -345,9 +345,7 @@ class DawidSkene:
             s_pos = enc.submission_ids.get_indexer(kf["submission_id"].astype(str))
             c_pos = pd.Index(enc.criterion_ids).get_indexer(kf["criterion_id"].astype(str))
             ok = (s_pos >= 0) & (c_pos >= 0)
-            from calibrate.severity._common import level_index
-
-            lv = level_index(rubric, c_pos[ok], kf["key_score"].to_numpy(dtype=np.int64)[ok])
+            lv = level_codes(rubric, c_pos[ok], kf["key_score"].to_numpy(dtype=np.int64)[ok])
             known_all[c_pos[ok], s_pos[ok]] = lv
         conf = np.zeros((n_rev, len(rubric.criteria), kmax, kmax))
         results: list[tuple[int, np.ndarray, DawidSkeneResult]] = []
