@@ -39,16 +39,6 @@ from calibrate.ratings import KINDS, AnswerKey, RatingsTable
 __all__ = ["DriftMonitor", "DriftReport", "detect_drift"]
 
 CHARTS = ("cusum", "ewma")
-_EVIDENCE_COLUMNS = [
-    "submission_id",
-    "criterion_id",
-    "rated_at",
-    "kind",
-    "source",
-    "score",
-    "reference",
-    "residual",
-]
 _HORIZON_GRID = 1.1  # per-reviewer horizons are rounded up to powers of this (fewer limits)
 
 
