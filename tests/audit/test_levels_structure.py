@@ -9,6 +9,7 @@ import pytest
 from calibrate.audit import criterion_structure, level_use, rubric_audit
 from calibrate.ratings import RatingsTable
 from calibrate.ratings._table import canonical_frame
+from calibrate.report import audit_report
 
 
 def _table(rows, rubric) -> RatingsTable:
@@ -127,7 +128,7 @@ def test_audit_report(made, tmp_path):
     assert len(audit.criteria) == 4 or len(audit.criteria) == len(made.rubric.criteria)
     flags = audit.flags()
     assert {"unused_level", "halo"} <= set(flags["flag"])
-    path = audit.write_html(tmp_path / "r.html")
+    path = audit_report(audit).write(tmp_path / "r.html")
     text = path.read_text()
     assert "data:image/png;base64," in text and "never used" in text
     assert "<strong>Rubric audit</strong>" in audit._repr_html_()

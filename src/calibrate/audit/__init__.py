@@ -9,7 +9,7 @@ from calibrate.audit._gstudy import (
     g_study_frame,
 )
 from calibrate.audit._levels import LevelUse, level_use
-from calibrate.audit._report import RubricAudit, rubric_audit
+from calibrate.audit._rubric_audit import RubricAudit, rubric_audit
 from calibrate.audit._structure import CriterionStructure, criterion_structure
 
 __all__ = [

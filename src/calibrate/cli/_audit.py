@@ -102,7 +102,9 @@ def _audit(args: argparse.Namespace) -> Outcome:
     )
     payload = {"file": str(args.ratings), **audit.to_dict()}
     if args.html:
-        payload["html"] = str(audit.write_html(args.html))
+        from calibrate.report import audit_report
+
+        payload["html"] = str(audit_report(audit).write(args.html))
     comp = audit.gstudy.to_frame()[["facet", "variance", "share", "se"]]
     ds = audit.dstudy.to_frame()[
         [

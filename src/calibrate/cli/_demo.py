@@ -19,7 +19,7 @@ from calibrate.cli._store import summary_text
 from calibrate.drift import DriftMonitor
 from calibrate.io import read_program
 from calibrate.policy import best_policy, policy_grid, population_from_truth, sweep
-from calibrate.report import round_report
+from calibrate.report import drift_report, round_report
 from calibrate.store import Store, file_sha256
 from calibrate.synth import ReviewerModel
 
@@ -133,7 +133,7 @@ def _demo(args: argparse.Namespace) -> Outcome:
     for program in programs:  # reviewers drifting over the scoring window
         monitor = DriftMonitor(rng=0).fit(program.ratings, program.key)
         path = Path(args.reports) / f"{program.name}-drift.html"
-        monitor.write_html(path, title=f"Reviewer drift: {program.name}")
+        drift_report(monitor, title=f"Reviewer drift: {program.name}").write(path)
         drift.append(
             {
                 "program": program.name,

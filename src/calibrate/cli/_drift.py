@@ -136,7 +136,9 @@ def _drift(args: argparse.Namespace) -> Outcome:
     doc["window_tests"] = _rows(tests)
     doc["settings"]["pseudonymized"] = hider is not None
     if args.html:
-        doc["html"] = str(monitor.write_html(args.html))
+        from calibrate.report import drift_report
+
+        doc["html"] = str(drift_report(monitor).write(args.html))
 
     n_checked = int((checked["status"] == "checked").sum())
     shown_flags = flags[

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy import stats
+from statsmodels.stats.multitest import multipletests
 
 __all__ = ["GroupDrift", "group_drift_test", "window_codes", "window_tests"]
 
@@ -376,16 +377,10 @@ def window_tests(
 
 
 def _holm(p: np.ndarray) -> np.ndarray:
-    """Holm (1979) step-down adjusted p-values; NaN stays NaN and is not counted."""
+    """Holm (1979) step-down adjusted p-values (statsmodels' ``multipletests``, clipped at
+    1); NaN stays NaN and is not counted among the tests."""
     out = np.full(len(p), np.nan)
     ok = ~np.isnan(p)
-    q = p[ok]
-    m = len(q)
-    if m == 0:
-        return out
-    order = np.argsort(q)
-    adj = np.maximum.accumulate((m - np.arange(m)) * q[order])
-    res = np.empty(m)
-    res[order] = np.minimum(adj, 1.0)
-    out[ok] = res
+    if ok.any():
+        out[ok] = multipletests(p[ok], method="holm")[1]
     return out

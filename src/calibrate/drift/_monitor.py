@@ -7,7 +7,6 @@ import html
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -40,16 +39,6 @@ from calibrate.ratings import KINDS, AnswerKey, RatingsTable
 __all__ = ["DriftMonitor", "DriftReport", "detect_drift"]
 
 CHARTS = ("cusum", "ewma")
-_EVIDENCE_COLUMNS = [
-    "submission_id",
-    "criterion_id",
-    "rated_at",
-    "kind",
-    "source",
-    "score",
-    "reference",
-    "residual",
-]
 _HORIZON_GRID = 1.1  # per-reviewer horizons are rounded up to powers of this (fewer limits)
 
 
@@ -895,77 +884,6 @@ class DriftMonitor:
             self.window_tests_.copy(),
             settings,
         )
-
-    def write_html(
-        self, path: str | Path, *, title: str = "Reviewer drift", max_charts: int = 8
-    ) -> Path:
-        """Write a self-contained HTML report: the flags, the group's drift, severity
-        changes per window, and a control chart per flagged reviewer (the first
-        ``max_charts``). Returns the path."""
-        from calibrate.plots import plot_control_chart, plot_group_drift
-        from calibrate.report import HtmlReport
-
-        self._fitted()
-        page = HtmlReport(title)
-        n_checked = int((self.checked_["status"] == "checked").sum())
-        design = (
-            f"in-control ARL {self.settings_['arl']:g} ratings per chart"
-            if self.settings_["arl"] is not None
-            else f"a steady reviewer is flagged with probability {self.settings_['false_alarm_rate']:g} "
-            + (
-                f"within {self.settings_['horizon']} ratings"
-                if self.settings_["horizon"] is not None
-                else "over their whole record"
-            )
-        )
-        page.paragraph(
-            f"{len(self.flags_)} of {n_checked} reviewers checked are flagged. Charts: "
-            f"{', '.join(self.settings_['charts'])} on self-starting scores of each reviewer's "
-            f"residuals (against the key and co-reviewers); limits set so that {design}. "
-            "'more_lenient' means higher scores than the reference; magnitude in score points."
-        )
-        page.heading("Flags")
-        shown = self.flags_[
-            [
-                "reviewer_id",
-                "onset",
-                "signal_at",
-                "direction",
-                "magnitude",
-                "chart",
-                "source",
-                "n_evidence",
-                "false_alarm_rate",
-                "relative_to_group",
-            ]
-        ].assign(
-            onset=self.flags_["onset"].dt.strftime("%Y-%m-%d %H:%M"),
-            signal_at=self.flags_["signal_at"].dt.strftime("%Y-%m-%d %H:%M"),
-        )
-        if len(shown):
-            page.table(shown, digits=3)
-        else:
-            page.paragraph("No reviewer is flagged.")
-        page.heading("The whole group")
-        page.paragraph(self.group_.reason, css="warn" if self.group_.drifted else "")
-        if self.group_.tested:
-            page.figure(plot_group_drift(self), alt="group drift per time window")
-        page.heading("Severity per time window")
-        changed = self.window_tests_.loc[self.window_tests_["changed"]]
-        page.paragraph(
-            f"{len(changed)} reviewer-reference pairs changed severity across "
-            f"{self.settings_['n_windows']} time windows (one-way F test, Holm-adjusted)."
-        )
-        if len(changed):
-            page.table(changed[["reviewer_id", "source", "change", "p_value", "p_holm"]], digits=4)
-        short = self.checked_.loc[self.checked_["status"] != "checked", ["reviewer_id", "reason"]]
-        if len(short):
-            page.heading("Not checked")
-            page.table(short)
-        for rid in self.flags_["reviewer_id"].head(max_charts):
-            page.heading(f"Control chart: {rid}")
-            page.figure(plot_control_chart(self, rid), alt=f"control chart of {rid}")
-        return page.write(path)
 
     def chart(self, reviewer_id: str) -> pd.DataFrame:
         """One reviewer's chart table (rows of :attr:`charts_`) with its limits."""

@@ -1,5 +1,8 @@
-"""Reports people read and share: self-contained HTML, with keyed pseudonyms on request."""
+"""Reports people read and share: self-contained HTML pages of a calibration round, a drift
+monitor and a rubric audit, built from their result objects, with keyed pseudonyms on request."""
 
+from calibrate.report._audit import audit_figures, audit_report
+from calibrate.report._drift import drift_report
 from calibrate.report._html import HtmlReport
 from calibrate.report._pseudonym import DEFAULT_KEY_FILE, Pseudonymizer, load_or_create_key
 from calibrate.report._round import round_report, shaky_calls
@@ -8,6 +11,9 @@ __all__ = [
     "DEFAULT_KEY_FILE",
     "HtmlReport",
     "Pseudonymizer",
+    "audit_figures",
+    "audit_report",
+    "drift_report",
     "load_or_create_key",
     "round_report",
     "shaky_calls",

@@ -1,13 +1,12 @@
 """The rubric audit: per criterion its reliability, level use and flags in words, and a
-recommendation from the D-study, as tables, plots and a self-contained HTML file."""
+recommendation from the D-study (its HTML page is :func:`calibrate.report.audit_report`)."""
 
 from __future__ import annotations
 
 import html
 import math
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -16,9 +15,6 @@ from calibrate._checks import check_choice
 from calibrate.audit._gstudy import DStudyResult, GStudyResult, ReviewerDesign, d_study, g_study
 from calibrate.audit._levels import LevelUse, _check_count, level_use
 from calibrate.audit._structure import CriterionStructure, criterion_structure
-
-if TYPE_CHECKING:
-    from matplotlib.figure import Figure
 
 __all__ = ["RubricAudit", "rubric_audit"]
 
@@ -105,72 +101,6 @@ class RubricAudit:
             "halo": self.structure.halo.to_dict(orient="records"),
             "flags": self.flags().to_dict(orient="records"),
         }
-
-    def figures(self) -> dict[str, Figure]:
-        """The audit's plots by name (matplotlib Figures)."""
-        from calibrate.plots import (
-            plot_criterion_correlations,
-            plot_d_study,
-            plot_level_use,
-            plot_variance_components,
-        )
-
-        return {
-            "variance_components": plot_variance_components(self.gstudy),
-            "d_study": plot_d_study(self.dstudy, target=self.target),
-            "level_use": plot_level_use(self.level_use),
-            "criterion_correlations": plot_criterion_correlations(self.structure),
-        }
-
-    def to_html(self, *, title: str = "Rubric audit") -> str:
-        """The report as one self-contained HTML document (plots embedded, text escaped)."""
-        from calibrate.report import HtmlReport
-
-        rep = HtmlReport(title)
-        figs = self.figures()
-        rep.paragraph(self.recommendation)
-        rep.heading("Per criterion")
-        rep.paragraph(
-            f"Phi of one review (with its {self.gstudy.confidence_level:.0%} interval), Phi with "
-            f"{self.n_reviewers} reviewers, and the reviewers needed for Phi >= {self.target:.2f}."
-        )
-        shown = self.criteria.drop(columns=["reliability_reason"])
-        rep.table(shown, digits=3)
-        flags = self.flags()
-        rep.heading("Flags")
-        rep.bullets(
-            [f"{r.criterion_id or 'rubric'}: {r.reason}" for r in flags.itertuples()]
-            or ["no flags"]
-        )
-        rep.heading("Where score variance comes from (G-study)")
-        rep.paragraph(
-            f"Design {self.gstudy.design}, {self.gstudy.n_ratings} ratings; Henderson's method 1 "
-            f"(Brennan's analogous ANOVA); intervals from {self.gstudy.n_boot} parametric-bootstrap replicates."
-        )
-        rep.table(self.gstudy.to_frame(), digits=4)
-        rep.figure(figs["variance_components"], alt="variance components")
-        if self.gstudy.note:
-            rep.paragraph(self.gstudy.note, css="note")
-        rep.heading("How many reviewers (D-study)")
-        rep.table(self.dstudy.to_frame(), digits=3)
-        rep.figure(figs["d_study"], alt="D-study")
-        rep.heading("Level use")
-        rep.figure(figs["level_use"], alt="level use")
-        rep.table(self.level_use.interchangeable.drop(columns=["reviewer_ids"]), digits=2)
-        rep.heading("Criterion structure")
-        rep.paragraph(f"Cronbach's alpha over scorings: {self.structure.alpha:.3f}.")
-        rep.table(self.structure.item_total, digits=3)
-        rep.figure(figs["criterion_correlations"], alt="criterion correlations")
-        return rep.render()
-
-    def write_html(self, path: str | Path, *, title: str = "Rubric audit") -> Path:
-        """Write :meth:`to_html` to ``path`` (atomically)."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.partial")
-        tmp.write_text(self.to_html(title=title), encoding="utf-8")
-        tmp.replace(path)
-        return path
 
     def _repr_html_(self) -> str:
         shown = self.criteria[
