@@ -131,3 +131,15 @@ def test_codes_of_a_table_without_rounds_or_kinds(evidence_rubric) -> None:
     t = RatingsTable(frame, evidence_rubric)
     _check(t)
     assert t.codes.n_rounds == 0 and (t.codes.round == -1).all() and (t.codes.kind == -1).all()
+
+
+def test_latest_round_is_the_round_rated_last(evidence_rubric) -> None:
+    """RatingsTable.latest_round: by the latest rated_at, else the last in sorted order."""
+    args = (["s1", "s2", "s3"], ["a"] * 3, ["overview"] * 3, [3, 2, 1], evidence_rubric)
+    when = pd.to_datetime(["2026-01-01", "2026-03-01", "2026-05-01"], utc=True)
+    rounds = ["R2", "R1", None]
+    timed = RatingsTable(canonical_frame(*args, rated_at=when, round_id=rounds), evidence_rubric)
+    assert timed.latest_round == "R1"  # the unrounded rating, later still, does not count
+    untimed = RatingsTable(canonical_frame(*args, round_id=rounds), evidence_rubric)
+    assert untimed.latest_round == "R2"
+    assert RatingsTable(canonical_frame(*args), evidence_rubric).latest_round is None

@@ -56,14 +56,7 @@ def _round(args: argparse.Namespace) -> Outcome:
     _, ratings, key = load_inputs(args)
     if key is None:  # --key was given, so load_inputs read one; this keeps the types honest
         raise UsageError("a calibration round needs the answer key: --key KEY")
-    round_id = args.round_id
-    if round_id is None and ratings.rounds:
-        last = (
-            ratings.frame.dropna(subset=["round_id"])
-            .groupby("round_id", observed=True)["rated_at"]
-            .max()
-        )
-        round_id = str(last.idxmax()) if last.notna().any() else ratings.rounds[-1]
+    round_id = ratings.latest_round if args.round_id is None else args.round_id
     check_round(ratings, round_id)
     result = qualify(ratings, key, round_id=round_id, rule=rule)
     hider = pseudonymizer_from(args)

@@ -32,32 +32,18 @@ def _configure(p: argparse.ArgumentParser) -> None:
     _configure,
 )
 def _severity(args: argparse.Namespace) -> Outcome:
-    from calibrate.severity import DawidSkene, ManyFacetRasch
+    from calibrate.severity import severity_summary
 
     _, table, key = load_inputs(args)
     table = select_ratings(table, kind=args.kind)
-    mfrm = ManyFacetRasch(model=args.model).fit(table)
-    ds = DawidSkene().fit(table, key=key)
-    acc = ds.reviewers_.groupby("reviewer_id", sort=True)[["accuracy", "mean_shift"]].mean()
-    rows = mfrm.reviewers_.merge(acc, left_on="reviewer_id", right_index=True, how="left")
-    bias = mfrm.bias_
-    flagged = (
-        bias.loc[bias["t"].abs() >= 2]
-        .groupby("reviewer_id")["criterion_id"]
-        .agg(lambda s: sorted(s.astype(str)))
-    )
-    rows["bias_criteria"] = (
-        rows["reviewer_id"].map(flagged).apply(lambda v: v if isinstance(v, list) else [])
-    )
-    rows = rows.sort_values("severity", ascending=False).reset_index(drop=True)
-    bias = bias.loc[bias["t"].abs() >= 2, ["reviewer_id", "criterion_id", "n", "bias", "se", "t"]]
-    hider = pseudonymizer_from(
-        args
-    )  # fitted on the real ids (the key joins on them), shown under pseudonyms
+    summary = severity_summary(table, key, model=args.model)
+    rows, bias = summary.reviewers, summary.bias
+    # fitted on the real ids (the key joins on them), shown under pseudonyms
+    hider = pseudonymizer_from(args)
     if hider is not None:
         rows = hider.frame(rows, {"reviewer_id": "R"})
         bias = hider.frame(bias, {"reviewer_id": "R"})
-    payload = rows.to_dict(orient="records")
+    mfrm = summary.rasch
     sep = mfrm.separation_.loc["reviewers"]
     shown = rows[
         [
@@ -79,11 +65,9 @@ def _severity(args: argparse.Namespace) -> Outcome:
             f"Reviewer separation {sep['separation']:.2f}, reliability {sep['reliability']:.2f}.",
             frame_text(shown),
             "accuracy: P(score = true level) from Dawid-Skene"
-            + (
-                " with the key's anchors as known truth." if key is not None else " (no key given)."
-            ),
-            "Reviewer x criterion bias with |t| >= 2:\n"
+            + (" with the key's anchors as known truth." if summary.keyed else " (no key given)."),
+            f"Reviewer x criterion bias with |t| >= {summary.bias_t:g}:\n"
             + (frame_text(bias) if len(bias) else "(none)"),
         ]
     )
-    return Outcome(payload, text)
+    return Outcome(rows.to_dict(orient="records"), text)

@@ -135,6 +135,20 @@ class RatingsTable:
     def rounds(self) -> list[str]:
         return sorted(self.frame["round_id"].dropna().unique().tolist())
 
+    @property
+    def latest_round(self) -> str | None:
+        """The round rated most recently (latest ``rated_at``); without times, the last
+        round in sorted order; None for a table without rounds."""
+        rounds = self.rounds
+        if not rounds:
+            return None
+        last = (
+            self.frame.dropna(subset=["round_id"])
+            .groupby("round_id", observed=True)["rated_at"]
+            .max()
+        )
+        return str(last.idxmax()) if last.notna().any() else rounds[-1]
+
     def select(
         self,
         *,

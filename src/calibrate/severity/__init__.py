@@ -6,9 +6,18 @@ squares, separation reliability, fair averages and reviewer x criterion bias);
 :class:`DawidSkene` describes each reviewer by confusion matrices over the rubric's levels
 or over the pass decision, with anchor keys as known truth. Both can draw scores for the
 policy simulator (``sample_scores``, and ``score`` for :func:`calibrate.policy.simulate`).
+:func:`severity_summary` fits both and joins them in one reviewer table.
 """
 
 from calibrate.severity._dawid_skene import DawidSkene, DawidSkeneResult, dawid_skene
 from calibrate.severity._rasch import ManyFacetRasch
+from calibrate.severity._summary import SeveritySummary, severity_summary
 
-__all__ = ["DawidSkene", "DawidSkeneResult", "ManyFacetRasch", "dawid_skene"]
+__all__ = [
+    "DawidSkene",
+    "DawidSkeneResult",
+    "ManyFacetRasch",
+    "SeveritySummary",
+    "dawid_skene",
+    "severity_summary",
+]

@@ -1,0 +1,91 @@
+"""One reviewer table from both severity models: Rasch severity and fit beside Dawid-Skene
+accuracy, with the reviewer x criterion biases worth a conversation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+import pandas as pd
+
+from calibrate._checks import check_choice, check_positive
+from calibrate.severity._dawid_skene import DawidSkene
+from calibrate.severity._rasch import ManyFacetRasch
+
+if TYPE_CHECKING:
+    from calibrate.ratings import AnswerKey, RatingsTable
+
+__all__ = ["SeveritySummary", "severity_summary"]
+
+#: The columns of :attr:`SeveritySummary.bias`.
+BIAS_COLUMNS = ["reviewer_id", "criterion_id", "n", "bias", "se", "t"]
+
+
+@dataclass(frozen=True, eq=False)
+class SeveritySummary:
+    """Each reviewer's severity (many-facet Rasch) and accuracy (Dawid-Skene) in one table.
+
+    Attributes
+    ----------
+    rasch, dawid_skene : the fitted models, for everything the table leaves out.
+    reviewers : one row per reviewer, harshest first: the Rasch columns (``severity``,
+        ``se``, ``infit``, ``outfit``, fair and observed averages, ...), ``accuracy``
+        (P(score = true level), averaged over criteria) and ``mean_shift`` from Dawid-Skene,
+        and ``bias_criteria``, the criteria on which the reviewer's bias has |t| >= ``bias_t``.
+    bias : the reviewer x criterion biases with |t| >= ``bias_t``.
+    bias_t : the |t| from which a bias is listed.
+    keyed : whether Dawid-Skene took the key's anchors as known truth.
+    """
+
+    rasch: ManyFacetRasch
+    dawid_skene: DawidSkene
+    reviewers: pd.DataFrame
+    bias: pd.DataFrame
+    bias_t: float
+    keyed: bool
+
+    def to_frame(self) -> pd.DataFrame:
+        """The reviewer table (a copy)."""
+        return self.reviewers.copy()
+
+    def to_dict(self) -> list[dict[str, Any]]:
+        """One record per reviewer, as ``calibrate severity --format json`` prints them."""
+        return self.reviewers.to_dict(orient="records")  # type: ignore[return-value]
+
+
+def severity_summary(
+    table: RatingsTable,
+    key: AnswerKey | None = None,
+    *,
+    model: Literal["rating_scale", "partial_credit"] = "rating_scale",
+    bias_t: float = 2.0,
+) -> SeveritySummary:
+    """Fit both severity models on ``table`` and join them per reviewer.
+
+    Parameters
+    ----------
+    table : the ratings (anchor and live alike: severity is one reviewer trait).
+    key : the answer key; Dawid-Skene then treats the keyed anchors as known truth.
+    model : Rasch thresholds shared by the criteria (``"rating_scale"``) or per criterion.
+    bias_t : list a reviewer x criterion bias from this |t| on.
+    """
+    check_choice("model", model, ("rating_scale", "partial_credit"))
+    check_positive("bias_t", bias_t)
+    rasch = ManyFacetRasch(model=model).fit(table)
+    ds = DawidSkene().fit(table, key=key)
+    accuracy = ds.reviewers_.groupby("reviewer_id", sort=True)[["accuracy", "mean_shift"]].mean()
+    rows = rasch.reviewers_.merge(accuracy, left_on="reviewer_id", right_index=True, how="left")
+    strong = rasch.bias_.loc[rasch.bias_["t"].abs() >= bias_t]
+    flagged = strong.groupby("reviewer_id")["criterion_id"].agg(lambda s: sorted(s.astype(str)))
+    rows["bias_criteria"] = (
+        rows["reviewer_id"].map(flagged).apply(lambda v: v if isinstance(v, list) else [])
+    )
+    rows = rows.sort_values("severity", ascending=False).reset_index(drop=True)
+    return SeveritySummary(
+        rasch=rasch,
+        dawid_skene=ds,
+        reviewers=rows,
+        bias=strong[BIAS_COLUMNS],
+        bias_t=float(bias_t),
+        keyed=key is not None,
+    )
