@@ -247,3 +247,46 @@ def test_export_from_the_store_with_pseudonyms(tmp_path, capsys, monkeypatch):
         capsys,
     )
     assert code == 2 and "OUT must end in .csv or .xlsx" in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["validate", "none.csv", "--rubric", RUBRIC], "no such file"),
+        (["reliability", "none.csv", "--level", "ordnial"], "invalid choice: 'ordnial'"),
+        (["validate", "--rubric", RUBRIC], "the following arguments are required: RATINGS"),
+        (["policy", "--rubric", RUBRIC], "give either --truth"),
+    ],
+    ids=["missing-file", "argparse-choice", "argparse-missing", "usage-error"],
+)
+@pytest.mark.parametrize("spelling", [["--format", "json"], ["--format=json"]])
+def test_usage_errors_are_json_with_format_json(argv, message, spelling, capsys):
+    """Every failure under --format json is one JSON document on stdout (exit 2), and the
+    message stays on stderr for people."""
+    try:
+        code = main([*argv, *spelling])
+    except SystemExit as exc:  # argparse's own errors
+        code = exc.code
+    out = capsys.readouterr()
+    assert code == 2
+    doc = json.loads(out.out)
+    assert doc["ok"] is False and message in doc["error"] and doc["problems"] == []
+    assert message in out.err
+
+
+def test_a_closed_pipe_ends_quietly():
+    """``calibrate ... --format json | head -1``: no traceback, the SIGPIPE exit code."""
+    argv = [sys.executable, "-m", "calibrate", "reliability", "data/synthetic/pilot/ratings.csv"]
+    argv += ["--rubric", RUBRIC, "--by", "criterion,round,pair", "--min-pair-units", "1"]
+    proc = subprocess.Popen(  # unbuffered: read(1) takes one byte off the pipe, no more
+        [*argv, "--format", "json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.read(1) == b"["
+    # the reader goes away while the document (about 200 KB, over the 64 KB a pipe holds)
+    # is still being written
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    proc.stderr.close()
+    assert proc.wait(timeout=120) == 141, err
+    assert "Traceback" not in err and "BrokenPipeError" not in err

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
+from typing import NoReturn
 
 from calibrate._problems import DataProblemError
 from calibrate._version import __version__
@@ -16,6 +18,7 @@ from calibrate.cli._output import (
     UsageError,
     emit,
     problems_outcome,
+    to_json,
 )
 
 Handler = Callable[[argparse.Namespace], Outcome]
@@ -48,20 +51,52 @@ def command(
     return deco
 
 
-def build_parser() -> argparse.ArgumentParser:
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser, whose usage errors are also a JSON document on stdout when the
+    command line asks for ``--format json`` (scripts read one shape for every failure)."""
+
+    def __init__(self, *args: object, wants_json: bool = False, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.wants_json = wants_json
+
+    def error(self, message: str) -> NoReturn:
+        if self.wants_json:
+            print(usage_json(message))
+        super().error(message)  # usage and message on stderr, exit 2
+
+
+def usage_json(message: str) -> str:
+    """The JSON document of a usage error: the same shape as a data problem's, no rows."""
+    return to_json({"ok": False, "error": message, "problems": []})
+
+
+def _asks_json(argv: Sequence[str]) -> bool:
+    """Whether the raw command line asks for ``--format json`` (read before parsing, so that
+    an error in parsing can answer in JSON too)."""
+    argv = list(argv)
+    for i, arg in enumerate(argv):
+        if arg == "--format" and i + 1 < len(argv):
+            return argv[i + 1] == "json"
+        if arg.startswith("--format="):
+            return arg.split("=", 1)[1] == "json"
+    return False
+
+
+def build_parser(*, wants_json: bool = False) -> argparse.ArgumentParser:
     import importlib
 
     for name in COMMAND_MODULES:  # each module registers its subcommand(s) on import
         importlib.import_module(f"calibrate.cli._{name}")
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
+        wants_json=wants_json,
         prog="calibrate",
         description="Calibration rounds, inter-rater reliability, reviewer severity and drift, and pass/tiebreak policies for rubric review programs.",
     )
     parser.add_argument("--version", action="version", version=f"calibrate {__version__}")
     subs = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, help_text, configure, fn in _COMMANDS:
-        p = subs.add_parser(name, help=help_text, description=help_text)
+        p = subs.add_parser(name, help=help_text, description=help_text, wants_json=wants_json)
         configure(p)
         add_format(p)
         p.set_defaults(handler=fn)
@@ -69,26 +104,51 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit code (0 ok, 1 data problems, 2 usage)."""
-    parser = build_parser()
+    """Run the command line; returns the exit code (0 ok, 1 data problems, 2 usage).
+
+    With ``--format json`` every outcome is one JSON document on stdout, failures
+    included: ``{"ok": false, "error": ..., "problems": [...]}`` (the message is also on
+    stderr, for people)."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(wants_json=_asks_json(argv))
     args = parser.parse_args(argv)  # exits 2 on a usage error, as argparse does
     fmt = args.format
     try:
         outcome = args.handler(args)
     except DataProblemError as exc:
         outcome = problems_outcome(exc, what=exc.kind)
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, UsageError) as exc:
         print(f"calibrate {args.command}: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except UsageError as exc:
-        print(f"calibrate {args.command}: {exc}", file=sys.stderr)
+        if fmt == "json":
+            print(usage_json(str(exc)))
         return EXIT_USAGE
     except (ValueError, RuntimeError, OSError) as exc:  # e.g. a store written by a newer version
         outcome = Outcome(
-            {"ok": False, "error": str(exc)}, "", EXIT_DATA, [f"calibrate {args.command}: {exc}"]
+            {"ok": False, "error": str(exc), "problems": []},
+            "",
+            EXIT_DATA,
+            [f"calibrate {args.command}: {exc}"],
         )
-    return emit(outcome, fmt)
+    try:
+        code = emit(outcome, fmt)
+        sys.stdout.flush()
+    except BrokenPipeError:  # the reader went away (``calibrate ... | head``): end quietly
+        _quiet_stdout()
+        return EXIT_PIPE
+    return code
+
+
+#: The exit code of a command whose reader went away (``calibrate ... | head``), as a
+#: process ended by SIGPIPE reports it to the shell.
+EXIT_PIPE = 141
 
 
 def run() -> None:
     sys.exit(main())
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null, so the interpreter's final flush of what is still
+    buffered cannot raise a second BrokenPipeError (Python docs, "Note on SIGPIPE")."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
