@@ -290,3 +290,11 @@ def test_a_closed_pipe_ends_quietly():
     proc.stderr.close()
     assert proc.wait(timeout=120) == 141, err
     assert "Traceback" not in err and "BrokenPipeError" not in err
+
+
+def test_importing_the_cli_loads_no_numerics():
+    """``import calibrate.cli`` stays light (the parser is built before any command runs):
+    numpy, pandas, scipy, statsmodels and matplotlib load with the first command only."""
+    code = "import sys, calibrate.cli; print(sorted(m for m in ('numpy', 'pandas', 'scipy', 'statsmodels', 'matplotlib') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

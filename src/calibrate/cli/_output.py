@@ -11,10 +11,10 @@ import json
 import math
 import sys
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
+if TYPE_CHECKING:  # numpy and pandas load with the first command, not with the parser
+    import pandas as pd
 
 EXIT_OK, EXIT_DATA, EXIT_USAGE = 0, 1, 2
 
@@ -34,6 +34,9 @@ class Outcome:
 
 
 def _plain(obj: Any) -> Any:
+    import numpy as np
+    import pandas as pd
+
     if isinstance(obj, dict):
         return {str(k): _plain(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
