@@ -382,18 +382,18 @@ def test_reml_matches_statsmodels_mixedlm(seed: int) -> None:
         ).fit(reml=True, method=["lbfgs"])
         oneway = smf.mixedlm("y ~ 1", df, groups="unit").fit(reml=True, method=["lbfgs"])
     vc = dict(zip(crossed.model.exog_vc.names, crossed.vcomp, strict=True))
-    res = icc_long(unit, rater, y, form="ICC(2,1)", method="reml")
+    res = icc_long(unit, rater, y, form="ICC(2,1)", estimator="reml")
     assert res.extra["var_unit"] == pytest.approx(vc["unit"], rel=1e-3)
     assert res.extra["var_rater"] == pytest.approx(vc["rater"], rel=1e-3)
     assert res.extra["var_residual"] == pytest.approx(crossed.scale, rel=1e-3)
     assert res.method == "none" and "REML" in res.note
-    res1 = icc_long(unit, rater, y, form="ICC(1,1)", method="reml")
+    res1 = icc_long(unit, rater, y, form="ICC(1,1)", estimator="reml")
     assert res1.extra["var_unit"] == pytest.approx(float(oneway.cov_re.iloc[0, 0]), rel=1e-3)
     assert res1.extra["var_residual"] == pytest.approx(oneway.scale, rel=1e-3)
     # Method III and REML estimate the same ICC; on 40 submissions they differ by ~0.01.
     for form in ("ICC(1,1)", "ICC(2,1)", "ICC(3,1)"):
         anova = icc_long(unit, rater, y, form=form).estimate
-        assert icc_long(unit, rater, y, form=form, method="reml").estimate == pytest.approx(
+        assert icc_long(unit, rater, y, form=form, estimator="reml").estimate == pytest.approx(
             anova, abs=0.05
         )
 
@@ -402,7 +402,7 @@ def test_reml_equals_anova_on_complete_data() -> None:
     # Balanced data with positive ANOVA components: REML = ANOVA (Searle et al. 1992, 6.7).
     x = _random_complete(21)
     for form in ("ICC(1,1)", "ICC(2,1)", "ICC(3,k)"):
-        anova, reml = icc(x, form=form), icc(x, form=form, method="reml")
+        anova, reml = icc(x, form=form), icc(x, form=form, estimator="reml")
         assert anova.extra["var_unit"] > 0 and anova.extra.get("var_rater", 1) > 0
         assert reml.estimate == pytest.approx(anova.estimate, abs=1e-5)
 
@@ -517,11 +517,11 @@ UNDEFINED = {
 
 
 @pytest.mark.parametrize("case", list(UNDEFINED))
-@pytest.mark.parametrize("method", ["anova", "reml"])
-def test_undefined_cases_say_why(case: str, method: str) -> None:
+@pytest.mark.parametrize("estimator", ["anova", "reml"])
+def test_undefined_cases_say_why(case: str, estimator: str) -> None:
     data, words = UNDEFINED[case]
     for form in SF_FORMS:
-        res = icc(data, form=form, method=method)
+        res = icc(data, form=form, estimator=estimator)
         assert math.isnan(res.estimate) and not res.defined
         assert words in res.note and res.note.startswith("ICC undefined")
         assert res.method == "none" and all(math.isnan(b) for b in res.ci)
@@ -532,7 +532,7 @@ def test_perfect_agreement_is_one() -> None:
     for form in SF_FORMS:
         res = icc(x, form=form)
         assert res.estimate == 1.0 and res.ci == (1.0, 1.0)
-    reml = icc(x, method="reml")
+    reml = icc(x, estimator="reml")
     assert reml.estimate == 1.0 and "no residual variation" in reml.note
 
 
@@ -553,17 +553,58 @@ def test_consistency_undefined_when_only_reviewers_differ() -> None:
         ({"form": "ICC(2, 1)"}, ValueError, "form must be one of 'ICC(1,1)', 'ICC(2,1)'"),
         ({"form": "icc2"}, ValueError, "'ICC(C,k)'; got 'icc2'"),
         ({"form": 2}, ValueError, "got 2"),
-        ({"method": "ml"}, ValueError, "method must be one of 'anova', 'reml'; got 'ml'"),
+        ({"estimator": "ml"}, ValueError, "estimator must be one of 'anova', 'reml'; got 'ml'"),
         ({"confidence_level": 95}, ValueError, "confidence_level must be between 0 and 1"),
         ({"k": 0.5}, ValueError, "k must be None or a number of ratings >= 1; got 0.5"),
         ({"k": "3"}, TypeError, "k must be None or a number"),
     ],
-    ids=["form-space", "form-unknown", "form-int", "method", "confidence", "k-small", "k-str"],
+    ids=["form-space", "form-unknown", "form-int", "estimator", "confidence", "k-small", "k-str"],
 )
 def test_bad_options(options: dict, error: type, words: str) -> None:
     with pytest.raises(error) as info:
         icc(np.ones((3, 2)), **options)
     assert words in str(info.value)
+
+
+@pytest.mark.parametrize("f", [icc, icc_all], ids=["icc", "icc_all"])
+def test_method_is_a_deprecated_alias_of_estimator(f) -> None:
+    x = _wide("shrout_fleiss1979_icc_6x4")
+    with pytest.warns(DeprecationWarning, match=r"pass estimator='reml' instead"):
+        old = f(x, method="reml")
+    new = f(x, estimator="reml")
+    if not isinstance(new, pd.DataFrame):
+        old, new = old.to_frame(), new.to_frame()
+    pd.testing.assert_frame_equal(old, new)
+    with pytest.raises(TypeError, match=r"estimator= only; got both estimator='anova'"):
+        f(x, estimator="anova", method="reml")
+    with (
+        pytest.warns(DeprecationWarning),
+        pytest.raises(ValueError, match="method must be one of 'anova', 'reml'; got 'ml'"),
+    ):
+        f(x, method="ml")
+
+
+@pytest.mark.parametrize("f", [icc_long, icc_all_long], ids=["icc_long", "icc_all_long"])
+def test_method_is_a_deprecated_alias_of_estimator_long(f) -> None:
+    long = pd.read_csv(DATA / "shrout_fleiss1979_icc_6x4" / "data_long.csv")
+    args = (long.iloc[:, 0], long.iloc[:, 1], long.iloc[:, 2])
+    with pytest.warns(DeprecationWarning, match="estimator"):
+        old = f(*args, method="reml")
+    new = f(*args, estimator="reml")
+    if not isinstance(new, pd.DataFrame):
+        old, new = old.to_frame(), new.to_frame()
+    pd.testing.assert_frame_equal(old, new)
+    with pytest.raises(TypeError, match="got both"):
+        f(*args, estimator="reml", method="anova")
+
+
+def test_bootstrap_passes_the_estimator_to_icc() -> None:
+    from calibrate.reliability import bootstrap
+
+    x = _wide("shrout_fleiss1979_icc_6x4")
+    res = bootstrap("icc", x, n_resamples=20, rng=1, method="percentile", estimator="reml")
+    assert res.estimate == icc(x, estimator="reml").estimate
+    assert res.method == "bootstrap-percentile"
 
 
 def test_all_form_names_listed_in_error() -> None:
@@ -618,17 +659,18 @@ def test_bad_data(call, error: type, words: str) -> None:
 
 def test_sparse_solver_branch_for_many_reviewers(monkeypatch: pytest.MonkeyPatch) -> None:
     """Above _DENSE_RATERS reviewers the reviewer system is solved sparsely: same answers."""
-    import calibrate.reliability._icc as icc_module
+    import calibrate.reliability._icc_anova as icc_anova
+    import calibrate.reliability._icc_reml as icc_reml
 
     rng = np.random.default_rng(12)
     unit, rater = _sparse_design(rng, 60, 12)
     y = rng.normal(size=60)[unit] + rng.normal(size=12)[rater] + rng.normal(size=unit.size)
-    dense = {m: icc_long(unit, rater, y, form="ICC(2,1)", method=m) for m in ("anova", "reml")}
-    monkeypatch.setattr(icc_module, "_DENSE_RATERS", 1)
-    for method, expected in dense.items():
-        got = icc_long(unit, rater, y, form="ICC(2,1)", method=method)
+    dense = {m: icc_long(unit, rater, y, form="ICC(2,1)", estimator=m) for m in ("anova", "reml")}
+    monkeypatch.setattr(icc_anova, "_DENSE_RATERS", 1)
+    for estimator, expected in dense.items():
+        got = icc_long(unit, rater, y, form="ICC(2,1)", estimator=estimator)
         assert got.estimate == pytest.approx(expected.estimate, abs=1e-9)
     # REML without the per-group reviewer matrices (designs with many distinct n_i).
-    monkeypatch.setattr(icc_module, "_REML_GROUP_ENTRIES", 0)
-    got = icc_long(unit, rater, y, form="ICC(2,1)", method="reml")
+    monkeypatch.setattr(icc_reml, "_REML_GROUP_ENTRIES", 0)
+    got = icc_long(unit, rater, y, form="ICC(2,1)", estimator="reml")
     assert got.estimate == pytest.approx(dense["reml"].estimate, abs=1e-9)

@@ -22,20 +22,16 @@ from calibrate.reliability._alpha import (
     distance_matrix,
     krippendorff_alpha,
 )
+from calibrate.reliability._bands import interpretation_band
 from calibrate.reliability._bootstrap import BOOTSTRAP_METHODS, COEFFICIENTS, bootstrap
 from calibrate.reliability._cohen import cohen_kappa, cohen_kappa_table
 from calibrate.reliability._conger import conger_kappa
 from calibrate.reliability._data import CodedRatings
+from calibrate.reliability._decisions import decision_ratings
 from calibrate.reliability._icc import ICC_FORMS, ICCForm, icc, icc_all, icc_all_long, icc_long
+from calibrate.reliability._pairs import pair_agreement
 from calibrate.reliability._result import ReliabilityResult
-from calibrate.reliability._table import (
-    BREAKDOWNS,
-    TABLE_COLUMNS,
-    decision_ratings,
-    interpretation_band,
-    pair_agreement,
-    reliability_table,
-)
+from calibrate.reliability._table import BREAKDOWNS, TABLE_COLUMNS, reliability_table
 from calibrate.reliability._weights import WEIGHT_NAMES, agreement_weights
 
 __all__ = [

@@ -255,22 +255,26 @@ class CodedRatings:
         criterion : str, optional
             Required when the table holds more than one criterion.
         """
-        frame = table.frame
+        from calibrate.ratings import compact
+
+        codes = table.codes
         ids = list(table.rubric.criterion_ids)
         if criterion is None:
-            present = [str(c) for c in frame["criterion_id"].dropna().unique()]
+            present = np.unique(codes.criterion)
             if len(present) > 1:
                 raise ValueError(
                     f"the table has {len(present)} criteria; name one with criterion=... (one of {ids}) or select one first: table.select(criterion=...)"
                 )
-            criterion = present[0] if present else ids[0]
+            criterion = ids[int(present[0])] if len(present) else ids[0]
         elif criterion not in ids:
             raise ValueError(f"criterion must be one of {ids}; got {criterion!r}")
-        rows = np.flatnonzero(frame["criterion_id"].cat.codes.to_numpy() == ids.index(criterion))
-        unit, unit_labels = _compact_codes(frame["submission_id"], rows)
-        rater, rater_labels = _compact_codes(frame["reviewer_id"], rows)
+        rows = np.flatnonzero(codes.criterion == ids.index(criterion))
+        unit, used_units = compact(codes.submission[rows], codes.n_submissions)
+        rater, used_raters = compact(codes.reviewer[rows], codes.n_reviewers)
+        unit_labels = np.asarray(codes.submission_ids, dtype=object)[used_units]
+        rater_labels = np.asarray(codes.reviewer_ids, dtype=object)[used_raters]
         cats = np.asarray(table.rubric.criterion(criterion).scores, dtype=float)
-        value = _encode(frame["score"].to_numpy()[rows], cats)
+        value = codes.level[rows]  # the categories are the criterion's levels
         dup = _duplicate_cells(unit, rater, len(rater_labels))
         if dup:
             raise ValueError(
@@ -442,23 +446,6 @@ def _check_unique_cells(unit: np.ndarray, rater: np.ndarray, n_raters: int) -> N
         raise ValueError(
             f"each (unit, rater) cell may hold one rating; {dup} cells hold more than one"
         )
-
-
-def _compact_codes(
-    column: pd.Series, rows: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Codes 0..k-1 over the categories that occur (in ``rows``, default all), and their labels."""
-    if isinstance(column.dtype, pd.CategoricalDtype):
-        raw = column.cat.codes.to_numpy()
-        raw = (raw if rows is None else raw[rows]).astype(np.int64)
-        labels = np.asarray(column.cat.categories, dtype=object)
-        if len(raw) == 0:
-            return raw, labels[:0]
-        used = np.bincount(raw, minlength=len(labels)) > 0
-        remap = np.cumsum(used) - 1
-        return remap[raw].astype(np.int64), labels[used]
-    codes, uniques = pd.factorize(column if rows is None else column.iloc[rows], sort=True)
-    return codes.astype(np.int64), np.asarray(uniques, dtype=object)
 
 
 def compress_counts(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
