@@ -48,7 +48,11 @@ def _column_codes(col: pd.Series) -> tuple[np.ndarray, pd.Index]:
         raw = col.cat.codes.to_numpy().astype(np.int64)
         cats = col.cat.categories
         codes, used = compact(raw, len(cats))
-        labels = pd.Index([str(v) for v in cats[used]], dtype=object)
+        present = cats[used]
+        if pd.api.types.infer_dtype(present, skipna=False) == "string":
+            labels = pd.Index(np.asarray(present, dtype=object), dtype=object)  # the usual case
+        else:
+            labels = pd.Index([str(v) for v in present], dtype=object)
         if cats.is_monotonic_increasing or len(labels) < 2:
             return codes, labels
         # a hand-built categorical in another order: renumber in sorted text order
