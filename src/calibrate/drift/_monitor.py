@@ -404,9 +404,10 @@ class DriftMonitor:
             )
         rng = np.random.default_rng(self.rng)
         self._charts = [self.charts] if isinstance(self.charts, str) else list(self.charts)
-        res, coded = residual_ratings(ratings, key, live_reference=self.live_reference)
+        coded = ratings.codes
+        res = residual_ratings(ratings, key, live_reference=self.live_reference)
         self._table, self._coded = ratings, coded
-        steps = build_steps(res, len(coded.reviewer_ids), len(coded.submission_ids))
+        steps = build_steps(res, coded.n_reviewers, coded.n_submissions)
         times = ratings.frame["rated_at"].dropna()
         t0, t1 = times.min().value, times.max().value
         edges = np.linspace(t0, t1 + 1, self.n_windows + 1).astype(np.int64)
@@ -432,19 +433,18 @@ class DriftMonitor:
             and len(self._flag_rows)
             and (steps.source == 1).any()
         ):
-            exclude = np.zeros(len(coded.rev), dtype=bool)
+            exclude = np.zeros(len(coded), dtype=bool)
             rev_code = {name: i for i, name in enumerate(coded.reviewer_ids)}
             for r in self._flag_rows:
-                mine = coded.rev == rev_code[r["reviewer_id"]]
+                mine = coded.reviewer == rev_code[r["reviewer_id"]]
                 exclude |= mine & (coded.time >= r["onset"].value) & coded.timed
-            res, _ = residual_ratings(
+            res = residual_ratings(
                 ratings,
                 key,
                 live_reference=self.live_reference,
                 exclude_from_reference=exclude,
-                coded=coded,
             )
-            steps = build_steps(res, len(coded.reviewer_ids), len(coded.submission_ids))
+            steps = build_steps(res, coded.n_reviewers, coded.n_submissions)
             self._raw_steps = steps
             self._fit_charts(res, steps)
         self._windows(steps)
@@ -631,8 +631,8 @@ class DriftMonitor:
             ev_rows = rating_rows[window]
             ev = pd.DataFrame(
                 {
-                    "submission_id": sub_names[coded.sub[ev_rows]],
-                    "criterion_id": crit_names[coded.crit[ev_rows]],
+                    "submission_id": sub_names[coded.submission[ev_rows]],
+                    "criterion_id": crit_names[coded.criterion[ev_rows]],
                     "rated_at": pd.to_datetime(coded.time[ev_rows], utc=True),
                     "kind": _kind_text(coded.kind[ev_rows]),
                     "source": src_names[rating_src[window]],
@@ -716,7 +716,7 @@ class DriftMonitor:
 
         # -- who was checked -------------------------------------------------------------
         all_ids = [str(v) for v in rev_ids]
-        present = np.bincount(coded.rev, minlength=n_rev)
+        present = np.bincount(coded.reviewer, minlength=n_rev)
         reason = []
         for i in range(n_rev):
             if ok[i]:
@@ -755,9 +755,7 @@ class DriftMonitor:
         # -- chart table for plots ------------------------------------------------------
         self.charts_ = pd.DataFrame(
             {
-                "reviewer_id": pd.Categorical.from_codes(
-                    steps.rev, categories=pd.Index(all_ids, dtype=object)
-                ),
+                "reviewer_id": _reviewer_categorical(self._table, steps.rev),
                 "step": r_pos,
                 "rated_at": pd.to_datetime(steps.time, utc=True),
                 "source": pd.Categorical.from_codes(
@@ -940,6 +938,17 @@ def _size(
         return float("nan"), []
     w = np.asarray(weight)
     return float(np.dot(w, est) / w.sum()), used
+
+
+def _reviewer_categorical(table: RatingsTable, rev: np.ndarray) -> pd.Categorical:
+    """Reviewer codes as a categorical over the table's reviewer categories (those without
+    a rating included, as the frame has them)."""
+    ids = table.codes.reviewer_ids
+    col = table.frame["reviewer_id"]
+    if not isinstance(col.dtype, pd.CategoricalDtype):
+        return pd.Categorical.from_codes(rev, categories=ids)
+    cats = pd.Index(col.cat.categories.astype(str), dtype=object)
+    return pd.Categorical.from_codes(cats.get_indexer(ids)[rev], categories=cats)
 
 
 def _kind_text(codes: np.ndarray) -> np.ndarray:
