@@ -140,19 +140,7 @@ def _drift(args: argparse.Namespace) -> Outcome:
 
         doc["html"] = str(drift_report(monitor).write(args.html))
 
-    n_checked = int((checked["status"] == "checked").sum())
-    shown_flags = flags[
-        [
-            "reviewer_id",
-            "onset",
-            "direction",
-            "magnitude",
-            "chart",
-            "source",
-            "n_evidence",
-            "false_alarm_rate",
-        ]
-    ].assign(onset=flags["onset"].dt.strftime("%Y-%m-%d %H:%M"))
+    shown_flags = report.flag_summary(brief=True)
     short = checked.loc[checked["status"] != "checked", ["reviewer_id", "reason"]]
     changed = tests.loc[tests["changed"], ["reviewer_id", "source", "change", "p_holm"]]
     horizon = (
@@ -167,7 +155,7 @@ def _drift(args: argparse.Namespace) -> Outcome:
     )
     text = "\n\n".join(
         [
-            f"Drift: {len(flags)} of {n_checked} reviewers checked flagged "
+            f"Drift: {len(flags)} of {report.n_checked} reviewers checked flagged "
             f"({', '.join(charts)}; {design}; k = {monitor.k_:g}). "
             "more_lenient = higher scores than the reference; magnitude in score points.",
             frame_text(shown_flags),

@@ -20,7 +20,8 @@ from calibrate.drift._charts import (
     self_starting_scores,
 )
 from calibrate.drift._group import GroupDrift
-from calibrate.drift._monitor import DriftMonitor, DriftReport, detect_drift
+from calibrate.drift._monitor import DriftMonitor, detect_drift
+from calibrate.drift._report import DriftReport
 from calibrate.drift._residuals import SOURCES
 
 __all__ = [

@@ -383,6 +383,30 @@ def cusum_limit(
     """
     k = check_positive("k", k, allow_zero=True)
     sided = _sided(sided)
+    return _limit(
+        lambda h: cusum_arl(k, h, sided=sided),
+        lambda h, n: cusum_false_alarm_rate(k, h, n, sided=sided),
+        arl,
+        false_alarm_rate,
+        horizon,
+        hi_arl=25.0,
+        hi_rate=40.0,
+    )
+
+
+def _limit(
+    arl_of: Callable[[float], float],
+    rate_of: Callable[[float, int], float],
+    arl: float | None,
+    false_alarm_rate: float | None,
+    horizon: int | None,
+    *,
+    hi_arl: float,
+    hi_rate: float,
+) -> float:
+    """The limit of a chart whose in-control ARL at a limit is ``arl_of(limit)`` and
+    false-alarm probability within ``n`` observations ``rate_of(limit, n)``, for the one
+    design given: an ARL of ``arl``, or ``false_alarm_rate`` within ``horizon``."""
     if (arl is None) == (false_alarm_rate is None):
         raise ValueError(
             "give exactly one design: arl=... or false_alarm_rate=... with horizon=..."
@@ -391,12 +415,12 @@ def cusum_limit(
         target = check_positive("arl", arl)
         if target <= 1:
             raise ValueError(f"arl must be greater than 1; got {arl!r}")
-        return _solve(lambda h: not cusum_arl(k, h, sided=sided) < target, hi=25.0)
+        return _solve(lambda h: not arl_of(h) < target, hi=hi_arl)
     alpha = _probability("false_alarm_rate", false_alarm_rate)
     if horizon is None:
         raise ValueError("false_alarm_rate needs horizon=... (observations)")
     n = _horizon(horizon)
-    return _solve_rate(lambda h: cusum_false_alarm_rate(k, h, n, sided=sided), alpha, hi=40.0)
+    return _solve_rate(lambda h: rate_of(h, n), alpha, hi=hi_rate)
 
 
 def _solve(
@@ -524,17 +548,12 @@ def ewma_limit(
     2.81
     """
     lam = _probability("lam", lam) if lam != 1 else 1.0
-    if (arl is None) == (false_alarm_rate is None):
-        raise ValueError(
-            "give exactly one design: arl=... or false_alarm_rate=... with horizon=..."
-        )
-    if arl is not None:
-        target = check_positive("arl", arl)
-        if target <= 1:
-            raise ValueError(f"arl must be greater than 1; got {arl!r}")
-        return _solve(lambda c: not ewma_arl(lam, c) < target, hi=8.0)
-    alpha = _probability("false_alarm_rate", false_alarm_rate)
-    if horizon is None:
-        raise ValueError("false_alarm_rate needs horizon=... (observations)")
-    n = _horizon(horizon)
-    return _solve_rate(lambda c: ewma_false_alarm_rate(lam, c, n), alpha, hi=8.0)
+    return _limit(
+        lambda c: ewma_arl(lam, c),
+        lambda c, n: ewma_false_alarm_rate(lam, c, n),
+        arl,
+        false_alarm_rate,
+        horizon,
+        hi_arl=8.0,
+        hi_rate=8.0,
+    )

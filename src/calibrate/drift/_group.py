@@ -163,6 +163,47 @@ def _group_windows(
     return pd.DataFrame(rows)
 
 
+def _reviewer_scales(rev: np.ndarray, y: np.ndarray, n_rev: int) -> np.ndarray:
+    """Successive-difference SD of each reviewer's steps (``rev`` sorted), the pooled one
+    where a reviewer has no pair, floored at a quarter of the pooled one."""
+    same = rev[1:] == rev[:-1]
+    d2 = np.diff(y) ** 2
+    ssd = np.bincount(rev[1:][same], weights=d2[same], minlength=n_rev)
+    nsd = np.bincount(rev[1:][same], minlength=n_rev)
+    pooled = np.sqrt(ssd.sum() / max(2 * nsd.sum(), 1)) if nsd.sum() else 0.5
+    scale = np.where(nsd > 0, np.sqrt(ssd / np.maximum(2 * nsd, 1)), pooled)
+    return np.maximum(scale, max(pooled, 1e-6) / 4)
+
+
+def _reason(
+    drifted: bool,
+    shift: float,
+    onset: pd.Timestamp,
+    share: float,
+    n_moved: int,
+    p_value: float,
+    alpha: float,
+    min_shift: float,
+) -> str:
+    """The sentence that says whether the group drifted, and why (not)."""
+    if drifted:
+        direction = "more_lenient" if shift > 0 else "harsher"
+        return (
+            f"the group drifted: {direction.replace('_', ' ')} by {abs(shift):.2f} score points "
+            f"(median reviewer) from about {onset:%Y-%m-%d}; {share:.0%} of {n_moved} "
+            f"reviewers moved that way (permutation p = {p_value:.3f})"
+        )
+    why = (
+        f"p = {p_value:.3f} > {alpha:g}"
+        if p_value > alpha
+        else f"median shift {abs(shift):.2f} < {min_shift:g} score points"
+    )
+    return (
+        f"no group drift ({why}); best split {onset:%Y-%m-%d}, median reviewer shift "
+        f"{shift:+.2f} score points"
+    )
+
+
 def group_drift_test(
     rev: np.ndarray,
     time: np.ndarray,
@@ -213,14 +254,7 @@ def group_drift_test(
         )
     n_rev = int(rev.max()) + 1
     qs = np.unique(np.quantile(time, np.linspace(0.1, 0.9, n_splits), method="lower"))
-    # successive-difference scale per reviewer, floored at a quarter of the pooled one
-    same = rev[1:] == rev[:-1]
-    d2 = np.diff(y) ** 2
-    ssd = np.bincount(rev[1:][same], weights=d2[same], minlength=n_rev)
-    nsd = np.bincount(rev[1:][same], minlength=n_rev)
-    pooled = np.sqrt(ssd.sum() / max(2 * nsd.sum(), 1)) if nsd.sum() else 0.5
-    scale = np.where(nsd > 0, np.sqrt(ssd / np.maximum(2 * nsd, 1)), pooled)
-    scale = np.maximum(scale, max(pooled, 1e-6) / 4)
+    scale = _reviewer_scales(rev, y, n_rev)
     # steps are sorted by reviewer then time: "after" a split is a tail of each block
     ends = np.searchsorted(rev, np.arange(n_rev), side="right")
     n_after = np.stack([np.bincount(rev, weights=time >= q, minlength=n_rev) for q in qs])
@@ -267,22 +301,7 @@ def group_drift_test(
     onset = pd.Timestamp(int(qs[best]), tz="UTC")
     drifted = bool(p_value <= alpha and abs(shift) >= min_shift)
     direction = "more_lenient" if shift > 0 else "harsher"
-    if drifted:
-        reason = (
-            f"the group drifted: {direction.replace('_', ' ')} by {abs(shift):.2f} score points "
-            f"(median reviewer) from about {onset:%Y-%m-%d}; {share:.0%} of {len(d_best)} "
-            f"reviewers moved that way (permutation p = {p_value:.3f})"
-        )
-    else:
-        why = (
-            f"p = {p_value:.3f} > {alpha:g}"
-            if p_value > alpha
-            else f"median shift {abs(shift):.2f} < {min_shift:g} score points"
-        )
-        reason = (
-            f"no group drift ({why}); best split {onset:%Y-%m-%d}, median reviewer shift "
-            f"{shift:+.2f} score points"
-        )
+    reason = _reason(drifted, shift, onset, share, len(d_best), p_value, alpha, min_shift)
     return GroupDrift(
         True,
         drifted,

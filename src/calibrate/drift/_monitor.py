@@ -1,45 +1,24 @@
-"""Reviewer drift over time: self-starting CUSUM and EWMA charts per reviewer on residuals
-against the key and against co-reviewers, group drift, and severity per time window."""
+"""The drift monitor (DriftMonitor, detect_drift): its settings, the two charting passes, severity per window, the results."""
 
 from __future__ import annotations
 
-import html
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from calibrate._checks import check_int
-from calibrate.drift._charts import (
-    cusum_arl,
-    cusum_false_alarm_curve,
-    cusum_false_alarm_rate,
-    cusum_limit,
-    cusum_statistics,
-    ewma_arl,
-    ewma_false_alarm_curve,
-    ewma_false_alarm_rate,
-    ewma_limit,
-    ewma_statistic,
-    self_starting_scores,
-)
-from calibrate.drift._group import (
-    GroupDrift,
-    group_drift_test,
-    json_value,
-    window_codes,
-    window_tests,
-)
+from calibrate.drift._chart_fit import fit_charts, group_adjusted
+from calibrate.drift._flags import chart_table, checked_table, flag_frame, flag_rows
+from calibrate.drift._group import GroupDrift, group_drift_test, window_codes, window_tests
+from calibrate.drift._limits import CHARTS, ChartSettings
+from calibrate.drift._report import DriftReport
 from calibrate.drift._residuals import SOURCES, Residuals, Steps, build_steps, residual_ratings
-from calibrate.ratings import KINDS, AnswerKey, RatingsTable
+from calibrate.ratings import AnswerKey, RatingCodes, RatingsTable
 
-__all__ = ["DriftMonitor", "DriftReport", "detect_drift"]
-
-CHARTS = ("cusum", "ewma")
-_HORIZON_GRID = 1.1  # per-reviewer horizons are rounded up to powers of this (fewer limits)
+__all__ = ["DriftMonitor", "detect_drift"]
 
 
 # ---- settings checks ------------------------------------------------------------------
@@ -54,84 +33,6 @@ def _number(
         left, right = ("(" if lo_open else "["), (")" if hi_open else "]")
         raise ValueError(f"{name} must be a number in {left}{lo:g}, {hi:g}{right}; got {value!r}")
     return v
-
-
-@dataclass(frozen=True)
-class DriftReport:
-    """What a :class:`DriftMonitor` found, as plain tables and JSON-ready values.
-
-    Attributes
-    ----------
-    flags : DataFrame
-        One row per flagged reviewer (see :attr:`DriftMonitor.flags_`).
-    evidence : dict of str to DataFrame
-        Per flagged reviewer, the ratings from the onset to the signal.
-    checked : DataFrame
-        Every reviewer: ratings per source, status and reason, limits, flagged.
-    group : GroupDrift
-    window_tests : DataFrame
-        Per reviewer and source: the test for a change of severity across time windows.
-    settings : dict
-    """
-
-    flags: pd.DataFrame
-    evidence: dict[str, pd.DataFrame] = field(repr=False)
-    checked: pd.DataFrame = field(repr=False)
-    group: GroupDrift = field(repr=False)
-    window_tests: pd.DataFrame = field(repr=False)
-    settings: dict[str, Any] = field(repr=False)
-
-    def to_frame(self) -> pd.DataFrame:
-        """The flags table (a copy)."""
-        return self.flags.copy()
-
-    def to_dict(self) -> dict[str, Any]:
-        """``{"flags": [...], "reviewers_checked": [...], "group": {...},
-        "window_tests": [...], "settings": {...}}`` with times as ISO text; each flag
-        carries its evidence rows."""
-
-        flags = []
-        for rec in self.flags.to_dict(orient="records"):
-            row = {k: json_value(v) for k, v in rec.items()}
-            ev = self.evidence.get(str(rec["reviewer_id"]))
-            row["evidence"] = (
-                []
-                if ev is None
-                else [
-                    {k: json_value(v) for k, v in r.items()} for r in ev.to_dict(orient="records")
-                ]
-            )
-            flags.append(row)
-        checked = [
-            {k: json_value(v) for k, v in r.items()} for r in self.checked.to_dict(orient="records")
-        ]
-        tests = [
-            {k: json_value(v) for k, v in r.items()}
-            for r in self.window_tests.to_dict(orient="records")
-        ]
-        return {
-            "flags": flags,
-            "reviewers_checked": checked,
-            "group": self.group.to_dict(),
-            "window_tests": tests,
-            "settings": dict(self.settings),
-        }
-
-    def _repr_html_(self) -> str:
-        shown = self.flags[
-            [
-                c
-                for c in ("reviewer_id", "onset", "direction", "magnitude", "chart", "source")
-                if c in self.flags
-            ]
-        ]
-        n_checked = int((self.checked["status"] == "checked").sum())
-        return (
-            f"<div><strong>Drift</strong><p>{len(self.flags)} of {n_checked} reviewers checked "
-            f"flagged. {html.escape(self.group.reason)}</p>"
-            + shown.to_html(index=False, float_format=lambda x: f"{x:.3f}")
-            + "</div>"
-        )
 
 
 class DriftMonitor:
@@ -388,401 +289,90 @@ class DriftMonitor:
         """Monitor every reviewer of ``ratings`` (``key``: the answer key of the anchors,
         if any). Returns ``self``."""
         self._check()
-        if not isinstance(ratings, RatingsTable):
-            raise TypeError(
-                f"ratings must be a calibrate.ratings.RatingsTable; got {type(ratings).__name__}"
-            )
-        if key is not None and not isinstance(key, AnswerKey):
-            raise TypeError(
-                f"key must be a calibrate.ratings.AnswerKey or None; got {type(key).__name__}"
-            )
-        if len(ratings) == 0:
-            raise ValueError("ratings is empty: drift needs ratings ordered in time")
-        if not ratings.frame["rated_at"].notna().any():
-            raise ValueError(
-                "ratings have no rated_at times: drift needs each rating's time (column rated_at)"
-            )
+        _check_inputs(ratings, key)
         rng = np.random.default_rng(self.rng)
         self._charts = [self.charts] if isinstance(self.charts, str) else list(self.charts)
-        res, coded = residual_ratings(ratings, key, live_reference=self.live_reference)
-        self._table, self._coded = ratings, coded
-        steps = build_steps(res, len(coded.reviewer_ids), len(coded.submission_ids))
+        self._table = ratings
+        codes = ratings.codes
+        res = residual_ratings(ratings, key, live_reference=self.live_reference)
+        steps = build_steps(res, codes.n_reviewers, codes.n_submissions)
         times = ratings.frame["rated_at"].dropna()
         t0, t1 = times.min().value, times.max().value
-        edges = np.linspace(t0, t1 + 1, self.n_windows + 1).astype(np.int64)
-        self._edges = edges
+        self._edges = np.linspace(t0, t1 + 1, self.n_windows + 1).astype(np.int64)
+        self.group_ = self._group_test(steps, rng)
+        rows = self._chart_pass(res, steps)
+        if (
+            self.refine
+            and self.live_reference == "co_reviewers"
+            and len(rows)
+            and (steps.source == 1).any()
+        ):
+            res = residual_ratings(
+                ratings,
+                key,
+                live_reference=self.live_reference,
+                exclude_from_reference=_after_onsets(codes, rows),
+            )
+            steps = build_steps(res, codes.n_reviewers, codes.n_submissions)
+            self._chart_pass(res, steps)
+        self._windows(steps)
+        self.settings_ = self._settings()
+        return self
 
-        # group drift on key-referenced steps; shift taken out of key residuals if it drifted
+    def _group_test(self, steps: Steps, rng: np.random.Generator) -> GroupDrift:
+        """The test of drift of the whole group, on the key-referenced steps."""
         is_key = steps.source == 0
-        self.group_ = group_drift_test(
+        return group_drift_test(
             steps.rev[is_key],
             steps.time[is_key],
             steps.y[is_key],
-            edges,
+            self._edges,
             alpha=float(self.group_alpha),
             min_shift=float(self.group_min_shift),
             n_permutations=int(self.n_permutations),
             rng=rng,
         )
-        self._raw_steps = steps
-        self._fit_charts(res, steps)
-        if (
-            self.refine
-            and self.live_reference == "co_reviewers"
-            and len(self._flag_rows)
-            and (steps.source == 1).any()
-        ):
-            exclude = np.zeros(len(coded.rev), dtype=bool)
-            rev_code = {name: i for i, name in enumerate(coded.reviewer_ids)}
-            for r in self._flag_rows:
-                mine = coded.rev == rev_code[r["reviewer_id"]]
-                exclude |= mine & (coded.time >= r["onset"].value) & coded.timed
-            res, _ = residual_ratings(
-                ratings,
-                key,
-                live_reference=self.live_reference,
-                exclude_from_reference=exclude,
-                coded=coded,
-            )
-            steps = build_steps(res, len(coded.reviewer_ids), len(coded.submission_ids))
-            self._raw_steps = steps
-            self._fit_charts(res, steps)
-        self._windows(steps)
-        return self
 
-    def _adjusted_y(self, steps: Steps) -> np.ndarray:
-        y = steps.y.copy()
-        g = self.group_
-        if g.drifted and g.onset is not None:
-            late = (steps.source == 0) & (steps.time >= g.onset.value)
-            y[late] -= g.shift
-        return y
-
-    def _fit_charts(self, res: Residuals, steps: Steps) -> None:
-        coded = self._coded
-        n_rev = len(coded.reviewer_ids)
-        y = self._adjusted_y(steps)
-        n_src = len(SOURCES)
-
-        # -- per (reviewer, source) streams: pooled scale, self-starting scores --------
-        stream = steps.rev * n_src + steps.source
-        order = np.lexsort((steps.time, stream))  # stream, then time (stable)
-        s_sorted = stream[order]
-        starts = np.flatnonzero(np.r_[True, s_sorted[1:] != s_sorted[:-1]])
-        lengths = np.diff(np.r_[starts, len(order)])
-        pos = np.arange(len(order)) - np.repeat(starts, lengths)
-        ys = y[order]
-        same = np.r_[False, s_sorted[1:] == s_sorted[:-1]]
-        scales: dict[str, float] = {}
-        scale_of_src = np.full(n_src, 0.5)
-        for code in range(n_src):
-            mine = same & (steps.source[order] == code)
-            if mine.any():
-                d2 = (ys[1:] - ys[:-1])[mine[1:]] ** 2
-                sd = float(np.sqrt(d2.mean() / 2)) if len(d2) else 0.5
-                scale_of_src[code] = max(sd, 1e-3)
-                scales[SOURCES[code]] = float(scale_of_src[code])
-        self.scales_ = scales
-        u = np.full(len(order), np.nan)
-        if len(order):
-            mat = np.full((len(starts), int(lengths.max())), np.nan)
-            row = np.repeat(np.arange(len(starts)), lengths)
-            mat[row, pos] = ys
-            src_of_row = s_sorted[starts] % n_src
-            um = self_starting_scores(
-                mat, prior_scale=scale_of_src[src_of_row], prior_df=float(self.prior_df)
-            )
-            u = um[row, pos]
-        score_z = np.empty(len(order))
-        score_z[order] = u
-
-        # -- CUSUM reference value -------------------------------------------------------
-        if self.shift is None:
-            k = float(self.k)
-        else:
-            counts = np.bincount(steps.source, minlength=n_src).astype(float)
-            typical = (
-                math.sqrt(float((counts * scale_of_src**2).sum() / counts.sum()))
-                if counts.sum()
-                else 0.5
-            )
-            k = float(np.clip(float(self.shift) / (2 * typical), 0.1, 1.5))
-        self.k_ = k
-
-        # -- merged chart per reviewer (steps are sorted by reviewer, time, source) -----
-        r_starts = np.searchsorted(steps.rev, np.arange(n_rev))
-        r_len = np.bincount(steps.rev, minlength=n_rev)
-        r_pos = np.arange(len(steps.rev)) - r_starts[steps.rev]
-        width = int(r_len.max(initial=0))
-        z = np.full((n_rev, max(width, 1)), np.nan)
-        z[steps.rev, r_pos] = score_z
-        up, lo = cusum_statistics(z, k)
-        ew = ewma_statistic(z, float(self.lam))
-
-        # -- eligibility and limits per reviewer ----------------------------------------
-        n_rat = np.bincount(res.rev, minlength=n_rev)
-        n_by_src = np.stack(
-            [np.bincount(res.rev[res.source == code], minlength=n_rev) for code in range(n_src)]
+    def _chart_settings(self) -> ChartSettings:
+        return ChartSettings(
+            k=self.k,
+            shift=self.shift,
+            lam=self.lam,
+            prior_df=self.prior_df,
+            min_ratings=self.min_ratings,
+            min_steps=self.min_steps,
+            false_alarm_rate=self.false_alarm_rate,
+            horizon=self.horizon,
+            arl=self.arl,
+            charts=tuple(self._charts),
         )
-        n_scored = np.bincount(steps.rev[~np.isnan(score_z)], minlength=n_rev)
-        per_step = n_rat / np.maximum(r_len, 1)
-        ok = (n_rat >= self.min_ratings) & (n_scored >= self.min_steps)
-        lam = float(self.lam)
-        design: dict[int, dict[str, float]] = {}
-        horizon_steps = np.zeros(n_rev, dtype=np.int64)
-        limits = {c: np.full(n_rev, np.nan) for c in CHARTS}
-        fap = np.full(n_rev, np.nan)
-        fap_record = np.full(n_rev, np.nan)
-        arl_steps = {c: np.full(n_rev, np.nan) for c in CHARTS}
-        for r in np.flatnonzero(ok):
-            if self.arl is not None:
-                key_n = _round_up(float(self.arl) / per_step[r])
-            else:
-                n_h = r_len[r] if self.horizon is None else float(self.horizon) / per_step[r]
-                key_n = _round_up(n_h)
-            horizon_steps[r] = key_n
-            if key_n not in design:
-                design[key_n] = self._design(key_n, k, lam)
-            d = design[key_n]
-            for c in CHARTS:
-                limits[c][r] = d[f"{c}_limit"]
-                arl_steps[c][r] = d[f"{c}_arl"]
-            fap[r] = d["false_alarm_rate"]
-        # each reviewer's false-alarm probability over their own record: one run-length
-        # curve per design, read at every record length
-        for key_n, d in design.items():
-            mine = np.flatnonzero(ok & (horizon_steps == key_n))
-            n_rec = np.maximum(n_scored[mine], 1)
-            top = int(n_rec.max())
-            curve = np.zeros(top + 1)
-            for c in self._charts:
-                curve += (
-                    cusum_false_alarm_curve(k, d["cusum_limit"], top)
-                    if c == "cusum"
-                    else ewma_false_alarm_curve(lam, d["ewma_limit"], top)
-                )
-            fap_record[mine] = np.minimum(curve[n_rec], 1.0)
-        self.design_ = design
 
-        # -- signals: the first of the flagging charts; the other chart's first signal
-        # is reported beside it ----------------------------------------------------------
-        never = np.iinfo(np.int64).max
-        sd_ewma = math.sqrt(lam / (2 - lam))
-        rows = np.arange(n_rev)
-        first_of: dict[str, np.ndarray] = {}
-        side_of: dict[str, np.ndarray] = {}
-        for c in CHARTS:
-            lim = limits[c][:, None]
-            if c == "cusum":
-                hit_up, hit_lo = up >= lim, lo >= lim
-            else:
-                hit_up, hit_lo = ew >= lim * sd_ewma, ew <= -lim * sd_ewma
-            hit = (hit_up | hit_lo) & ok[:, None]
-            first = np.where(hit.any(axis=1), np.argmax(hit, axis=1), never)
-            at = np.minimum(first, z.shape[1] - 1)
-            first_of[c] = first
-            side_of[c] = np.where(hit_up[rows, at], 1.0, -1.0)
-        sig_step = np.full(n_rev, never)
-        sig_chart = np.full(n_rev, -1)
-        sig_side = np.zeros(n_rev)
-        for ci, c in enumerate(CHARTS):
-            if c not in self._charts:
-                continue
-            better = first_of[c] < sig_step
-            sig_step = np.where(better, first_of[c], sig_step)
-            sig_chart = np.where(better, ci, sig_chart)
-            sig_side = np.where(better, side_of[c], sig_side)
+    def _chart_pass(self, res: Residuals, steps: Steps) -> list[dict[str, Any]]:
+        """Chart every reviewer on ``steps`` (the group's shift taken out when it drifted)
+        and set the fitted tables; returns the flags' records."""
+        codes = self._table.codes
+        y = group_adjusted(steps, self.group_)
+        fit = fit_charts(res, steps, y, codes.n_reviewers, self._chart_settings())
+        self.scales_, self.k_, self.design_ = fit.scales, fit.k, fit.limits.design
+        rows, self.evidence_ = flag_rows(fit, res, steps, codes, self.group_.drifted)
+        self.flags_ = flag_frame(rows)
+        self.checked_ = checked_table(fit, codes, self.flags_, self.min_ratings, self.min_steps)
+        self.charts_ = chart_table(fit, steps, self._table)
+        return rows
 
-        # -- flags -----------------------------------------------------------------------
-        rev_ids = coded.reviewer_ids
-        flag_rows: list[dict[str, Any]] = []
-        evidence: dict[str, pd.DataFrame] = {}
-        rating_rows = res.row
-        rating_step_pos = r_pos[steps.step_of_rating]
-        rating_rev = res.rev
-        rating_src = res.source
-        rating_score = res.score
-        rating_ref = res.reference
-        rating_resid = res.residual
-        sub_names = np.asarray(coded.submission_ids, dtype=object)
-        crit_names = np.asarray(coded.criterion_ids, dtype=object)
-        src_names = np.asarray(SOURCES, dtype=object)
-        flagged_rev = np.flatnonzero(sig_chart >= 0)
-        pos_flagged = np.flatnonzero(np.isin(rating_rev, flagged_rev))
-        by_rev = {
-            r: pos_flagged[i]
-            for r, i in pd.Series(pos_flagged).groupby(rating_rev[pos_flagged]).indices.items()
-        }
-        for r in flagged_rev:
-            s = int(sig_step[r])
-            side = sig_side[r]
-            path = up[r] if side > 0 else lo[r]
-            # the CUSUM excursion that ended at (or spans) the signal: last zero before it
-            zeros = np.flatnonzero((path[: s + 1] == 0) | np.isnan(path[: s + 1]))
-            on = int(zeros[-1]) + 1 if len(zeros) else 0
-            on = min(on, s)
-            mine = slice(r_starts[r], r_starts[r] + r_len[r])
-            times_r = steps.time[mine]
-            src_r = steps.source[mine]
-            onset_ns, signal_ns = int(times_r[on]), int(times_r[s])
-            shift, used = _size(times_r, src_r, steps.n[mine], y[mine], onset_ns, scale_of_src)
-            idx = by_rev.get(r, np.zeros(0, dtype=np.int64))
-            window = idx[(rating_step_pos[idx] >= on) & (rating_step_pos[idx] <= s)]
-            ev_rows = rating_rows[window]
-            ev = pd.DataFrame(
-                {
-                    "submission_id": sub_names[coded.sub[ev_rows]],
-                    "criterion_id": crit_names[coded.crit[ev_rows]],
-                    "rated_at": pd.to_datetime(coded.time[ev_rows], utc=True),
-                    "kind": _kind_text(coded.kind[ev_rows]),
-                    "source": src_names[rating_src[window]],
-                    "score": rating_score[window],
-                    "reference": rating_ref[window],
-                    "residual": rating_resid[window],
-                }
-            )
-            ev = ev.sort_values(["rated_at", "submission_id", "criterion_id"], kind="stable")
-            evidence[str(rev_ids[r])] = ev.reset_index(drop=True)
-            chart = CHARTS[int(sig_chart[r])]
-            srcs = sorted(set(ev["source"]), key=SOURCES.index) or [SOURCES[int(src_r[s])]]
-            key_after = bool(((src_r == 0) & (times_r >= onset_ns)).any())
-            flag_rows.append(
-                {
-                    "reviewer_id": str(rev_ids[r]),
-                    "onset": pd.Timestamp(onset_ns, tz="UTC"),
-                    "signal_at": pd.Timestamp(signal_ns, tz="UTC"),
-                    "direction": "more_lenient" if side > 0 else "harsher",
-                    "magnitude": abs(shift),
-                    "shift": shift,
-                    "chart": chart,
-                    "source": "+".join(srcs),
-                    "n_evidence": len(ev),
-                    "ratings_after_onset": len(ev),
-                    "sources_in_size": "+".join(used),
-                    "false_alarm_rate": float(fap[r]),
-                    "false_alarm_rate_record": float(fap_record[r]),
-                    "arl": float(arl_steps[chart][r] * per_step[r]),
-                    "limit": float(limits[chart][r]),
-                    "k": k,
-                    "relative_to_group": bool(self.group_.drifted and key_after),
-                    "cusum_signal_at": _time_at(times_r, first_of["cusum"][r]),
-                    "ewma_signal_at": _time_at(times_r, first_of["ewma"][r]),
-                }
-            )
-        self._flag_rows = flag_rows
-        columns = [
-            "reviewer_id",
-            "onset",
-            "signal_at",
-            "direction",
-            "magnitude",
-            "shift",
-            "chart",
-            "source",
-            "n_evidence",
-            "ratings_after_onset",
-            "sources_in_size",
-            "false_alarm_rate",
-            "false_alarm_rate_record",
-            "arl",
-            "limit",
-            "k",
-            "relative_to_group",
-            "cusum_signal_at",
-            "ewma_signal_at",
-        ]
-        flags = pd.DataFrame(flag_rows, columns=columns)
-        for col in ("onset", "signal_at", "cusum_signal_at", "ewma_signal_at"):
-            flags[col] = pd.to_datetime(flags[col], utc=True)  # typed even when empty
-        if flags.empty:
-            flags = flags.astype(
-                {
-                    "magnitude": float,
-                    "shift": float,
-                    "n_evidence": np.int64,
-                    "ratings_after_onset": np.int64,
-                    "false_alarm_rate": float,
-                    "false_alarm_rate_record": float,
-                    "arl": float,
-                    "limit": float,
-                    "k": float,
-                    "relative_to_group": bool,
-                }
-            )
-        self.flags_ = flags.sort_values(["onset", "reviewer_id"], kind="stable").reset_index(
-            drop=True
-        )
-        self.evidence_ = evidence
-
-        # -- who was checked -------------------------------------------------------------
-        all_ids = [str(v) for v in rev_ids]
-        present = np.bincount(coded.rev, minlength=n_rev)
-        reason = []
-        for i in range(n_rev):
-            if ok[i]:
-                reason.append("")
-            elif n_rat[i] == 0:
-                reason.append(
-                    "no ratings with a time and a reference (key, or another reviewer on the same work)"
-                )
-            else:
-                reason.append(
-                    f"{int(n_rat[i])} referenced ratings in {int(n_scored[i])} scored steps; "
-                    f"needs at least {self.min_ratings} ratings and {self.min_steps} steps"
-                )
-        flagged = set(flags["reviewer_id"])
-        self.checked_ = pd.DataFrame(
-            {
-                "reviewer_id": all_ids,
-                "n_ratings": present,
-                "n_referenced": n_rat,
-                "n_key": n_by_src[0],
-                "n_co_reviewers": n_by_src[1],
-                "n_model": n_by_src[2],
-                "n_steps": r_len,
-                "status": np.where(ok, "checked", "insufficient"),
-                "reason": reason,
-                "horizon_steps": np.where(ok, horizon_steps, 0),
-                "cusum_limit": limits["cusum"],
-                "ewma_limit": limits["ewma"],
-                "false_alarm_rate": fap,
-                "false_alarm_rate_record": fap_record,
-                "flagged": [rid in flagged for rid in all_ids],
-            }
-        )
-        self.checked_ = self.checked_.loc[present > 0].reset_index(drop=True)
-
-        # -- chart table for plots ------------------------------------------------------
-        self.charts_ = pd.DataFrame(
-            {
-                "reviewer_id": pd.Categorical.from_codes(
-                    steps.rev, categories=pd.Index(all_ids, dtype=object)
-                ),
-                "step": r_pos,
-                "rated_at": pd.to_datetime(steps.time, utc=True),
-                "source": pd.Categorical.from_codes(
-                    steps.source, categories=pd.Index(SOURCES, dtype=object)
-                ),
-                "submission_id": np.asarray(coded.submission_ids, dtype=object)[steps.sub],
-                "n_ratings": steps.n,
-                "residual": y,
-                "score_z": score_z,
-                "cusum_upper": up[steps.rev, r_pos],
-                "cusum_lower": lo[steps.rev, r_pos],
-                "ewma": ew[steps.rev, r_pos],
-            }
-        )
-        self.settings_: dict[str, Any] = {
+    def _settings(self) -> dict[str, Any]:
+        """The settings used, JSON-ready (``k`` and ``scales`` as fitted)."""
+        return {
             "shift": None if self.shift is None else float(self.shift),
             "false_alarm_rate": None if self.arl is not None else float(self.false_alarm_rate),  # type: ignore[arg-type]
             "horizon": self.horizon,
             "horizon_unit": "ratings",
             "arl": None if self.arl is None else float(self.arl),
             "charts": list(self._charts),
-            "k": k,
-            "lam": lam,
+            "k": self.k_,
+            "lam": float(self.lam),
             "prior_df": float(self.prior_df),
-            "scales": dict(scales),
+            "scales": dict(self.scales_),
             "live_reference": self.live_reference,
             "min_ratings": int(self.min_ratings),
             "min_steps": int(self.min_steps),
@@ -792,44 +382,11 @@ class DriftMonitor:
             "refine": bool(self.refine),
         }
 
-    def _design(self, n: int, k: float, lam: float) -> dict[str, float]:
-        """Limits, false-alarm rate and ARLs (in steps) for a horizon of ``n`` steps.
-
-        A flagging chart gets an equal share of ``false_alarm_rate`` (or the stated ARL);
-        a chart only shown is designed as if it were the only one.
-        """
-        out: dict[str, float] = {}
-        share = 1.0 / len(self._charts)
-        total = 0.0
-        for c in CHARTS:
-            if self.arl is not None:
-                n_arl = float(n)
-                out[f"{c}_limit"] = (
-                    cusum_limit(k, arl=n_arl) if c == "cusum" else ewma_limit(lam, arl=n_arl)
-                )
-            else:
-                alpha = float(self.false_alarm_rate)  # type: ignore[arg-type]
-                alpha *= share if c in self._charts else 1.0
-                out[f"{c}_limit"] = (
-                    cusum_limit(k, false_alarm_rate=alpha, horizon=n)
-                    if c == "cusum"
-                    else ewma_limit(lam, false_alarm_rate=alpha, horizon=n)
-                )
-            if c == "cusum":
-                out["cusum_arl"] = cusum_arl(k, out["cusum_limit"], sided="two")
-                rate = cusum_false_alarm_rate(k, out["cusum_limit"], n)
-            else:
-                out["ewma_arl"] = ewma_arl(lam, out["ewma_limit"])
-                rate = ewma_false_alarm_rate(lam, out["ewma_limit"], n)
-            if c in self._charts:
-                total += rate
-        out["false_alarm_rate"] = min(total, 1.0)
-        return out
-
     def _windows(self, steps: Steps) -> None:
-        coded = self._coded
+        """Severity per time window and the test of change, per reviewer and source."""
+        codes = self._table.codes
         n_src = len(SOURCES)
-        n_rev = len(coded.reviewer_ids)
+        n_rev = codes.n_reviewers
         win = window_codes(steps.time, self._edges)
         stream = steps.rev * n_src + steps.source
         wf, tests = window_tests(
@@ -841,7 +398,7 @@ class DriftMonitor:
             self.n_windows,
             alpha=float(self.window_alpha),
         )
-        ids = np.asarray(coded.reviewer_ids, dtype=object)
+        ids = np.asarray(codes.reviewer_ids, dtype=object)
         src = np.asarray(SOURCES, dtype=object)
         edges = self._edges
         wf.insert(0, "reviewer_id", ids[wf["stream"].to_numpy() // n_src])
@@ -899,52 +456,33 @@ class DriftMonitor:
         )
 
 
-def _round_up(n: float) -> int:
-    """Round a horizon up to the grid ``ceil(1.1^j)``: few distinct limits to solve,
-    each for a horizon at least as long as asked (so the false-alarm rate is kept)."""
-    n = max(float(n), 1.0)
-    j = math.ceil(math.log(n) / math.log(_HORIZON_GRID) - 1e-9)
-    return max(int(math.ceil(_HORIZON_GRID**j - 1e-9)), int(math.ceil(n - 1e-9)))
+def _check_inputs(ratings: object, key: object) -> None:
+    """The table and key are of the right types, and the table has timed ratings."""
+    if not isinstance(ratings, RatingsTable):
+        raise TypeError(
+            f"ratings must be a calibrate.ratings.RatingsTable; got {type(ratings).__name__}"
+        )
+    if key is not None and not isinstance(key, AnswerKey):
+        raise TypeError(
+            f"key must be a calibrate.ratings.AnswerKey or None; got {type(key).__name__}"
+        )
+    if len(ratings) == 0:
+        raise ValueError("ratings is empty: drift needs ratings ordered in time")
+    if not ratings.frame["rated_at"].notna().any():
+        raise ValueError(
+            "ratings have no rated_at times: drift needs each rating's time (column rated_at)"
+        )
 
 
-def _time_at(times: np.ndarray, step: int) -> pd.Timestamp:
-    """The time of a reviewer's step, NaT when the chart never signalled."""
-    if step >= len(times):
-        return pd.NaT
-    return pd.Timestamp(int(times[step]), tz="UTC")
-
-
-def _size(
-    times: np.ndarray,
-    src: np.ndarray,
-    n: np.ndarray,
-    y: np.ndarray,
-    onset_ns: int,
-    scale: np.ndarray,
-) -> tuple[float, list[str]]:
-    """Mean residual per rating after the onset minus before, per source, combined by
-    inverse variance (a step's variance ``scale[source]**2``)."""
-    est, weight, used = [], [], []
-    for c in np.unique(src):
-        m = src == c
-        before, after = m & (times < onset_ns), m & (times >= onset_ns)
-        if not before.any() or not after.any():
-            continue
-        mb = float((y[before] * n[before]).sum() / n[before].sum())
-        ma = float((y[after] * n[after]).sum() / n[after].sum())
-        var = scale[c] ** 2 * (1 / before.sum() + 1 / after.sum())
-        est.append(ma - mb)
-        weight.append(1 / var)
-        used.append(SOURCES[int(c)])
-    if not est:
-        return float("nan"), []
-    w = np.asarray(weight)
-    return float(np.dot(w, est) / w.sum()), used
-
-
-def _kind_text(codes: np.ndarray) -> np.ndarray:
-    kinds = np.asarray([*KINDS, ""], dtype=object)
-    return kinds[np.where(codes < 0, len(KINDS), codes)]
+def _after_onsets(codes: RatingCodes, rows: list[dict[str, Any]]) -> np.ndarray:
+    """Whether each rating is a flagged reviewer's, timed at or after their onset (kept
+    out of their partners' co-reviewer references in the second pass)."""
+    exclude = np.zeros(len(codes), dtype=bool)
+    rev_code = {name: i for i, name in enumerate(codes.reviewer_ids)}
+    for r in rows:
+        mine = codes.reviewer == rev_code[r["reviewer_id"]]
+        exclude |= mine & (codes.time >= r["onset"].value) & codes.timed
+    return exclude
 
 
 def detect_drift(

@@ -24,7 +24,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from calibrate.ratings import AnswerKey, RatingsTable
+from calibrate.ratings import AnswerKey, RatingCodes, RatingsTable
 
 __all__ = ["SOURCES", "Residuals", "Steps", "build_steps", "residual_ratings"]
 
@@ -33,106 +33,37 @@ SOURCES = ("key", "co_reviewers", "model")
 _KEY, _CO, _MODEL = 0, 1, 2
 
 
-def _codes(col: pd.Series) -> tuple[np.ndarray, pd.Index]:
-    if isinstance(col.dtype, pd.CategoricalDtype):
-        return col.cat.codes.to_numpy().astype(np.int64), pd.Index(
-            col.cat.categories.astype(str), dtype=object
-        )
-    codes, uniques = pd.factorize(col.astype(str), sort=True)
-    return codes.astype(np.int64), pd.Index(uniques, dtype=object)
-
-
-@dataclass(frozen=True)
-class _Coded:
-    """The ratings table as integer arrays (one entry per rating row)."""
-
-    rev: np.ndarray
-    sub: np.ndarray
-    crit: np.ndarray
-    rnd: np.ndarray  # -1: no round
-    kind: np.ndarray  # -1: not given
-    score: np.ndarray
-    time: np.ndarray  # int64 ns since the epoch; NaT -> min int64
-    timed: np.ndarray  # bool
-    reviewer_ids: pd.Index
-    submission_ids: pd.Index
-    criterion_ids: pd.Index
-
-
-def _encode(table: RatingsTable) -> _Coded:
-    f = table.frame
-    rev, rev_ids = _codes(f["reviewer_id"])
-    sub, sub_ids = _codes(f["submission_id"])
-    crit_ids = pd.Index(list(table.rubric.criterion_ids), dtype=object)
-    col = f["criterion_id"]
-    if isinstance(col.dtype, pd.CategoricalDtype) and list(col.cat.categories) == list(crit_ids):
-        crit = col.cat.codes.to_numpy().astype(np.int64)  # canonical: rubric order already
-    else:
-        crit = pd.Categorical(col.astype(str), categories=crit_ids).codes.astype(np.int64)
-    rnd = (
-        f["round_id"].cat.codes.to_numpy().astype(np.int64)
-        if isinstance(f["round_id"].dtype, pd.CategoricalDtype)
-        else pd.factorize(f["round_id"])[0].astype(np.int64)
-    )
-    kind = (
-        f["kind"].cat.codes.to_numpy().astype(np.int64)
-        if isinstance(f["kind"].dtype, pd.CategoricalDtype)
-        else np.full(len(f), -1, dtype=np.int64)
-    )
-    times = f["rated_at"]
-    timed = times.notna().to_numpy()
-    time = pd.DatetimeIndex(times).as_unit("ns").asi8 if len(f) else np.zeros(0, np.int64)
-    return _Coded(
-        rev,
-        sub,
-        crit,
-        rnd,
-        kind,
-        f["score"].to_numpy(dtype=np.int64),
-        time,
-        timed,
-        rev_ids,
-        sub_ids,
-        crit_ids,
-    )
-
-
-def _key_lookup(coded: _Coded, key: AnswerKey | None) -> np.ndarray:
-    """The key score of every rating (NaN where the key has none)."""
-    out = np.full(len(coded.rev), np.nan)
+def _key_lookup(codes: RatingCodes, key: AnswerKey | None) -> np.ndarray:
+    """The key score of every rating (NaN where the key has none), the key's submissions
+    and criteria numbered by the table's codes (those the table lacks are dropped)."""
+    out = np.full(len(codes), np.nan)
     if key is None or len(key.frame) == 0:
         return out
     kf = key.frame
-    ksub = pd.Categorical(kf["submission_id"].astype(str), categories=coded.submission_ids).codes
-    kcrit = pd.Categorical(kf["criterion_id"].astype(str), categories=coded.criterion_ids).codes
+    ksub = codes.submission_ids.get_indexer(kf["submission_id"].astype(str))
+    kcrit = codes.criterion_ids.get_indexer(kf["criterion_id"].astype(str))
     ok = (ksub >= 0) & (kcrit >= 0)
-    n_crit = len(coded.criterion_ids)
-    lut = np.full(len(coded.submission_ids) * n_crit, np.nan)
+    n_crit = codes.n_criteria
+    lut = np.full(codes.n_submissions * n_crit, np.nan)
     lut[ksub[ok].astype(np.int64) * n_crit + kcrit[ok]] = kf["key_score"].to_numpy(float)[ok]
-    return lut[coded.sub * n_crit + coded.crit]
+    return lut[codes.submission * n_crit + codes.criterion]
 
 
-def _cell_codes(coded: _Coded, mask: np.ndarray) -> np.ndarray:
-    """A code per (submission, criterion, round) cell for the rows in ``mask``."""
-    n_crit = len(coded.criterion_ids)
-    n_rnd = int(coded.rnd.max(initial=-1)) + 2
-    cell = (coded.sub[mask] * n_crit + coded.crit[mask]) * n_rnd + (coded.rnd[mask] + 1)
-    return pd.factorize(cell)[0].astype(np.int64)
-
-
-def _model_expected(table: RatingsTable, coded: _Coded, rows: np.ndarray) -> np.ndarray:
+def _model_expected(table: RatingsTable, rows: np.ndarray) -> np.ndarray:
     """Expected score of an average-severity reviewer (many-facet Rasch, partial credit
     when criteria differ in levels) for the ratings ``rows``."""
     from calibrate.severity import ManyFacetRasch
 
+    codes = table.codes
     sub_table = RatingsTable(table.frame.iloc[rows].reset_index(drop=True), table.rubric)
     n_levels = {len(c.levels) for c in table.rubric.criteria}
     model: Literal["rating_scale", "partial_credit"] = (
         "rating_scale" if len(n_levels) == 1 else "partial_credit"
     )
     fit = ManyFacetRasch(model=model).fit(sub_table)
-    ability = fit.ability_.reindex(coded.submission_ids[coded.sub[rows]]).to_numpy(float)
-    difficulty = fit.difficulty_.reindex(coded.criterion_ids[coded.crit[rows]]).to_numpy(float)
+    crit = codes.criterion[rows]
+    ability = fit.ability_.reindex(codes.submission_ids[codes.submission[rows]]).to_numpy(float)
+    difficulty = fit.difficulty_.reindex(codes.criterion_ids[crit]).to_numpy(float)
     tau = fit.thresholds_.to_numpy(float)  # criteria x steps, NaN beyond a criterion's levels
     kmax = tau.shape[1] + 1
     cumtau = np.concatenate([np.zeros((tau.shape[0], 1)), np.cumsum(tau, axis=1)], axis=1)
@@ -141,7 +72,6 @@ def _model_expected(table: RatingsTable, coded: _Coded, rows: np.ndarray) -> np.
         [[c.scores[min(k, len(c.scores) - 1)] for k in range(kmax)] for c in table.rubric.criteria],
         dtype=float,
     )
-    crit = coded.crit[rows]
     eta = ability - difficulty
     psi = eta[:, None] * np.arange(kmax) - cumtau[crit]
     psi -= psi.max(axis=1, keepdims=True)
@@ -177,81 +107,86 @@ def residual_ratings(
     *,
     live_reference: Literal["co_reviewers", "model"] = "co_reviewers",
     exclude_from_reference: np.ndarray | None = None,
-    coded: _Coded | None = None,
-) -> tuple[Residuals, _Coded]:
-    """Every usable rating with its reference and residual, and the coded table
-    (``coded``: reuse an earlier encoding of the same table).
+) -> Residuals:
+    """Every usable rating of ``table`` (read through ``table.codes``) with its reference
+    and residual.
 
     ``exclude_from_reference`` (bool per rating) keeps ratings out of other reviewers'
     co-reviewer references (a drifting reviewer's work should not move their partners'
     references) while still giving them a residual of their own.
     """
-    if coded is None:
-        coded = _encode(table)
-    n = len(coded.rev)
-    keyed = _key_lookup(coded, key)
-    in_key = ~np.isnan(keyed) & coded.timed
-    other = ~np.isnan(keyed)
-    rest = coded.timed & ~other
+    codes = table.codes
+    n = len(codes)
+    keyed = _key_lookup(codes, key)
+    timed = codes.timed
+    in_key = ~np.isnan(keyed) & timed
+    rest = timed & np.isnan(keyed)
     reference = np.full(n, np.nan)
     source = np.full(n, -1, dtype=np.int64)
     reference[in_key] = keyed[in_key]
     source[in_key] = _KEY
     if rest.any():
         idx = np.flatnonzero(rest)
+        cells = codes.cell()[idx]  # (submission, criterion, round) of each live rating
         if live_reference == "model":
             # Only double-scored cells: a single rating tells the model nothing about
             # the submission beyond that reviewer.
-            cells = _cell_codes(coded, rest)
-            many = np.bincount(cells)[cells] >= 2
-            use = idx[many]
+            use = idx[np.bincount(cells)[cells] >= 2]
             if len(use):
-                reference[use] = _model_expected(table, coded, use)
+                reference[use] = _model_expected(table, use)
                 source[use] = _MODEL
         else:
-            cells = _cell_codes(coded, rest)
-            score = coded.score[idx].astype(float)
             contributes = np.ones(len(idx), dtype=bool)
             if exclude_from_reference is not None:
                 contributes = ~np.asarray(exclude_from_reference, dtype=bool)[idx]
-            total = np.bincount(cells, weights=np.where(contributes, score, 0.0))
-            count = np.bincount(cells, weights=contributes.astype(float))
-            others = count[cells] - contributes
-            with np.errstate(invalid="ignore", divide="ignore"):
-                ref = (total[cells] - np.where(contributes, score, 0.0)) / others
-            ok = others >= 1
+            ref, ok = _co_reviewer_mean(codes.score[idx], cells, contributes)
             reference[idx[ok]] = ref[ok]
             source[idx[ok]] = _CO
+    return _residuals(codes, source, reference)
+
+
+def _co_reviewer_mean(
+    score: np.ndarray, cells: np.ndarray, contributes: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per rating, the mean score of the *other* contributing ratings of its cell, and
+    whether there is at least one (elsewhere the mean is not a number)."""
+    score = score.astype(float)
+    total = np.bincount(cells, weights=np.where(contributes, score, 0.0))
+    count = np.bincount(cells, weights=contributes.astype(float))
+    others = count[cells] - contributes
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ref = (total[cells] - np.where(contributes, score, 0.0)) / others
+    return ref, others >= 1
+
+
+def _residuals(codes: RatingCodes, source: np.ndarray, reference: np.ndarray) -> Residuals:
+    """The :class:`Residuals` of the ratings that got a reference (``source >= 0``)."""
     used = np.flatnonzero(source >= 0)
-    if len(used) == n:  # every rating usable (the common case): no copies
-        return (
-            Residuals(
-                np.arange(n),
-                coded.rev,
-                coded.sub,
-                coded.crit,
-                coded.rnd,
-                coded.time,
-                source,
-                coded.score,
-                reference,
-                coded.score - reference,
-            ),
-            coded,
+    if len(used) == len(codes):  # every rating usable (the common case): no copies
+        return Residuals(
+            np.arange(len(codes)),
+            codes.reviewer,
+            codes.submission,
+            codes.criterion,
+            codes.round,
+            codes.time,
+            source,
+            codes.score,
+            reference,
+            codes.score - reference,
         )
-    out = Residuals(
+    return Residuals(
         used,
-        coded.rev[used],
-        coded.sub[used],
-        coded.crit[used],
-        coded.rnd[used],
-        coded.time[used],
+        codes.reviewer[used],
+        codes.submission[used],
+        codes.criterion[used],
+        codes.round[used],
+        codes.time[used],
         source[used],
-        coded.score[used],
+        codes.score[used],
         reference[used],
-        coded.score[used] - reference[used],
+        codes.score[used] - reference[used],
     )
-    return out, coded
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,6 @@ def drift_report(
     report = monitor.report()  # raises when the monitor is not fitted
     flags, checked, settings = report.flags, report.checked, report.settings
     page = HtmlReport(title)
-    n_checked = int((checked["status"] == "checked").sum())
     design = (
         f"in-control ARL {settings['arl']:g} ratings per chart"
         if settings["arl"] is not None
@@ -42,29 +41,13 @@ def drift_report(
         )
     )
     page.paragraph(
-        f"{len(flags)} of {n_checked} reviewers checked are flagged. Charts: "
+        f"{len(flags)} of {report.n_checked} reviewers checked are flagged. Charts: "
         f"{', '.join(settings['charts'])} on self-starting scores of each reviewer's "
         f"residuals (against the key and co-reviewers); limits set so that {design}. "
         "'more_lenient' means higher scores than the reference; magnitude in score points."
     )
     page.heading("Flags")
-    shown = flags[
-        [
-            "reviewer_id",
-            "onset",
-            "signal_at",
-            "direction",
-            "magnitude",
-            "chart",
-            "source",
-            "n_evidence",
-            "false_alarm_rate",
-            "relative_to_group",
-        ]
-    ].assign(
-        onset=flags["onset"].dt.strftime("%Y-%m-%d %H:%M"),
-        signal_at=flags["signal_at"].dt.strftime("%Y-%m-%d %H:%M"),
-    )
+    shown = report.flag_summary()
     if len(shown):
         page.table(shown, digits=3)
     else:
