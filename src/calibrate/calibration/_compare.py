@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import functools
 import math
 
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
-from scipy import stats
+from statsmodels.stats.proportion import proportion_confint
 
 from calibrate.ratings import AnswerKey, RatingsTable
 from calibrate.rubric import Rubric
@@ -64,26 +63,18 @@ def keyed_scores(
     return out.reset_index(drop=True)
 
 
-@functools.lru_cache(maxsize=16)
-def _z(confidence_level: float) -> float:
-    return float(stats.norm.isf((1 - confidence_level) / 2))
-
-
 def wilson_interval(
     k: ArrayLike, n: ArrayLike, confidence_level: float = 0.95
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson (1927) score interval for k successes in n trials, vectorised.
-
-    Same values as ``statsmodels.stats.proportion.proportion_confint(method="wilson")``
-    (tested to 1e-12) without a quantile call per interval.
-    """
-    k, n = np.asarray(k, dtype=float), np.asarray(n, dtype=float)
-    z = _z(confidence_level)
-    p = k / n
-    centre = p + z * z / (2 * n)
-    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    denom = 1 + z * z / n
-    return (centre - half) / denom, (centre + half) / denom
+    """Wilson (1927) score interval for k successes in n trials, vectorised: statsmodels'
+    ``proportion_confint(method="wilson")``. NaN where ``n`` is 0 (numpy warns of the
+    division, as it always did)."""
+    return proportion_confint(
+        np.asarray(k, dtype=float),
+        np.asarray(n, dtype=float),
+        alpha=1 - confidence_level,
+        method="wilson",
+    )
 
 
 def quadratic_kappa(x: np.ndarray, y: np.ndarray, groups: np.ndarray, n_groups: int) -> np.ndarray:

@@ -58,20 +58,26 @@ def anchors_needed(
     if rate == threshold:
         return None
 
-    def excludes(n: int) -> bool:
+    def excludes(n: np.ndarray) -> np.ndarray:
         lo, hi = wilson_interval(rate * n, n, confidence_level)
-        return bool(lo > threshold or hi < threshold)
+        return (lo > threshold) | (hi < threshold)
 
-    # At a fixed rate the interval narrows as n grows: find a bracket by doubling, then bisect.
-    hi_n = 1
-    while not excludes(hi_n):
-        if hi_n >= max_n:
-            return None
-        hi_n = min(2 * hi_n, max_n)
+    # At a fixed rate the interval narrows as n grows: find a bracket by doubling, then
+    # bisect. Each stage's candidates are tested in one vectorised call, then walked in the
+    # order of the sequential search.
+    doubling = [1]
+    while doubling[-1] < max_n:
+        doubling.append(min(2 * doubling[-1], max_n))
+    found = np.flatnonzero(excludes(np.array(doubling)))
+    if not found.size:
+        return None
+    hi_n = doubling[found[0]]
     lo_n = hi_n // 2 + 1 if hi_n > 1 else 1
+    first = lo_n
+    bracket = excludes(np.arange(first, hi_n + 1))
     while lo_n < hi_n:
         mid = (lo_n + hi_n) // 2
-        lo_n, hi_n = (lo_n, mid) if excludes(mid) else (mid + 1, hi_n)
+        lo_n, hi_n = (lo_n, mid) if bracket[mid - first] else (mid + 1, hi_n)
     return hi_n
 
 
