@@ -7,10 +7,13 @@ import pandas as pd
 
 from calibrate.policy._policy import Policy
 from calibrate.policy._simulate import _calls_further_review, _decide
-from calibrate.ratings import RatingsTable
+from calibrate.ratings import KINDS, RatingsTable, compact
 from calibrate.rubric import Rubric
 
 __all__ = ["STATUSES", "final_decisions"]
+
+_LIVE = KINDS.index("live")
+_LATEST = np.iinfo(np.int64).max  # the first rated_at of a review with none
 
 #: What ``final_decisions``' ``status`` column can say, in the order the checks run.
 STATUSES: dict[str, str] = {
@@ -123,20 +126,15 @@ def final_decisions(
         )
     applied = policy.apply_to(rubric)
 
-    f = ratings.frame
-    kind = f["kind"].astype(object)
-    live_rows = (kind == "live") | (kind.isna() & f["round_id"].isna())
-    live = f.loc[live_rows.to_numpy()]
-    if live.empty:
+    reviews = _live_reviews(ratings)
+    if reviews is None:
         raise ValueError(
             "ratings hold no live reviews (rows of kind 'live'): final decisions are made on live submissions"
         )
-    reviews = _reviews(live, list(rubric.criterion_ids))
-    sub_codes, sub_ids = pd.factorize(reviews["submission_id"], sort=True)
-    slot = reviews.groupby(sub_codes, sort=False).cumcount().to_numpy()
+    sub_codes, sub_ids, reviewer_names, scores = reviews
+    slot = _slots(sub_codes)
     n_sub, n_crit = len(sub_ids), len(rubric.criteria)
     n_reviews = np.bincount(sub_codes, minlength=n_sub)
-    scores = reviews[list(rubric.criterion_ids)].to_numpy(dtype=float)
     S = []
     for j in range(3):
         s = np.full((n_sub, n_crit), np.nan)
@@ -166,7 +164,7 @@ def final_decisions(
     passed = pd.array(np.where(ok, final, False), dtype="boolean")
     passed[~ok] = pd.NA
     order = np.argsort(sub_codes, kind="stable")
-    names = reviews["reviewer_id"].to_numpy(dtype=object)[order]
+    names = reviewer_names[order]
     starts = np.concatenate([[0], np.cumsum(n_reviews)[:-1]])
     reviewer_lists = [", ".join(names[a : a + m]) for a, m in zip(starts, n_reviews, strict=True)]
     return pd.DataFrame(
@@ -184,21 +182,39 @@ def final_decisions(
     )
 
 
-def _reviews(live: pd.DataFrame, criteria: list[str]) -> pd.DataFrame:
-    """One row per (submission, reviewer) review, criteria as columns, in review order
-    (submission, first ``rated_at``, first row in the table)."""
-    frame = live.assign(_row=np.arange(len(live)))
-    keys = ["submission_id", "reviewer_id"]
-    wide = frame.pivot_table(
-        index=keys, columns="criterion_id", values="score", aggfunc="first", observed=True
+def _live_reviews(
+    ratings: RatingsTable,
+) -> tuple[np.ndarray, pd.Index, np.ndarray, np.ndarray] | None:
+    """The live reviews (one per submission and reviewer) in review order: submission,
+    first ``rated_at`` (unknown last), first row in the table. Returns each review's
+    submission code (0.. over the live submissions, in id order), those submissions' ids,
+    each review's reviewer id and its scores (first per criterion; NaN where unscored,
+    criteria in rubric order); None without live ratings. Read from ``ratings.codes``."""
+    coded = ratings.codes
+    live = np.flatnonzero((coded.kind == _LIVE) | ((coded.kind < 0) & (coded.round < 0)))
+    if len(live) == 0:
+        return None
+    sub, rev = coded.submission[live], coded.reviewer[live]
+    _, first, review = np.unique(
+        sub * coded.n_reviewers + rev, return_index=True, return_inverse=True
     )
-    wide = wide.reindex(columns=criteria)
-    g = frame.groupby(keys, observed=True)
-    wide["_at"] = g["rated_at"].min()
-    wide["_row"] = g["_row"].min()
-    wide = wide.reset_index()
-    wide["submission_id"] = wide["submission_id"].astype(str)
-    wide["reviewer_id"] = wide["reviewer_id"].astype(str)
-    return wide.sort_values(
-        ["submission_id", "_at", "_row"], na_position="last", kind="stable"
-    ).reset_index(drop=True)
+    review = review.ravel()
+    n_crit = coded.n_criteria
+    cells, first_in_cell = np.unique(review * n_crit + coded.criterion[live], return_index=True)
+    scores = np.full((len(first), n_crit), np.nan)
+    scores[cells // n_crit, cells % n_crit] = coded.score[live][first_in_cell]
+    at = np.where(coded.timed[live], coded.time[live], _LATEST)
+    first_at = np.full(len(first), _LATEST)
+    np.minimum.at(first_at, review, at)
+    head_sub = sub[first]
+    order = np.lexsort((first, first_at, head_sub))
+    sub_codes, used = compact(head_sub[order], coded.n_submissions)
+    names = np.asarray(coded.reviewer_ids, dtype=object)[rev[first][order]]
+    return sub_codes, coded.submission_ids[used], names, scores[order]
+
+
+def _slots(sub_codes: np.ndarray) -> np.ndarray:
+    """Each review's position among its submission's reviews (codes sorted)."""
+    n = len(sub_codes)
+    starts = np.flatnonzero(np.r_[True, sub_codes[1:] != sub_codes[:-1]])
+    return np.arange(n) - np.repeat(starts, np.diff(np.r_[starts, n]))

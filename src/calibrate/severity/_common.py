@@ -1,14 +1,12 @@
-"""Encoding a ratings table as the integer arrays the severity models iterate over."""
+"""Input checks and level tables shared by the severity models (they read ``table.codes``)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
-from calibrate.ratings import RatingsTable, level_codes
+from calibrate.ratings import RatingsTable
 from calibrate.rubric import Rubric
 
 
@@ -61,35 +59,3 @@ def level_tables(rubric: Rubric) -> tuple[np.ndarray, np.ndarray]:
         dtype=np.int64,
     )
     return n_levels, score_of
-
-
-@dataclass(frozen=True)
-class Encoded:
-    """Integer codes of a table's used submissions, reviewers and criteria."""
-
-    sub: np.ndarray
-    rev: np.ndarray
-    crit: np.ndarray
-    level: np.ndarray
-    submission_ids: pd.Index
-    reviewer_ids: pd.Index
-    criterion_ids: pd.Index  # all rubric criteria, rubric order
-
-
-def _codes(col: pd.Series) -> tuple[np.ndarray, pd.Index]:
-    if isinstance(col.dtype, pd.CategoricalDtype):
-        raw = col.cat.codes.to_numpy()
-        used, inv = np.unique(raw, return_inverse=True)
-        return inv.astype(np.int64), pd.Index(col.cat.categories[used].astype(str), dtype=object)
-    codes, uniques = pd.factorize(col.astype(str), sort=True)
-    return codes.astype(np.int64), pd.Index(uniques, dtype=object)
-
-
-def encode(table: RatingsTable) -> Encoded:
-    f = table.frame
-    sub, sub_ids = _codes(f["submission_id"])
-    rev, rev_ids = _codes(f["reviewer_id"])
-    crit_ids = list(table.rubric.criterion_ids)
-    crit = pd.Categorical(f["criterion_id"].astype(str), categories=crit_ids).codes.astype(np.int64)
-    level = level_codes(table.rubric, crit, f["score"].to_numpy(dtype=np.int64))
-    return Encoded(sub, rev, crit, level, sub_ids, rev_ids, pd.Index(crit_ids, dtype=object))

@@ -11,11 +11,10 @@ import numpy as np
 import pandas as pd
 
 from calibrate._checks import check_int, check_positive
-from calibrate.ratings import AnswerKey, RatingsTable, level_codes
+from calibrate.ratings import AnswerKey, RatingsTable, compact, level_codes
 from calibrate.severity._common import (
     check_choice,
     check_table,
-    encode,
     level_tables,
     true_level_positions,
 )
@@ -334,34 +333,34 @@ class DawidSkene:
 
     # ---- fitting -----------------------------------------------------------------
     def _fit_levels(self, table: RatingsTable, key: AnswerKey | None) -> None:
-        enc = encode(table)
+        coded = table.codes
         rubric = table.rubric
         n_levels, score_of = level_tables(rubric)
         kmax = int(n_levels.max())
-        n_rev, n_sub = len(enc.reviewer_ids), len(enc.submission_ids)
+        n_rev, n_sub = len(coded.reviewer_ids), len(coded.submission_ids)
         known_all = np.full((len(rubric.criteria), n_sub), -1, dtype=np.int64)
         if key is not None and len(key):
             kf = key.frame
-            s_pos = enc.submission_ids.get_indexer(kf["submission_id"].astype(str))
-            c_pos = pd.Index(enc.criterion_ids).get_indexer(kf["criterion_id"].astype(str))
+            s_pos = coded.submission_ids.get_indexer(kf["submission_id"].astype(str))
+            c_pos = pd.Index(coded.criterion_ids).get_indexer(kf["criterion_id"].astype(str))
             ok = (s_pos >= 0) & (c_pos >= 0)
             lv = level_codes(rubric, c_pos[ok], kf["key_score"].to_numpy(dtype=np.int64)[ok])
             known_all[c_pos[ok], s_pos[ok]] = lv
         conf = np.zeros((n_rev, len(rubric.criteria), kmax, kmax))
         results: list[tuple[int, np.ndarray, DawidSkeneResult]] = []
         for c in range(len(rubric.criteria)):
-            m = enc.crit == c
+            m = coded.criterion == c
             k = int(n_levels[c])
             if not m.any():
                 conf[:, c, :k, :k] = np.eye(
                     k
                 )  # no data: nothing learned; identity keeps it a valid model
                 continue
-            used, unit = np.unique(enc.sub[m], return_inverse=True)
+            used, unit = np.unique(coded.submission[m], return_inverse=True)
             res = dawid_skene(
                 unit,
-                enc.rev[m],
-                enc.level[m],
+                coded.reviewer[m],
+                coded.level[m],
                 n_classes=k,
                 known=known_all[c, used],
                 max_iter=self.max_iter,
@@ -371,7 +370,7 @@ class DawidSkene:
             c_pad[: res.confusion.shape[0]] = res.confusion
             c_pad[res.confusion.shape[0] :] = np.eye(k)
             # reviewers without a rating on this criterion keep the floored-uniform rows
-            rated = np.bincount(enc.rev[m], minlength=n_rev) > 0
+            rated = np.bincount(coded.reviewer[m], minlength=n_rev) > 0
             c_pad[~rated] = 1.0 / k
             conf[:, c, :k, :k] = c_pad
             results.append((c, used, res))
@@ -380,21 +379,18 @@ class DawidSkene:
             [tuple(int(s) for s in score_of[c, : n_levels[c]]) for c in range(len(n_levels))],
             conf,
             results,
-            enc.submission_ids,
-            enc.reviewer_ids,
-            enc.rev,
-            enc.crit,
+            coded.submission_ids,
+            coded.reviewer_ids,
+            coded.reviewer,
+            coded.criterion,
         )
 
     def _fit_decision(self, table: RatingsTable, key: AnswerKey | None) -> None:
-        d = table.decisions()["passed"].dropna().reset_index()
-        if d.empty:
+        sub, rev, label, sub_ids, rev_ids = _review_decisions(table)
+        if len(label) == 0:
             raise ValueError(
                 "no complete scoring in ratings: a pass decision needs every criterion scored"
             )
-        sub, sub_ids = pd.factorize(d["submission_id"].astype(str), sort=True)
-        rev, rev_ids = pd.factorize(d["reviewer_id"].astype(str), sort=True)
-        label = d["passed"].to_numpy(dtype=np.int64)
         known = np.full(len(sub_ids), -1, dtype=np.int64)
         if key is not None and len(key):
             kw = key.wide().dropna()
@@ -411,8 +407,8 @@ class DawidSkene:
             [(0, 1)],
             conf,
             [(0, np.arange(len(sub_ids)), res)],
-            pd.Index(sub_ids, dtype=object),
-            pd.Index(rev_ids, dtype=object),
+            sub_ids,
+            rev_ids,
             rev,
             np.zeros(len(rev), dtype=np.int64),
         )
@@ -573,6 +569,40 @@ class DawidSkene:
         return np.column_stack(
             [np.asarray(self.classes_[cid])[got[:, c]] for c, cid in enumerate(self.criterion_ids_)]
         )
+
+
+def _review_decisions(
+    table: RatingsTable,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, pd.Index, pd.Index]:
+    """Each complete review's pass decision under the rubric's rule (the rows of
+    ``table.decisions()`` with a decision, in its order: round, submission, reviewer, no
+    round last), with the codes of its submission and reviewer among those with one."""
+    coded = table.codes
+    n_crit = coded.n_criteria
+    round_of, sub_of, rev_of = coded.review_parts()
+    # the first score of each (review, criterion) cell, as decisions()' pivot takes it
+    cells, first = np.unique(coded.review * n_crit + coded.criterion, return_index=True)
+    scores = np.full((coded.n_reviews, n_crit), np.nan)
+    scores[cells // n_crit, cells % n_crit] = coded.score[first]
+    passed = table.rubric.decide(scores)
+    done = ~np.isnan(passed)
+    # decisions() sorts a categorical round_id's no-round rows last (its "" category is
+    # added at the end), an object column's first
+    if isinstance(table.frame["round_id"].dtype, pd.CategoricalDtype):
+        round_key = np.where(round_of < 0, coded.n_rounds, round_of)
+    else:
+        round_key = round_of
+    order = np.lexsort((rev_of, sub_of, round_key))
+    order = order[done[order]]
+    sub, used_sub = compact(sub_of[order], coded.n_submissions)
+    rev, used_rev = compact(rev_of[order], coded.n_reviewers)
+    return (
+        sub,
+        rev,
+        passed[order].astype(np.int64),
+        coded.submission_ids[used_sub],
+        coded.reviewer_ids[used_rev],
+    )
 
 
 def _reviewer_positions(known: tuple[str, ...], reviewer_ids: Sequence[str], m: int) -> np.ndarray:

@@ -10,11 +10,10 @@ import numpy as np
 import pandas as pd
 
 from calibrate._checks import check_int, check_positive
-from calibrate.ratings import RatingsTable
+from calibrate.ratings import RatingCodes, RatingsTable
 from calibrate.severity._common import (
     check_choice,
     check_table,
-    encode,
     level_tables,
     true_level_positions,
 )
@@ -179,25 +178,25 @@ class ManyFacetRasch:
         self._check()
         table = check_table(ratings)
         rubric = table.rubric
-        enc = encode(table)
+        coded = table.codes
         n_levels, score_of = level_tables(rubric)
-        present = np.unique(enc.crit)
+        present = np.unique(coded.criterion)
         if self.model == "rating_scale" and len(set(n_levels[present].tolist())) > 1:
             raise ValueError(
                 "model='rating_scale' needs criteria with the same number of levels; "
                 f"these have {sorted(set(n_levels[present].tolist()))}: use model='partial_credit'"
             )
-        order = np.argsort(enc.crit, kind="stable")  # criteria as contiguous slices
+        order = np.argsort(coded.criterion, kind="stable")  # criteria as contiguous slices
         sub, rev, crit, x = (
-            enc.sub[order],
-            enc.rev[order],
-            enc.crit[order],
-            enc.level[order].astype(float),
+            coded.submission[order],
+            coded.reviewer[order],
+            coded.criterion[order],
+            coded.level[order].astype(float),
         )
         n_sub, n_rev, n_crit = (
-            len(enc.submission_ids),
-            len(enc.reviewer_ids),
-            len(enc.criterion_ids),
+            len(coded.submission_ids),
+            len(coded.reviewer_ids),
+            len(coded.criterion_ids),
         )
         kmax = int(n_levels.max())
         groups = [present] if self.model == "rating_scale" else [np.array([c]) for c in present]
@@ -206,10 +205,12 @@ class ManyFacetRasch:
         # every level of a threshold group must be observed, or its threshold is infinite
         for g in groups:
             k = int(n_levels[g[0]])
-            seen = np.bincount(enc.level[np.isin(enc.crit, g)], minlength=k)
+            seen = np.bincount(coded.level[np.isin(coded.criterion, g)], minlength=k)
             if (seen == 0).any():
                 missing = [int(score_of[g[0], j]) for j in np.flatnonzero(seen == 0)]
-                where = f"criterion {enc.criterion_ids[g[0]]!r}" if len(g) == 1 else "any criterion"
+                where = (
+                    f"criterion {coded.criterion_ids[g[0]]!r}" if len(g) == 1 else "any criterion"
+                )
                 raise ValueError(
                     f"no rating uses level score(s) {missing} of {where}: its threshold cannot be estimated; "
                     + (
@@ -365,7 +366,7 @@ class ManyFacetRasch:
         self.n_iter_, self.converged_ = n_iter, converged
         self._finish(
             table,
-            enc,
+            coded,
             n_levels,
             score_of,
             sub,
@@ -384,7 +385,7 @@ class ManyFacetRasch:
     def _finish(
         self,
         table: RatingsTable,
-        enc: Any,
+        coded: RatingCodes,
         n_levels: np.ndarray,
         score_of: np.ndarray,
         sub: np.ndarray,
@@ -420,7 +421,7 @@ class ManyFacetRasch:
                     "outfit": np.bincount(codes, weights=z2, minlength=size) / n,
                 }
 
-        crit_ids, rev_ids, sub_ids = enc.criterion_ids, enc.reviewer_ids, enc.submission_ids
+        crit_ids, rev_ids, sub_ids = coded.criterion_ids, coded.reviewer_ids, coded.submission_ids
         used_c = np.bincount(crit, minlength=n_crit) > 0
         scores_f = score_of.astype(float)
 
