@@ -1,4 +1,10 @@
-"""Plots people would rather look at than read. Every function returns a matplotlib Figure."""
+"""Plots people would rather look at than read.
+
+Every function takes ``ax=``: a matplotlib Axes to draw on (a sequence of Axes, one per
+panel, for the plots of several panels: ``plot_control_chart``, ``plot_score_distribution``),
+whose figure it leaves laid out as the caller made it; without one it makes a new figure.
+Either way it returns the Figure it drew on.
+"""
 
 from calibrate.plots._audit import (
     plot_criterion_correlations,

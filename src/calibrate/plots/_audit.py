@@ -7,7 +7,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from calibrate.plots._axes import axes_for, finish
+
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
     from calibrate.audit import CriterionStructure, DStudyResult, GStudyResult, LevelUse
@@ -20,7 +23,7 @@ __all__ = [
 ]
 
 
-def plot_variance_components(gstudy: GStudyResult) -> Figure:
+def plot_variance_components(gstudy: GStudyResult, *, ax: Axes | None = None) -> Figure:
     """Horizontal bars: each component's share of score variance, with its interval.
 
     The submission bar is what the scores should measure; every other bar is error of
@@ -31,7 +34,7 @@ def plot_variance_components(gstudy: GStudyResult) -> Figure:
     frame = gstudy.to_frame()
     total = float(np.clip(frame["variance"], 0, None).sum())
     y = np.arange(len(frame))[::-1]
-    fig, ax = plt.subplots(figsize=(7, 0.45 * len(frame) + 1.2))
+    fig, ax, own = axes_for(ax, figsize=(7, 0.45 * len(frame) + 1.2))
     colours = ["#2b6cb0" if f == gstudy.target else "#a0aec0" for f in frame["facet"]]
     ax.barh(y, frame["share"], color=colours)
     if total > 0 and frame["ci_low"].notna().all():
@@ -50,22 +53,24 @@ def plot_variance_components(gstudy: GStudyResult) -> Figure:
     ax.set_xlabel("share of score variance")
     ax.set_title(f"Variance components ({gstudy.design})")
     ax.xaxis.set_major_formatter(plt.matplotlib.ticker.PercentFormatter(1.0))
-    fig.tight_layout()
-    return fig
+    return finish(fig, own)
 
 
 def plot_d_study(
-    dstudy: DStudyResult, *, target: float = 0.80, n_criteria: int | None = None
+    dstudy: DStudyResult,
+    *,
+    target: float = 0.80,
+    n_criteria: int | None = None,
+    ax: Axes | None = None,
 ) -> Figure:
     """E rho^2 and Phi against the number of reviewers, with interval bands and the target."""
-    import matplotlib.pyplot as plt
 
     t = dstudy.table
     if n_criteria is None and "n_criteria" in t:
         n_criteria = int(t["n_criteria"].max())
     if n_criteria is not None and "n_criteria" in t:
         t = t[t["n_criteria"] == n_criteria]
-    fig, ax = plt.subplots(figsize=(6.5, 4))
+    fig, ax, own = axes_for(ax, figsize=(6.5, 4))
     for col, label, colour in (
         ("g_absolute", "Phi (absolute)", "#2b6cb0"),
         ("g_relative", "E rho^2 (relative)", "#dd6b20"),
@@ -82,13 +87,11 @@ def plot_d_study(
     ax.set_xticks(t["n_reviewers"].unique())
     ax.set_title("D-study" + (f" ({n_criteria} criteria)" if n_criteria else ""))
     ax.legend(loc="lower right")
-    fig.tight_layout()
-    return fig
+    return finish(fig, own)
 
 
-def plot_level_use(use: LevelUse) -> Figure:
+def plot_level_use(use: LevelUse, *, ax: Axes | None = None) -> Figure:
     """Heatmap of the share of scores at each level of each criterion; unused levels marked."""
-    import matplotlib.pyplot as plt
 
     lv = use.levels
     crits = list(dict.fromkeys(lv["criterion_id"]))
@@ -96,7 +99,7 @@ def plot_level_use(use: LevelUse) -> Figure:
     grid = np.full((len(crits), len(scores)), np.nan)
     for r in lv.itertuples():
         grid[crits.index(r.criterion_id), scores.index(r.score)] = r.share
-    fig, ax = plt.subplots(figsize=(1.1 * len(scores) + 3, 0.45 * len(crits) + 1.5))
+    fig, ax, own = axes_for(ax, figsize=(1.1 * len(scores) + 3, 0.45 * len(crits) + 1.5))
     im = ax.imshow(
         grid,
         cmap="Blues",
@@ -121,18 +124,18 @@ def plot_level_use(use: LevelUse) -> Figure:
     ax.set_xlabel("level")
     ax.set_title("Level use (share of each criterion's scores)")
     fig.colorbar(im, ax=ax, fraction=0.04)
-    fig.tight_layout()
-    return fig
+    return finish(fig, own)
 
 
-def plot_criterion_correlations(structure: CriterionStructure, *, over: str = "scorings") -> Figure:
+def plot_criterion_correlations(
+    structure: CriterionStructure, *, over: str = "scorings", ax: Axes | None = None
+) -> Figure:
     """Heatmap of correlations between criteria, over scorings or submission means."""
-    import matplotlib.pyplot as plt
 
     if over not in ("scorings", "submissions"):
         raise ValueError(f"over must be one of 'scorings', 'submissions'; got {over!r}")
     c = structure.correlations if over == "scorings" else structure.submission_correlations
-    fig, ax = plt.subplots(figsize=(0.7 * len(c) + 2.5, 0.6 * len(c) + 1.5))
+    fig, ax, own = axes_for(ax, figsize=(0.7 * len(c) + 2.5, 0.6 * len(c) + 1.5))
     im = ax.imshow(c.to_numpy(dtype=float), cmap="RdBu_r", vmin=-1, vmax=1)
     for i in range(len(c)):
         for j in range(len(c)):
@@ -143,5 +146,4 @@ def plot_criterion_correlations(structure: CriterionStructure, *, over: str = "s
     ax.set_yticks(range(len(c)), c.index)
     ax.set_title(f"Correlations between criteria (over {over})")
     fig.colorbar(im, ax=ax, fraction=0.04)
-    fig.tight_layout()
-    return fig
+    return finish(fig, own)

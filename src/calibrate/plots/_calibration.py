@@ -7,7 +7,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from calibrate.plots._axes import axes_for, finish
+
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
     from calibrate.calibration import RoundResult
@@ -15,14 +18,13 @@ if TYPE_CHECKING:
 __all__ = ["plot_reviewer_agreement", "plot_round_trends"]
 
 
-def plot_reviewer_agreement(result: RoundResult) -> Figure:
+def plot_reviewer_agreement(result: RoundResult, *, ax: Axes | None = None) -> Figure:
     """Exact and within-one agreement with the key per reviewer (overall), the rule's
     standards as lines, recalibrate reviewers in orange."""
-    import matplotlib.pyplot as plt
 
     r = result.reviewers.sort_values("exact_agreement")
     y = np.arange(len(r))
-    fig, ax = plt.subplots(figsize=(7, 0.28 * len(r) + 1.4))
+    fig, ax, own = axes_for(ax, figsize=(7, 0.28 * len(r) + 1.4))
     colour = np.where(r["status"] == "qualified", "#2b6cb0", "#dd6b20")
     ax.barh(y + 0.2, r["exact_agreement"], 0.4, color=colour)
     ax.barh(y - 0.2, r["adjacent_agreement"], 0.4, color=colour, alpha=0.45)
@@ -45,13 +47,13 @@ def plot_reviewer_agreement(result: RoundResult) -> Figure:
         loc="lower right",
         fontsize=8,
     )
-    fig.tight_layout()
-    return fig
+    return finish(fig, own)
 
 
-def plot_round_trends(trends: pd.DataFrame, *, measure: str = "exact") -> Figure:
+def plot_round_trends(
+    trends: pd.DataFrame, *, measure: str = "exact", ax: Axes | None = None
+) -> Figure:
     """Each reviewer's agreement per round (grey) and the group's (black)."""
-    import matplotlib.pyplot as plt
 
     if measure not in ("exact", "adjacent", "mean_difference"):
         raise ValueError(
@@ -59,7 +61,7 @@ def plot_round_trends(trends: pd.DataFrame, *, measure: str = "exact") -> Figure
         )
     rounds = sorted(trends["round_id"].unique())
     x = {r: i for i, r in enumerate(rounds)}
-    fig, ax = plt.subplots(figsize=(6, 3.5))
+    fig, ax, own = axes_for(ax, figsize=(6, 3.5))
     for rid, g in trends.groupby("reviewer_id"):
         xs = g["round_id"].map(x)
         if rid == "(group)":
@@ -76,5 +78,4 @@ def plot_round_trends(trends: pd.DataFrame, *, measure: str = "exact") -> Figure
         }[measure]
     )
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    return fig
+    return finish(fig, own)

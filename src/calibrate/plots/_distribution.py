@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from calibrate.plots._axes import finish, panels_for
 from calibrate.ratings import RatingsTable
 
 if TYPE_CHECKING:
@@ -16,7 +18,7 @@ __all__ = ["plot_score_distribution"]
 
 
 def plot_score_distribution(
-    table: RatingsTable, *, by: str | None = "kind", ax: Axes | None = None
+    table: RatingsTable, *, by: str | None = "kind", ax: Axes | Sequence[Axes] | None = None
 ) -> Figure:
     """Bar chart of the share of scores at each level, one panel per criterion.
 
@@ -24,27 +26,20 @@ def plot_score_distribution(
     ----------
     table : the ratings.
     by : a column to split the bars by (``kind``, ``round_id``) or None.
-    ax : ignored unless the rubric has one criterion; then the panel is drawn there.
+    ax : where to draw: one Axes per criterion (a single Axes for a one-criterion
+        rubric), in rubric order; default: a new figure of up to three panels a row.
 
     Returns
     -------
     matplotlib Figure
     """
-    import matplotlib.pyplot as plt
-
     crits = table.rubric.criteria
-    if ax is not None and len(crits) == 1:
-        root = ax.get_figure(root=True)
-        if root is None:
-            raise ValueError("ax must belong to a figure")
-        fig, axes = root, [ax]
-    else:
-        ncol = min(3, len(crits))
-        nrow = int(np.ceil(len(crits) / ncol))
-        fig, grid = plt.subplots(
-            nrow, ncol, figsize=(4 * ncol, 2.8 * nrow), squeeze=False, sharey=True
-        )
-        axes = list(grid.ravel())
+    ncol = min(3, len(crits))
+    nrow = int(np.ceil(len(crits) / ncol))
+    fig, axes, own = panels_for(
+        ax, len(crits), nrows=nrow, ncols=ncol, figsize=(4 * ncol, 2.8 * nrow), sharey=True
+    )
+    if own:
         for extra in axes[len(crits) :]:
             extra.set_visible(False)
     f = table.frame
@@ -71,5 +66,4 @@ def plot_score_distribution(
     axes[0].set_ylabel("share of scores")
     if groups != [None]:
         axes[0].legend(title=by, fontsize=8)
-    fig.tight_layout()
-    return fig
+    return finish(fig, own)

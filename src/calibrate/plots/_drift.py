@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from calibrate.plots._axes import axes_for, finish, panels_for
+
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
     from calibrate.drift import DriftMonitor
@@ -30,7 +34,12 @@ def _check_fitted(monitor: object) -> DriftMonitor:
 
 
 def plot_control_chart(
-    monitor: DriftMonitor, reviewer_id: str, *, ewma: bool = True, residuals: bool = True
+    monitor: DriftMonitor,
+    reviewer_id: str,
+    *,
+    ewma: bool = True,
+    residuals: bool = True,
+    ax: Axes | Sequence[Axes] | None = None,
 ) -> Figure:
     """A reviewer's control chart: the two-sided CUSUM with its decision limit, the onset
     and signal of a flag, and optionally the EWMA and the raw residuals.
@@ -49,6 +58,9 @@ def plot_control_chart(
         Add the EWMA panel with its limits.
     residuals : bool
         Add a panel of each scoring's mean residual (score points).
+    ax : Axes or sequence of Axes
+        Draw the panels there (one Axes per panel: CUSUM, then EWMA and residuals as
+        asked); default: a new figure with the panels stacked.
 
     Examples
     --------
@@ -61,17 +73,15 @@ def plot_control_chart(
     >>> len(fig.axes)
     3
     """
-    import matplotlib.pyplot as plt
 
     monitor = _check_fitted(monitor)
     chart = monitor.chart(reviewer_id)
     row = monitor.checked_.loc[monitor.checked_["reviewer_id"] == reviewer_id].iloc[0]
     flag = monitor.flags_.loc[monitor.flags_["reviewer_id"] == reviewer_id]
     n_panels = 1 + int(ewma) + int(residuals)
-    fig, axes = plt.subplots(
-        n_panels, 1, figsize=(8, 2.2 * n_panels + 0.6), sharex=True, squeeze=False
+    fig, ax_list, own = panels_for(
+        ax, n_panels, nrows=n_panels, ncols=1, figsize=(8, 2.2 * n_panels + 0.6), sharex=True
     )
-    ax_list = list(axes[:, 0])
     t = chart["rated_at"]
     colour = [_SOURCE_COLOUR.get(str(s), "#444") for s in chart["source"]]
     h = float(row["cusum_limit"])
@@ -121,12 +131,10 @@ def plot_control_chart(
             a.axvline(flag["signal_at"].iloc[0], color="#c53030", lw=1.0, ls=":")
     ax_list[0].set_title(title, fontsize=9)
     ax_list[-1].set_xlabel("rated at (orange dotted: estimated onset; red dotted: signal)")
-    fig.autofmt_xdate()
-    fig.tight_layout()
-    return fig
+    return finish(fig, own, dates=ax_list if not own else [ax_list[-1]])
 
 
-def plot_group_drift(monitor: DriftMonitor) -> Figure:
+def plot_group_drift(monitor: DriftMonitor, *, ax: Axes | None = None) -> Figure:
     """The group's change against the key per time window (mean over reviewers of their
     window mean residual minus their own overall mean, with a 95% interval), and the
     estimated onset when the group drifted.
@@ -141,11 +149,10 @@ def plot_group_drift(monitor: DriftMonitor) -> Figure:
     >>> len(fig.axes)
     1
     """
-    import matplotlib.pyplot as plt
 
     monitor = _check_fitted(monitor)
     g = monitor.group_
-    fig, ax = plt.subplots(figsize=(7, 3.2))
+    fig, ax, own = axes_for(ax, figsize=(7, 3.2))
     w = g.windows
     if len(w):
         mid = w["start"] + (w["end"] - w["start"]) / 2
@@ -156,6 +163,4 @@ def plot_group_drift(monitor: DriftMonitor) -> Figure:
         ax.axvline(g.onset, color="#c53030" if g.drifted else "#a0aec0", ls=":", lw=1.2)
     ax.set_ylabel("group change vs key\n(score points; up = more lenient)")
     ax.set_title(g.reason if len(g.reason) < 110 else g.reason[:107] + "...", fontsize=8)
-    fig.autofmt_xdate()
-    fig.tight_layout()
-    return fig
+    return finish(fig, own, dates=[ax])

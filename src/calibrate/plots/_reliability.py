@@ -9,7 +9,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from calibrate.plots._axes import axes_for, finish
+
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
     from calibrate.ratings import RatingsTable
@@ -54,6 +57,7 @@ def plot_reliability_forest(
     *,
     coefficients: Sequence[str] | None = None,
     bands: str | None = None,
+    ax: Axes | None = None,
 ) -> Figure:
     """Forest plot: each coefficient's estimate and interval, one row per criterion.
 
@@ -84,7 +88,6 @@ def plot_reliability_forest(
     True
     >>> import matplotlib.pyplot as plt; plt.close(fig)
     """
-    import matplotlib.pyplot as plt
 
     if not isinstance(table, pd.DataFrame) or not {
         "coefficient",
@@ -127,7 +130,7 @@ def plot_reliability_forest(
     )
     names = list(dict.fromkeys(series["_series"]))
     height = 0.8 / max(len(names), 1)
-    fig, ax = plt.subplots(figsize=(9, 0.3 * len(rows) * max(1.5, len(names) / 2) + 1.6))
+    fig, ax, own = axes_for(ax, figsize=(9, 0.3 * len(rows) * max(1.5, len(names) / 2) + 1.6))
     for i, name in enumerate(names):
         s = series[series["_series"] == name]
         y = np.array([rows.index(r) for r in s["_row"]]) + (i - (len(names) - 1) / 2) * height
@@ -158,8 +161,7 @@ def plot_reliability_forest(
     ax.set_yticks(range(len(rows)), rows, fontsize=8)
     ax.invert_yaxis()
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
-    fig.tight_layout()
-    return fig
+    return finish(fig, own)
 
 
 def plot_pair_agreement(
@@ -169,6 +171,7 @@ def plot_pair_agreement(
     measure: str = "exact",
     min_shared: int = 3,
     top: int = 25,
+    ax: Axes | None = None,
 ) -> Figure:
     """Heat map of how often each pair of reviewers agrees on the items both scored.
 
@@ -217,7 +220,7 @@ def plot_pair_agreement(
     for a, b, v in zip(pairs["reviewer_a"], pairs["reviewer_b"], pairs[measure], strict=True):
         if a in pos and b in pos:
             grid[pos[a], pos[b]] = grid[pos[b], pos[a]] = v
-    fig, ax = plt.subplots(figsize=(0.28 * len(keep) + 2.6, 0.28 * len(keep) + 1.8))
+    fig, ax, own = axes_for(ax, figsize=(0.28 * len(keep) + 2.6, 0.28 * len(keep) + 1.8))
     cmap = plt.get_cmap("viridis").with_extremes(bad="#e2e2e2")
     im = ax.imshow(np.ma.masked_invalid(grid), cmap=cmap, vmin=0, vmax=1)
     ax.set_xticks(range(len(keep)), keep, rotation=90, fontsize=7)
@@ -227,5 +230,4 @@ def plot_pair_agreement(
         f"{what} per reviewer pair (grey: fewer than {min_shared} shared submissions)", fontsize=9
     )
     fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label=what)
-    fig.tight_layout()
-    return fig
+    return finish(fig, own)

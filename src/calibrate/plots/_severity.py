@@ -6,7 +6,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from calibrate.plots._axes import axes_for, finish
+
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
     from calibrate.severity import ManyFacetRasch
@@ -25,7 +28,9 @@ def _check_fitted(model: object) -> None:
         raise ValueError("model is not fitted yet; call fit(ratings) first")
 
 
-def plot_severity(model: ManyFacetRasch, *, confidence_level: float = 0.95) -> Figure:
+def plot_severity(
+    model: ManyFacetRasch, *, confidence_level: float = 0.95, ax: Axes | None = None
+) -> Figure:
     """Caterpillar plot: each reviewer's severity (logits) with its interval, harshest on
     top; reviewers whose infit or outfit mean square is outside 0.5-1.5 in orange.
 
@@ -46,7 +51,6 @@ def plot_severity(model: ManyFacetRasch, *, confidence_level: float = 0.95) -> F
     >>> len(fig.axes[0].get_yticks())
     6
     """
-    import matplotlib.pyplot as plt
     from scipy.stats import norm
 
     _check_fitted(model)
@@ -59,7 +63,7 @@ def plot_severity(model: ManyFacetRasch, *, confidence_level: float = 0.95) -> F
     y = np.arange(len(r))
     misfit = ~(r["infit"].between(0.5, 1.5) & r["outfit"].between(0.5, 1.5))
     colour = np.where(misfit, "#dd6b20", "#2b6cb0")
-    fig, ax = plt.subplots(figsize=(6, 0.25 * len(r) + 1.5))
+    fig, ax, own = axes_for(ax, figsize=(6, 0.25 * len(r) + 1.5))
     ax.errorbar(r["severity"], y, xerr=z * r["se"], fmt="none", ecolor="#999", elinewidth=1)
     ax.scatter(r["severity"], y, c=colour, s=18, zorder=3)
     ax.axvline(0, color="#444", lw=0.8, ls="--")
@@ -68,11 +72,12 @@ def plot_severity(model: ManyFacetRasch, *, confidence_level: float = 0.95) -> F
     ax.set_title(
         "Reviewer severity (many-facet Rasch); orange: fit mean square outside 0.5-1.5", fontsize=9
     )
-    fig.tight_layout()
-    return fig
+    return finish(fig, own)
 
 
-def plot_severity_bias(model: ManyFacetRasch, *, t_limit: float = 2.0) -> Figure:
+def plot_severity_bias(
+    model: ManyFacetRasch, *, t_limit: float = 2.0, ax: Axes | None = None
+) -> Figure:
     """Heat map of reviewer x criterion bias (logits; red = harsher than the reviewer's
     own severity on that criterion); cells with ``|t| >= t_limit`` are outlined.
 
@@ -86,7 +91,6 @@ def plot_severity_bias(model: ManyFacetRasch, *, t_limit: float = 2.0) -> Figure
     >>> fig.axes[0].get_xlabel()
     'criterion'
     """
-    import matplotlib.pyplot as plt
     from matplotlib.patches import Rectangle
 
     _check_fitted(model)
@@ -98,7 +102,7 @@ def plot_severity_bias(model: ManyFacetRasch, *, t_limit: float = 2.0) -> Figure
     order = model.severity_.sort_values(ascending=False).index
     bias, t = bias.reindex(order), t.reindex(order)
     lim = float(np.nanmax(np.abs(bias.to_numpy()))) if bias.size else 1.0
-    fig, ax = plt.subplots(figsize=(0.9 * bias.shape[1] + 2.5, 0.25 * bias.shape[0] + 1.5))
+    fig, ax, own = axes_for(ax, figsize=(0.9 * bias.shape[1] + 2.5, 0.25 * bias.shape[0] + 1.5))
     im = ax.imshow(bias.to_numpy(dtype=float), cmap="RdBu_r", vmin=-lim, vmax=lim, aspect="auto")
     for i, j in zip(*np.nonzero(np.abs(t.to_numpy(dtype=float)) >= t_limit), strict=True):
         ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, ec="black", lw=1.5))
@@ -110,5 +114,4 @@ def plot_severity_bias(model: ManyFacetRasch, *, t_limit: float = 2.0) -> Figure
     ax.set_ylabel("reviewer (harshest on top)")
     ax.set_title(f"Reviewer x criterion bias (logits); outlined: |t| >= {t_limit:g}", fontsize=9)
     fig.colorbar(im, ax=ax, label="bias (red = harsher)")
-    fig.tight_layout()
-    return fig
+    return finish(fig, own)
