@@ -93,3 +93,33 @@ def test_choice_sensitivity_reports_every_scenario():
             population_from_truth(truth),
             n=100,
         )
+
+
+def test_tuning_helpers_return_named_results():
+    """best_policy and tune_cut return result objects with named fields, which still
+    unpack in the old order."""
+    from calibrate.policy import CutChoice, PolicyChoice, best_policy
+
+    table = pd.DataFrame(
+        {
+            "policy": [0, 1],
+            "reviewers": [2, 3],
+            "resolution": ["average", "majority"],
+            "accuracy": [0.90, 0.95],
+            "mc_se": [0.001, 0.001],
+            "false_pass_rate": [0.05, 0.01],
+            "false_not_yet_rate": [0.05, 0.04],
+            "third_review_rate": [0.1, 0.0],
+            "reviews_per_submission": [2.1, 3.0],
+        }
+    )
+    choice = best_policy(table, max_false_pass=0.02)
+    assert isinstance(choice, PolicyChoice) and choice.found
+    assert int(choice.policy["policy"]) == 1 and choice.why.startswith("policy 1 ")
+    pick, why = choice
+    assert pick is choice.policy and why == choice.why
+    none = best_policy(table, max_false_pass=0.001)
+    assert not none.found and none.policy is None and "no policy" in none.why
+    p = read_program(ROOT / "data" / "synthetic" / "pilot")
+    cut = tune_cut(p.ratings, p.key)
+    assert isinstance(cut, CutChoice) and "AUC" in cut.why and len(cut.table)

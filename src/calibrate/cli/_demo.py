@@ -108,7 +108,8 @@ def _demo(args: argparse.Namespace) -> Outcome:
             n=args.policy_n,
             rng=0,
         )
-        pick, why = best_policy(table, max_false_pass=0.02)
+        choice = best_policy(table, max_false_pass=0.02)
+        pick, why = choice.policy, choice.why
         policies.append(
             {
                 "program": program.name,

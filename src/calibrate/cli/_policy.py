@@ -118,13 +118,14 @@ def _policy(args: argparse.Namespace) -> Outcome:
         )
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    pick, why = best_policy(
+    choice = best_policy(
         table,
         max_false_pass=args.max_false_pass,
         max_false_not_yet=args.max_false_not_yet,
         max_third_review=args.max_third_review,
         max_reviews=args.max_reviews,
     )
+    pick, why = choice.policy, choice.why
     table["recommended"] = False if pick is None else table["policy"] == pick["policy"]
     rows = table.to_dict("records")
     shown = table[

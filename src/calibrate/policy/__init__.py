@@ -7,6 +7,7 @@ ratings. :func:`final_decisions` gives the decisions the policy reached on the r
 they happened, to compare with what the simulator predicts.
 """
 
+from calibrate.policy._choices import AnchorModels, CutChoice, PolicyChoice, ProgramModels
 from calibrate.policy._fit import ProgramModel, fit_program_model
 from calibrate.policy._policy import Policy, explain
 from calibrate.policy._realised import STATUSES, final_decisions
@@ -33,6 +34,10 @@ from calibrate.policy._tune import (
 )
 
 __all__ = [
+    "AnchorModels",
+    "CutChoice",
+    "PolicyChoice",
+    "ProgramModels",
     "PERTURBATIONS",
     "STATUSES",
     "ConfusionReviewerModel",

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from calibrate.policy._choices import ProgramModels
 from calibrate.policy._program_data import ProgramData, encode_program
 from calibrate.policy._program_em import (
     _FLOOR,
@@ -35,7 +36,7 @@ from calibrate.ratings import AnswerKey, RatingsTable
 from calibrate.rubric import Rubric
 
 if TYPE_CHECKING:
-    from calibrate.synth import ReviewerModel
+    pass
 
 __all__ = ["ProgramModel", "fit_program_model"]
 
@@ -422,9 +423,7 @@ def _apportion(shares: np.ndarray, size: int) -> np.ndarray:
     return counts
 
 
-def fit_program_model(
-    ratings: RatingsTable, key: AnswerKey, **settings: Any
-) -> tuple[ReviewerModel, np.ndarray, np.ndarray]:
+def fit_program_model(ratings: RatingsTable, key: AnswerKey, **settings: Any) -> ProgramModels:
     """Fit :class:`ProgramModel` and return what the simulator takes: the reviewer model,
     a population of true level scores and the reviewers' workload shares.
 
@@ -446,7 +445,7 @@ def fit_program_model(
     True
     """
     fit = ProgramModel(**settings).fit(ratings, key)
-    return fit.reviewers_, fit.population(), fit.shares_
+    return ProgramModels(fit.reviewers_, fit.population(), fit.shares_)
 
 
 # ---- workload shares -----------------------------------------------------------------

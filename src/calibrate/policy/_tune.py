@@ -13,6 +13,7 @@ import yaml
 from joblib import Parallel, delayed
 
 from calibrate._problems import Problem, RubricError
+from calibrate.policy._choices import AnchorModels, CutChoice, PolicyChoice
 from calibrate.policy._policy import Policy, explain
 from calibrate.policy._simulate import ReviewerScorer, draw_replications, evaluate
 from calibrate.rubric import Rubric
@@ -153,7 +154,7 @@ def best_policy(
     max_false_not_yet: float | None = None,
     max_third_review: float | None = None,
     max_reviews: float | None = None,
-) -> tuple[pd.Series | None, str]:
+) -> PolicyChoice:
     """The most accurate policy meeting every constraint (cheapest among near-ties within
     one Monte Carlo standard error), and a sentence saying why or why none qualifies."""
     ok = np.ones(len(table), dtype=bool)
@@ -168,9 +169,12 @@ def best_policy(
             ok &= table[col].to_numpy() <= limit
             said.append(f"{what} <= {limit:g}")
     if not ok.any():
-        return None, "no policy in the grid meets " + " and ".join(
-            said
-        ) + "; widen the grid or relax a constraint"
+        return PolicyChoice(
+            None,
+            "no policy in the grid meets "
+            + " and ".join(said)
+            + "; widen the grid or relax a constraint",
+        )
     cand = table[ok]
     top = cand["accuracy"].max()
     near = cand[cand["accuracy"] >= top - cand["mc_se"].max()]
@@ -194,10 +198,10 @@ def best_policy(
             else ""
         )
     )
-    return pick, why
+    return PolicyChoice(pick, why)
 
 
-def models_from_anchors(ratings: Any, key: Any) -> tuple[ReviewerScorer, np.ndarray]:
+def models_from_anchors(ratings: Any, key: Any) -> AnchorModels:
     """A reviewer model and a population estimated from anchor ratings and their key.
 
     Each reviewer's severity is minus their mean deviation from the key and their noise
@@ -238,7 +242,7 @@ def models_from_anchors(ratings: Any, key: Any) -> tuple[ReviewerScorer, np.ndar
         )
     else:
         population = key.wide().dropna().to_numpy()
-    return model, population
+    return AnchorModels(model, population)
 
 
 #: Reviewer-model perturbations for :func:`choice_sensitivity`: name -> (noise factor,
@@ -307,9 +311,7 @@ def choice_sensitivity(
     return pd.DataFrame(rows)
 
 
-def tune_cut(
-    ratings: Any, key: Any, *, max_false_pass: float | None = None
-) -> tuple[pd.DataFrame, str]:
+def tune_cut(ratings: Any, key: Any, *, max_false_pass: float | None = None) -> CutChoice:
     """Tune a compensatory cut on anchors with keys, ROC-style (scikit-learn's ``roc_curve``).
 
     Each reviewer's total on each fully scored anchor is a score; the key's decision
@@ -365,10 +367,10 @@ def tune_cut(
     else:
         ok = table[table["false_pass_rate"] <= max_false_pass]
         if ok.empty:
-            return (
+            return CutChoice(
                 table,
                 f"no cut keeps the false pass rate within {max_false_pass:g} on these anchors",
             )
         best = ok.loc[ok["true_pass_rate"].idxmax()]
         why = f"cut {best['cut']:g} passes {best['true_pass_rate']:.0%} of passing anchors with false pass {best['false_pass_rate']:.0%} (limit {max_false_pass:g})"
-    return table, f"{why}; AUC {auc:.3f} over {len(totals)} anchor scorings"
+    return CutChoice(table, f"{why}; AUC {auc:.3f} over {len(totals)} anchor scorings")
