@@ -71,7 +71,8 @@ class ManyFacetRasch:
         Reviewer severity in logits, indexed by ``reviewer_id``, centred at 0;
         positive = harsher.
     severity_se_ : Series
-        Its standard error (from the information, other parameters held fixed).
+        Its standard error (from the information, other parameters held fixed), over the
+        ratings that entered the estimate (not those of extreme submissions).
     difficulty_, difficulty_se_ : Series
         Criterion difficulty (logits, centred at 0) and SE, by ``criterion_id``.
     ability_, ability_se_ : Series
@@ -409,14 +410,18 @@ class ManyFacetRasch:
         self.log_likelihood_ = float(np.log(np.maximum(p[np.arange(len(xi)), xi], 1e-300)).sum())
         given = score_of[crit, xi].astype(float)
 
-        def facet(codes: np.ndarray, size: int) -> dict[str, np.ndarray]:
+        # The SEs of reviewers and criteria come from the ratings that entered their
+        # estimates: those of submissions with an extreme raw score were left out of them.
+        entered = v * ~ext_s[sub]
+
+        def facet(codes: np.ndarray, size: int, se_weights: np.ndarray) -> dict[str, np.ndarray]:
             n = np.bincount(codes, minlength=size).astype(float)
             info = np.bincount(codes, weights=v, minlength=size)
             with np.errstate(invalid="ignore", divide="ignore"):
                 return {
                     "n": n.astype(np.int64),
                     "observed_average": np.bincount(codes, weights=given, minlength=size) / n,
-                    "se": 1.0 / np.sqrt(info),
+                    "se": 1.0 / np.sqrt(np.bincount(codes, weights=se_weights, minlength=size)),
                     "infit": np.bincount(codes, weights=resid * resid, minlength=size) / info,
                     "outfit": np.bincount(codes, weights=z2, minlength=size) / n,
                 }
@@ -437,7 +442,7 @@ class ManyFacetRasch:
         centre = theta[~ext_s].mean() if (~ext_s).any() else theta.mean()
         fair_r = expected_score(centre - delta[None, :] - alpha[:, None])[:, used_c].mean(axis=1)
 
-        fs, fr, fc = facet(sub, n_sub), facet(rev, n_rev), facet(crit, n_crit)
+        fs, fr, fc = facet(sub, n_sub, v), facet(rev, n_rev, entered), facet(crit, n_crit, entered)
         self.severity_ = pd.Series(
             alpha, index=pd.Index(rev_ids, name="reviewer_id"), name="severity"
         )
