@@ -58,9 +58,7 @@ def _study(
     fit = _fit(codes, y, effects)
     sigma2 = _solve(fit, fit.t_centred)
     gen = np.random.default_rng(rng)
-    reps = (
-        _bootstrap(fit, sigma2, n_resamples, gen) if n_resamples else np.empty((0, len(effects)))
-    )
+    reps = _bootstrap(fit, sigma2, n_resamples, gen) if n_resamples else np.empty((0, len(effects)))
     se = reps.std(axis=0, ddof=1) if n_resamples > 1 else np.full(len(effects), np.nan)
     ci = [_interval(reps[:, j], level) for j in range(len(effects))]
     names = [_effect_name(e, nested) for e in effects]
@@ -185,12 +183,6 @@ def g_study_frame(
     1      r     0.194
     2  p x r     0.306
     """
-    nested = dict(nested or {})
-    cols = [target, *facets]
-    for c in [*cols, score]:
-        if c not in frame.columns:
-            raise ValueError(
-                f"column {c!r} (from target/facets/score) is not in the frame; columns are {list(frame.columns)}"
     nested = dict(nested or {})
     cols = [target, *facets]
     for c in [*cols, score]:

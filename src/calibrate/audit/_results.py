@@ -234,6 +234,7 @@ class DStudyResult:
             f"<div><strong>D-study</strong> (reviewers {html.escape(self.reviewers)})"
             + self.table.to_html(index=False, float_format=lambda x: f"{x:.3f}")
             + "</div>"
+        )
 
 
 # Constructed with the old keywords (n_boot=, method=) the result objects still build, and warn.
