@@ -25,7 +25,7 @@ def calibrate_gstudy(csv: str) -> dict:
 
     table = read_ratings(csv, load_rubric(RUBRIC))
     t = time.perf_counter()
-    res = g_study(table, n_boot=200, rng=0)
+    res = g_study(table, n_resamples=200, rng=0)
     return {
         "n": res.n_ratings,
         "gstudy_seconds": time.perf_counter() - t,

@@ -59,13 +59,13 @@ def test_recovers_known_components_without_bias():
     est = np.array(
         [
             g_study_frame(
-                simulate(s), score="score", target="submission", facets=FACETS, n_boot=0
+                simulate(s), score="score", target="submission", facets=FACETS, n_resamples=0
             ).variance
             for s in range(seeds)
         ]
     )
     names = g_study_frame(
-        simulate(0), score="score", target="submission", facets=FACETS, n_boot=0
+        simulate(0), score="score", target="submission", facets=FACETS, n_resamples=0
     ).names
     truth = np.array([TRUE[n] for n in names])
     mc_error = est.std(axis=0, ddof=1) / np.sqrt(seeds)
@@ -78,7 +78,7 @@ def test_bootstrap_standard_errors_match_the_spread_of_estimates():
     of the estimates over 300 seeds, for every component."""
     fits = [
         g_study_frame(
-            simulate(s), score="score", target="submission", facets=FACETS, n_boot=0
+            simulate(s), score="score", target="submission", facets=FACETS, n_resamples=0
         ).variance
         for s in range(300)
     ]
@@ -90,7 +90,7 @@ def test_bootstrap_standard_errors_match_the_spread_of_estimates():
                 score="score",
                 target="submission",
                 facets=FACETS,
-                n_boot=100,
+                n_resamples=100,
                 rng=s,
             ).se
             for s in range(30)
@@ -112,7 +112,7 @@ def test_nested_design_recovers_pooled_components():
                 target="submission",
                 facets=FACETS,
                 nested={"reviewer": "submission"},
-                n_boot=0,
+                n_resamples=0,
             ).variance
             for s in range(seeds)
         ]
@@ -123,7 +123,7 @@ def test_nested_design_recovers_pooled_components():
         target="submission",
         facets=FACETS,
         nested={"reviewer": "submission"},
-        n_boot=0,
+        n_resamples=0,
     ).names
     truth = {
         "submission": TRUE["submission"],
@@ -143,7 +143,7 @@ def test_unbalanced_estimates_equal_a_dense_brute_force_computation():
     """Method 1 from first principles: E[y'Ay] = tr(A V) with dense matrices."""
     frame = simulate(7, n_p=12, m=6, n_c=3)
     frame = frame.drop(index=frame.index[::7]).reset_index(drop=True)  # missing cells too
-    res = g_study_frame(frame, score="score", target="submission", facets=FACETS, n_boot=0)
+    res = g_study_frame(frame, score="score", target="submission", facets=FACETS, n_resamples=0)
     y = frame["score"].to_numpy()
     n = y.size
     Z, A = {}, {}
@@ -161,7 +161,7 @@ def test_unbalanced_estimates_equal_a_dense_brute_force_computation():
 
 def test_d_study_formulas():
     res = g_study_frame(
-        simulate(3), score="score", target="submission", facets=FACETS, n_boot=50, rng=0
+        simulate(3), score="score", target="submission", facets=FACETS, n_resamples=50, rng=0
     )
     v = {n: max(x, 0.0) for n, x in zip(res.names, res.variance, strict=True)}
     crossed = res.coefficients({"reviewer": 3, "criterion": 4})
@@ -175,7 +175,7 @@ def test_d_study_formulas():
     assert crossed == pytest.approx((p / (p + rel), p / (p + ab)))
     other = simulate(3).rename(columns={"reviewer": "rater"})
     other_res = g_study_frame(
-        other, score="score", target="submission", facets=["rater", "criterion"], n_boot=0
+        other, score="score", target="submission", facets=["rater", "criterion"], n_resamples=0
     )
     with pytest.raises(ValueError, match="pass sizes="):
         d_study(other_res)
@@ -196,8 +196,8 @@ def live():
 
 
 def test_ratings_table_crossed_and_nested(live):
-    crossed = g_study(live, n_boot=20, rng=1)
-    nested = g_study(live, design="nested", n_boot=0)
+    crossed = g_study(live, n_resamples=20, rng=1)
+    nested = g_study(live, design="nested", n_resamples=0)
     assert crossed.design == "p x r x c" and nested.design == "(r:p) x c"
     assert crossed.n_levels["criterion"] == 6
     assert 2 <= crossed.sample_sizes["reviewer"] <= 3
@@ -218,10 +218,10 @@ def test_ratings_table_crossed_and_nested(live):
     ("kwargs", "message"),
     [
         ({"design": "nestd"}, "design must be one of 'crossed', 'nested'; got 'nestd'"),
-        ({"n_boot": -1}, "n_boot must be a non-negative integer; got -1"),
+        ({"n_resamples": -1}, "n_resamples must be a non-negative integer; got -1"),
         ({"confidence_level": 1.5}, "confidence_level must be between 0 and 1"),
     ],
-    ids=["design", "n_boot", "confidence_level"],
+    ids=["design", "n_resamples", "confidence_level"],
 )
 def test_bad_options(live, kwargs, message):
     with pytest.raises(ValueError, match=message):
@@ -231,7 +231,7 @@ def test_bad_options(live, kwargs, message):
 def test_bad_inputs(live):
     with pytest.raises(TypeError, match="ratings must be a RatingsTable"):
         g_study(pd.DataFrame())
-    res = g_study(live, n_boot=0)
+    res = g_study(live, n_resamples=0)
     with pytest.raises(ValueError, match="reviewers must be one of"):
         d_study(res, reviewers="both")
     with pytest.raises(ValueError, match="n_reviewers must be a number >= 1"):
@@ -251,3 +251,24 @@ def test_confounded_design_is_explained():
     frame = simulate(2, nested=True)
     with pytest.raises(ValueError, match="design='nested'"):
         g_study_frame(frame, score="score", target="submission", facets=FACETS)
+
+
+def test_old_keywords_are_deprecated_aliases(live):
+    new = g_study(live, n_resamples=5, rng=3)
+    with pytest.warns(DeprecationWarning, match="n_boot= is deprecated; use n_resamples="):
+        old = g_study(live, n_boot=5, rng=3)
+    assert old.variance == new.variance and old.se == new.se
+    assert old.n_resamples == old.n_boot == 5 and old.estimator == old.method == "henderson1"
+    with pytest.warns(DeprecationWarning, match="method= is deprecated; use estimator="):
+        g_study(live, n_resamples=0, method="henderson1")
+    with pytest.raises(TypeError, match="got both n_resamples= and its deprecated alias n_boot="):
+        g_study(live, n_resamples=5, n_boot=5)
+    with pytest.raises(ValueError, match="estimator must be one of 'henderson1'; got 'reml'"):
+        g_study(live, n_resamples=0, estimator="reml")
+    ds = d_study(new, n_reviewers=[1, 2])
+    assert ds.n_resamples == ds.n_boot == 5
+    with pytest.warns(DeprecationWarning, match="n_boot= is deprecated"):
+        frame = g_study_frame(
+            simulate(1), score="score", target="submission", facets=FACETS, n_boot=0
+        )
+    assert frame.n_resamples == 0

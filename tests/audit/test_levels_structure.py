@@ -124,7 +124,7 @@ def test_bad_options(made, fn, kwargs, message):
 
 
 def test_audit_report(made, tmp_path):
-    audit = rubric_audit(made, n_boot=20, rng=0)
+    audit = rubric_audit(made, n_resamples=20, rng=0)
     assert len(audit.criteria) == 4 or len(audit.criteria) == len(made.rubric.criteria)
     flags = audit.flags()
     assert {"unused_level", "halo"} <= set(flags["flag"])
@@ -132,3 +132,10 @@ def test_audit_report(made, tmp_path):
     text = path.read_text()
     assert "data:image/png;base64," in text and "never used" in text
     assert "<strong>Rubric audit</strong>" in audit._repr_html_()
+
+
+def test_rubric_audit_n_boot_is_a_deprecated_alias(made):
+    with pytest.warns(DeprecationWarning, match="use n_resamples="):
+        old = rubric_audit(made, n_boot=0)
+    new = rubric_audit(made, n_resamples=0)
+    assert old.criteria.equals(new.criteria) and old.recommendation == new.recommendation

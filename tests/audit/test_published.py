@@ -34,7 +34,7 @@ def _fit(name: str):
         target=design["target"],
         facets=design["facets"],
         nested=design["nested"],
-        n_boot=0,
+        n_resamples=0,
     )
     return res, expected
 

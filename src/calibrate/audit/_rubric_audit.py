@@ -14,6 +14,7 @@ import pandas as pd
 from calibrate._checks import check_choice
 from calibrate.audit._gstudy import DStudyResult, GStudyResult, ReviewerDesign, d_study, g_study
 from calibrate.audit._levels import LevelUse, _check_count, level_use
+from calibrate.audit._renamed import renamed_keywords
 from calibrate.audit._structure import CriterionStructure, criterion_structure
 
 __all__ = ["RubricAudit", "rubric_audit"]
@@ -113,6 +114,7 @@ class RubricAudit:
         )
 
 
+@renamed_keywords(n_boot="n_resamples")
 def rubric_audit(
     ratings: object,
     *,
@@ -121,7 +123,7 @@ def rubric_audit(
     max_reviewers: int = 8,
     design: ReviewerDesign = "crossed",
     criteria: Literal["random", "fixed"] = "random",
-    n_boot: int = 200,
+    n_resamples: int = 200,
     confidence_level: float = 0.95,
     rng: int | np.random.Generator | None = None,
 ) -> RubricAudit:
@@ -143,8 +145,9 @@ def rubric_audit(
         own reviewers, as in live review.
     criteria : {"random", "fixed"}, default "random"
         Criteria in the D-study (see :func:`d_study`).
-    n_boot, confidence_level, rng
-        As in :func:`g_study`.
+    n_resamples, confidence_level, rng
+        As in :func:`g_study` (``n_boot=``, the old name of ``n_resamples``, still works
+        and warns).
 
     Returns
     -------
@@ -168,7 +171,7 @@ def rubric_audit(
     >>> from calibrate.io import read_program
     >>> from calibrate.audit import rubric_audit
     >>> live = read_program("data/synthetic/district").ratings.select(kind="live")
-    >>> audit = rubric_audit(live, n_boot=20, rng=0)
+    >>> audit = rubric_audit(live, n_resamples=20, rng=0)
     >>> audit.criteria["criterion_id"].tolist()[:2]
     ['goals', 'norms']
     >>> "reviewers" in audit.recommendation
@@ -187,7 +190,13 @@ def rubric_audit(
     check_choice("criteria", criteria, ("random", "fixed"))
     if len(ratings) == 0:
         raise ValueError("ratings must not be empty; got a table with no ratings")
-    gs = g_study(ratings, design=design, n_boot=n_boot, confidence_level=confidence_level, rng=rng)
+    gs = g_study(
+        ratings,
+        design=design,
+        n_resamples=n_resamples,
+        confidence_level=confidence_level,
+        rng=rng,
+    )
     n_crit = gs.n_levels["criterion"]
     ds = d_study(
         gs,

@@ -97,7 +97,7 @@ def _audit(args: argparse.Namespace) -> Outcome:
         max_reviewers=args.max_reviewers,
         design=args.design,
         criteria=args.criteria,
-        n_boot=args.n_boot,
+        n_resamples=args.n_boot,
         rng=args.seed,
     )
     payload = {"file": str(args.ratings), **audit.to_dict()}

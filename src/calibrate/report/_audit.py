@@ -42,7 +42,7 @@ def audit_report(audit: RubricAudit, *, title: str = "Rubric audit") -> HtmlRepo
     >>> from calibrate.io import read_program
     >>> from calibrate.audit import rubric_audit
     >>> live = read_program("data/synthetic/district").ratings.select(kind="live")
-    >>> page = audit_report(rubric_audit(live, n_boot=20, rng=0))
+    >>> page = audit_report(rubric_audit(live, n_resamples=20, rng=0))
     >>> "<h2>How many reviewers (D-study)</h2>" in page.render()
     True
     """
@@ -64,7 +64,7 @@ def audit_report(audit: RubricAudit, *, title: str = "Rubric audit") -> HtmlRepo
     rep.heading("Where score variance comes from (G-study)")
     rep.paragraph(
         f"Design {audit.gstudy.design}, {audit.gstudy.n_ratings} ratings; Henderson's method 1 "
-        f"(Brennan's analogous ANOVA); intervals from {audit.gstudy.n_boot} parametric-bootstrap replicates."
+        f"(Brennan's analogous ANOVA); intervals from {audit.gstudy.n_resamples} parametric-bootstrap replicates."
     )
     rep.table(audit.gstudy.to_frame(), digits=4)
     rep.figure(figs["variance_components"], alt="variance components")
