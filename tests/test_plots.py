@@ -39,7 +39,7 @@ def one_panel(pilot, monitor):
     live = pilot.ratings.select(kind="live")
     rasch = ManyFacetRasch().fit(live)
     table = reliability_table(live)
-    audit = rubric_audit(live, rng=0, **{_n_resamples(): 0})
+    audit = rubric_audit(live, rng=0, n_resamples=0)
     result = qualify(pilot.ratings, pilot.key)
     trends = round_trends(pilot.ratings, pilot.key)
     return {
@@ -55,14 +55,6 @@ def one_panel(pilot, monitor):
         "level_use": lambda ax: P.plot_level_use(audit.level_use, ax=ax),
         "criterion_correlations": lambda ax: P.plot_criterion_correlations(audit.structure, ax=ax),
     }
-
-
-def _n_resamples() -> str:
-    """The audit's resample keyword (n_resamples; n_boot before the rename)."""
-    import inspect
-
-    names = inspect.signature(rubric_audit).parameters
-    return "n_resamples" if "n_resamples" in names else "n_boot"
 
 
 NAMES = [

@@ -142,7 +142,7 @@ def flag_rows(
         times_r, src_r = steps.time[mine], steps.source[mine]
         onset_ns, signal_ns = int(times_r[on]), int(times_r[s])
         shift, used = _size(times_r, src_r, steps.n[mine], fit.y[mine], onset_ns, fit.scale_of_src)
-        idx = by_rev.get(r, np.zeros(0, dtype=np.int64))
+        idx = by_rev.get(int(r), np.zeros(0, dtype=np.int64))
         ev = _evidence(codes, res, idx[(rating_step_pos[idx] >= on) & (rating_step_pos[idx] <= s)])
         evidence[str(rev_ids[r])] = ev
         chart = CHARTS[int(sig.chart[r])]

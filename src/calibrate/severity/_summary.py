@@ -50,7 +50,7 @@ class SeveritySummary:
 
     def to_dict(self) -> list[dict[str, Any]]:
         """One record per reviewer, as ``calibrate severity --format json`` prints them."""
-        return self.reviewers.to_dict(orient="records")  # type: ignore[return-value]
+        return self.reviewers.to_dict(orient="records")
 
 
 def severity_summary(
