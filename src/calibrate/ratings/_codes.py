@@ -33,6 +33,8 @@ def compact(codes: np.ndarray, size: int | None = None) -> tuple[np.ndarray, np.
     if size is None:
         size = int(codes.max(initial=-1)) + 1
     used = np.bincount(codes if every else codes[valid], minlength=size) > 0
+    if every and used.all():  # every code occurs: already compact
+        return codes.copy(), np.arange(size, dtype=np.int64)
     remap = (np.cumsum(used) - 1).astype(np.int64, copy=False)
     if every:
         return remap[codes], np.flatnonzero(used)
@@ -83,10 +85,16 @@ def level_codes(rubric: Rubric, criterion: np.ndarray, score: np.ndarray) -> np.
     score = np.asarray(score, dtype=np.int64)
     lut, lo = _level_lut(rubric)
     pos = score - lo
-    inside = (pos >= 0) & (pos < lut.shape[1]) & (criterion >= 0)
-    out = np.full(score.shape, -1, dtype=np.int64)
-    out[inside] = lut[criterion[inside], pos[inside]]
-    if (out < 0).any():
+    width = lut.shape[1]
+    if len(score) and (
+        pos.min() >= 0 and pos.max() < width and criterion.min() >= 0
+    ):  # the usual case: one gather, no masks
+        out = lut.ravel()[criterion * width + pos]
+    else:
+        inside = (pos >= 0) & (pos < width) & (criterion >= 0)
+        out = np.full(score.shape, -1, dtype=np.int64)
+        out[inside] = lut[criterion[inside], pos[inside]]
+    if len(out) and out.min() < 0:
         raise ValueError(
             "ratings hold scores that are not levels of their criterion; validate the table first"
         )
