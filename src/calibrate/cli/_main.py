@@ -143,10 +143,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 EXIT_PIPE = 141
 
 
-def run() -> None:
-    sys.exit(main())
-
-
 def _quiet_stdout() -> None:
     """Point stdout at /dev/null, so the interpreter's final flush of what is still
     buffered cannot raise a second BrokenPipeError (Python docs, "Note on SIGPIPE")."""

@@ -131,7 +131,7 @@ def plot_control_chart(
             a.axvline(flag["signal_at"].iloc[0], color="#c53030", lw=1.0, ls=":")
     ax_list[0].set_title(title, fontsize=9)
     ax_list[-1].set_xlabel("rated at (orange dotted: estimated onset; red dotted: signal)")
-    return finish(fig, own, dates=ax_list if not own else [ax_list[-1]])
+    return finish(fig, own, dates=ax_list)
 
 
 def plot_group_drift(monitor: DriftMonitor, *, ax: Axes | None = None) -> Figure:
