@@ -143,3 +143,47 @@ def test_latest_round_is_the_round_rated_last(evidence_rubric) -> None:
     untimed = RatingsTable(canonical_frame(*args, round_id=rounds), evidence_rubric)
     assert untimed.latest_round == "R2"
     assert RatingsTable(canonical_frame(*args), evidence_rubric).latest_round is None
+
+
+def _same_codes(a, b) -> None:
+    for name in ("submission", "reviewer", "criterion", "level", "score", "round", "kind", "time"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
+    for name in ("submission_ids", "reviewer_ids", "criterion_ids", "round_ids"):
+        assert list(getattr(a, name)) == list(getattr(b, name)), name
+
+
+def test_criterion_codes_are_the_codes_of_that_criterion_alone(table: RatingsTable) -> None:
+    for criterion in table.rubric.criterion_ids:
+        alone = table.select(criterion=criterion)
+        _check(alone)
+        _same_codes(table.criterion_codes(criterion), alone.codes)
+        assert table.criterion_codes(criterion) is table.criterion_codes(criterion)
+
+
+def test_criterion_codes_of_a_hand_built_frame(evidence_rubric) -> None:
+    frame = pd.DataFrame(
+        {
+            "submission_id": ["s2", "s1", "s2", "s10"],
+            "reviewer_id": ["b", "a", "a", "b"],
+            "criterion_id": ["reflection", "overview", "overview", "reflection"],
+            "score": [4, 1, 3, 2],
+            "rated_at": pd.to_datetime(["2026-01-02", None, "2026-01-01", "2026-01-03"], utc=True),
+            "round_id": [None, "r1", "r1", None],
+            "kind": ["live", "anchor", "anchor", None],
+        }
+    )
+    t = RatingsTable(frame, evidence_rubric)
+    c = t.criterion_codes("reflection")
+    assert list(c.submission_ids) == ["s10", "s2"] and list(c.reviewer_ids) == ["b"]
+    np.testing.assert_array_equal(c.submission, [1, 0])
+    np.testing.assert_array_equal(c.level, [3, 1])
+    assert c.n_rounds == 0 and (c.kind == [KINDS.index("live"), -1]).all()
+
+
+def test_codes_are_built_as_they_are_read(table: RatingsTable) -> None:
+    fresh = RatingsTable(table.frame, table.rubric)
+    c = fresh.codes
+    c.level  # noqa: B018
+    built = set(vars(c))
+    assert {"level", "criterion", "score"} <= built
+    assert not {"time", "kind", "_submissions", "_rounds"} & built  # not read, not built

@@ -27,6 +27,7 @@ __all__ = [
     "check_choice",
     "check_choices",
     "check_confidence_level",
+    "check_count",
     "check_fraction",
     "check_instance",
     "check_int",
@@ -112,7 +113,21 @@ def check_positive(name: str, value: object, *, allow_zero: bool = False) -> flo
 
 def check_fraction(name: str, value: object) -> float:
     """``value`` as a float, if it is a number in ``[0, 1]``."""
-    return check_number(name, value, low=0.0, high=1.0)
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        raise TypeError(f"{name} must be a number between 0 and 1; got {_type_name(value)}")
+    v = float(value)
+    if not 0.0 <= v <= 1.0:  # (NaN fails too)
+        raise ValueError(f"{name} must be a number between 0 and 1; got {value!r}")
+    return v
+
+
+def check_count(name: str, value: object) -> int:
+    """``value`` as an int, if it is a whole number (not a bool) of at least 1."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise TypeError(f"{name} must be a positive integer; got {_type_name(value)}")
+    if value < 1:
+        raise ValueError(f"{name} must be a positive integer; got {value!r}")
+    return int(value)
 
 
 def check_confidence_level(value: object, name: str = "confidence_level") -> float:

@@ -9,19 +9,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from calibrate._checks import check_count, check_fraction
+from calibrate.ratings import RatingsTable, compact
+
 __all__ = ["LevelUse", "level_use"]
-
-
-def _check_fraction(name: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
-        raise ValueError(f"{name} must be a number between 0 and 1; got {value!r}")
-    return float(value)
-
-
-def _check_count(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-        raise ValueError(f"{name} must be a positive integer; got {value!r}")
-    return int(value)
 
 
 @dataclass(frozen=True)
@@ -64,20 +55,25 @@ class LevelUse:
         return f"<div><strong>Level use</strong><ul>{items or '<li>no flags</li>'}</ul></div>"
 
 
-def _co_ratings(f: pd.DataFrame) -> pd.DataFrame:
+def _co_ratings(ratings: RatingsTable) -> pd.DataFrame:
     """Every ordered pair of ratings of one submission and criterion by two reviewers."""
+    codes = ratings.codes
+    f = ratings.frame
+    cell, _ = compact(codes.submission * max(codes.n_criteria, 1) + codes.criterion)
     base = pd.DataFrame(
         {
-            "cell": pd.factorize(
-                f["submission_id"].cat.codes.astype(np.int64) * 1024 + f["criterion_id"].cat.codes
-            )[0],
+            "cell": cell,
             "criterion_id": f["criterion_id"].to_numpy(),
             "reviewer_id": f["reviewer_id"].to_numpy(),
             "score": f["score"].to_numpy(),
+            "reviewer": codes.reviewer,
         }
     )
-    pairs = base.merge(base[["cell", "reviewer_id", "score"]], on="cell", suffixes=("", "_peer"))
-    return pairs[pairs["reviewer_id"].astype(str) != pairs["reviewer_id_peer"].astype(str)]
+    pairs = base.merge(
+        base[["cell", "reviewer", "score"]], on="cell", suffixes=("", "_peer"), sort=False
+    )
+    mine = pairs["reviewer"].to_numpy() != pairs["reviewer_peer"].to_numpy()
+    return pairs.loc[mine].drop(columns=["reviewer", "reviewer_peer"])
 
 
 def level_use(
@@ -144,16 +140,14 @@ def level_use(
     >>> list(use.levels.columns)
     ['criterion_id', 'score', 'label', 'count', 'share', 'unused', 'rare']
     """
-    from calibrate.ratings import RatingsTable
-
     if not isinstance(ratings, RatingsTable):
         raise TypeError(f"ratings must be a RatingsTable; got {type(ratings).__name__}")
-    rare_share = _check_fraction("rare_share", rare_share)
-    separation = _check_fraction("separation", separation)
-    interchangeable_share = _check_fraction("interchangeable_share", interchangeable_share)
-    central_sd_ratio = _check_fraction("central_sd_ratio", central_sd_ratio)
-    min_ratings = _check_count("min_ratings", min_ratings)
-    min_pairs = _check_count("min_pairs", min_pairs)
+    rare_share = check_fraction("rare_share", rare_share)
+    separation = check_fraction("separation", separation)
+    interchangeable_share = check_fraction("interchangeable_share", interchangeable_share)
+    central_sd_ratio = check_fraction("central_sd_ratio", central_sd_ratio)
+    min_ratings = check_count("min_ratings", min_ratings)
+    min_pairs = check_count("min_pairs", min_pairs)
     f = ratings.frame
     rubric = ratings.rubric
     flags: list[dict[str, str]] = []
@@ -246,40 +240,50 @@ def level_use(
             )
 
     # ---- adjacent levels used interchangeably ---------------------------------
-    pairs = _co_ratings(f)
-    pair_rows, inter_rows = [], []
+    pairs = _co_ratings(ratings)
+    pair_rows: list[dict[str, object]] = []
+    inter_rows: list[dict[str, object]] = []
     for crit in rubric.criteria:
         pc = pairs[pairs["criterion_id"] == crit.id]
         for a, b in zip(crit.levels[:-1], crit.levels[1:], strict=True):
             both = pc[
                 pc["score"].isin([a.score, b.score]) & pc["score_peer"].isin([a.score, b.score])
             ]
-            stats = both.groupby(["reviewer_id", "score"], observed=True)["score_peer"].agg(
-                n="size", up=lambda s, up=b.score: float((s == up).mean())
+            stats = (
+                both.assign(up=both["score_peer"] == b.score)
+                .groupby(["reviewer_id", "score"], observed=True)["up"]
+                .agg(n="size", up="mean")
             )
             stats = stats.unstack("score")
-            assessed, inter = [], []
-            for rid, r in stats.iterrows():
-                n_lo, n_hi = r.get(("n", a.score), np.nan), r.get(("n", b.score), np.nan)
-                if not (n_lo >= min_pairs and n_hi >= min_pairs):
-                    continue
-                sep = float(r[("up", b.score)] - r[("up", a.score)])
-                assessed.append(str(rid))
-                flag = sep < separation
-                if flag:
-                    inter.append(str(rid))
-                pair_rows.append(
-                    {
-                        "reviewer_id": str(rid),
-                        "criterion_id": crit.id,
-                        "lower": a.score,
-                        "upper": b.score,
-                        "n_lower": int(n_lo),
-                        "n_upper": int(n_hi),
-                        "separation": sep,
-                        "interchangeable": flag,
-                    }
+
+            def column(name: str, score: int, stats: pd.DataFrame = stats) -> np.ndarray:
+                key = (name, score)
+                if key in stats.columns:
+                    return stats[key].to_numpy(dtype=float)
+                return np.full(len(stats), np.nan)
+
+            n_lo, n_hi = column("n", a.score), column("n", b.score)
+            judged = (n_lo >= min_pairs) & (n_hi >= min_pairs)
+            sep = (column("up", b.score) - column("up", a.score))[judged]
+            ids = [str(r) for r in stats.index[judged]]
+            flag = sep < separation
+            assessed = ids
+            inter = [r for r, f in zip(ids, flag, strict=True) if f]
+            pair_rows.extend(
+                {
+                    "reviewer_id": rid,
+                    "criterion_id": crit.id,
+                    "lower": a.score,
+                    "upper": b.score,
+                    "n_lower": int(lo),
+                    "n_upper": int(hi),
+                    "separation": float(d),
+                    "interchangeable": bool(f),
+                }
+                for rid, lo, hi, d, f in zip(
+                    ids, n_lo[judged], n_hi[judged], sep, flag, strict=True
                 )
+            )
             share = len(inter) / len(assessed) if assessed else np.nan
             flagged = bool(assessed) and share >= interchangeable_share
             inter_rows.append(

@@ -11,9 +11,9 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from calibrate._checks import check_choice
+from calibrate._checks import check_choice, check_count
 from calibrate.audit._gstudy import DStudyResult, GStudyResult, ReviewerDesign, d_study, g_study
-from calibrate.audit._levels import LevelUse, _check_count, level_use
+from calibrate.audit._levels import LevelUse, level_use
 from calibrate.audit._renamed import renamed_keywords
 from calibrate.audit._structure import CriterionStructure, criterion_structure
 
@@ -184,8 +184,8 @@ def rubric_audit(
         raise TypeError(f"ratings must be a RatingsTable; got {type(ratings).__name__}")
     if isinstance(target, bool) or not isinstance(target, int | float) or not 0 < target < 1:
         raise ValueError(f"target must be a number between 0 and 1 (exclusive); got {target!r}")
-    n_reviewers = _check_count("n_reviewers", n_reviewers)
-    max_reviewers = _check_count("max_reviewers", max_reviewers)
+    n_reviewers = check_count("n_reviewers", n_reviewers)
+    max_reviewers = check_count("max_reviewers", max_reviewers)
     check_choice("design", design, ("crossed", "nested"))
     check_choice("criteria", criteria, ("random", "fixed"))
     if len(ratings) == 0:
@@ -207,17 +207,16 @@ def rubric_audit(
     use = level_use(ratings)
     structure = criterion_structure(ratings)
 
-    f = ratings.frame
     flags = pd.concat([use.flags, structure.flags], ignore_index=True)
     rows = []
     for crit in ratings.rubric.criteria:
-        sub = f[f["criterion_id"] == crit.id]
+        sub = ratings.criterion_codes(crit.id)
         row: dict[str, object] = {"criterion_id": crit.id, "n_ratings": len(sub)}
         res = (
             icc_long(
-                sub["submission_id"].cat.codes.to_numpy(),
-                sub["reviewer_id"].cat.codes.to_numpy(),
-                sub["score"].to_numpy(),
+                sub.submission,
+                sub.reviewer,
+                sub.score,
                 form="ICC(A,1)",
                 confidence_level=confidence_level,
             )

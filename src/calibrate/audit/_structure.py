@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from calibrate.audit._levels import _check_count, _check_fraction
+from calibrate._checks import check_count, check_fraction
 
 __all__ = ["CriterionStructure", "criterion_structure"]
 
@@ -126,10 +126,10 @@ def criterion_structure(
 
     if not isinstance(ratings, RatingsTable):
         raise TypeError(f"ratings must be a RatingsTable; got {type(ratings).__name__}")
-    redundant = _check_fraction("redundant", redundant)
-    low_item_total = _check_fraction("low_item_total", low_item_total)
-    halo_ratio = _check_fraction("halo_ratio", halo_ratio)
-    min_scorings = _check_count("min_scorings", min_scorings)
+    redundant = check_fraction("redundant", redundant)
+    low_item_total = check_fraction("low_item_total", low_item_total)
+    halo_ratio = check_fraction("halo_ratio", halo_ratio)
+    min_scorings = check_count("min_scorings", min_scorings)
     f = ratings.frame
     crits = list(ratings.rubric.criterion_ids)
     wide = f.pivot_table(

@@ -7,7 +7,7 @@ of them number submissions, reviewers, criteria, levels and rounds the same way.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -43,16 +43,21 @@ def compact(codes: np.ndarray, size: int | None = None) -> tuple[np.ndarray, np.
     return out, np.flatnonzero(used)
 
 
-def _column_codes(col: pd.Series) -> tuple[np.ndarray, pd.Index]:
+def _rows_of(values: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
+    return values if rows is None else values[rows]
+
+
+def _column_codes(col: pd.Series, rows: np.ndarray | None = None) -> tuple[np.ndarray, pd.Index]:
     """Codes over the values present (-1 for missing) and the text of each, in sorted
-    order: read from a categorical column's codes, factorised otherwise."""
+    order: read from a categorical column's codes, factorised otherwise. With ``rows``
+    (positions), of those rows only."""
     if isinstance(col.dtype, pd.CategoricalDtype):
-        raw = col.cat.codes.to_numpy().astype(np.int64)
+        raw = _rows_of(np.asarray(col.array.codes), rows).astype(np.int64)
         cats = col.cat.categories
         codes, used = compact(raw, len(cats))
         present = cats[used]
-        if pd.api.types.infer_dtype(present, skipna=False) == "string":
-            labels = pd.Index(np.asarray(present, dtype=object), dtype=object)  # the usual case
+        if cats.inferred_type == "string":  # the usual case (cached on the categories)
+            labels = present if present.dtype == object else present.astype(object)
         else:
             labels = pd.Index([str(v) for v in present], dtype=object)
         if cats.is_monotonic_increasing or len(labels) < 2:
@@ -62,6 +67,8 @@ def _column_codes(col: pd.Series) -> tuple[np.ndarray, pd.Index]:
         rank = np.empty_like(order)
         rank[order] = np.arange(len(order))
         return np.where(codes >= 0, rank[np.maximum(codes, 0)], -1), labels[order]
+    if rows is not None:
+        col = col.take(rows)
     values = col.astype(object).where(col.notna(), None)
     text = pd.Series([None if v is None else str(v) for v in values], dtype=object)
     codes, uniques = pd.factorize(text, sort=True, use_na_sentinel=True)
@@ -101,7 +108,6 @@ def level_codes(rubric: Rubric, criterion: np.ndarray, score: np.ndarray) -> np.
     return out
 
 
-@dataclass(frozen=True, eq=False)
 class RatingCodes:
     """A ratings table as integer arrays, one entry per rating row.
 
@@ -118,26 +124,110 @@ class RatingCodes:
       (:meth:`cell`);
     - ``review``: one reviewer's scoring of one submission in one round (the rows that
       the pass rule turns into one decision).
+
+    Each array is built from the frame on first use and kept, so an estimator pays only
+    for the codes it reads. Build one with ``RatingsTable.codes`` (or
+    ``RatingsTable.criterion_codes``), not directly.
     """
 
-    submission: np.ndarray
-    reviewer: np.ndarray
-    criterion: np.ndarray
-    level: np.ndarray
-    score: np.ndarray
-    round: np.ndarray
-    kind: np.ndarray
-    time: np.ndarray
-    submission_ids: pd.Index
-    reviewer_ids: pd.Index
-    criterion_ids: pd.Index
-    round_ids: pd.Index
-    _derived: dict[str, tuple[np.ndarray, np.ndarray]] = field(
-        default_factory=dict, repr=False, compare=False
-    )
+    def __init__(self, frame: pd.DataFrame, rubric: Rubric, rows: np.ndarray | None = None):
+        self._frame = frame
+        self._rubric = rubric
+        self._rows = rows
+        self._derived: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+
+    def _column(self, name: str) -> pd.Series:
+        col = self._frame[name]
+        return col if self._rows is None else col.take(self._rows)
+
+    def _category_codes(self, name: str, categories: pd.Index | list[str]) -> np.ndarray:
+        """Codes of column ``name`` over ``categories``; -1 for anything else."""
+        col = self._frame[name]
+        if isinstance(col.dtype, pd.CategoricalDtype) and list(col.cat.categories) == list(
+            categories
+        ):  # canonical: in that order already
+            return _rows_of(np.asarray(col.array.codes), self._rows).astype(np.int64)
+        col = self._column(name)
+        if name == "criterion_id":
+            col = col.astype(str)
+        return pd.Categorical(col.astype(object), categories=categories).codes.astype(np.int64)
+
+    # ---- the codes of the frame's columns, each built on first use ----------------------
+    @cached_property
+    def _submissions(self) -> tuple[np.ndarray, pd.Index]:
+        return _column_codes(self._frame["submission_id"], self._rows)
+
+    @cached_property
+    def _reviewers(self) -> tuple[np.ndarray, pd.Index]:
+        return _column_codes(self._frame["reviewer_id"], self._rows)
+
+    @cached_property
+    def _rounds(self) -> tuple[np.ndarray, pd.Index]:
+        return _column_codes(self._frame["round_id"], self._rows)
+
+    @property
+    def submission(self) -> np.ndarray:
+        return self._submissions[0]
+
+    @property
+    def submission_ids(self) -> pd.Index:
+        return self._submissions[1]
+
+    @property
+    def reviewer(self) -> np.ndarray:
+        return self._reviewers[0]
+
+    @property
+    def reviewer_ids(self) -> pd.Index:
+        return self._reviewers[1]
+
+    @property
+    def round(self) -> np.ndarray:
+        return self._rounds[0]
+
+    @property
+    def round_ids(self) -> pd.Index:
+        return self._rounds[1]
+
+    @cached_property
+    def criterion_ids(self) -> pd.Index:
+        return pd.Index(list(self._rubric.criterion_ids), dtype=object)
+
+    @cached_property
+    def criterion(self) -> np.ndarray:
+        crit = self._category_codes("criterion_id", self.criterion_ids)
+        if (crit < 0).any():
+            raise ValueError(
+                f"ratings hold criteria that are not in rubric {self._rubric.id!r}; "
+                "validate the table first"
+            )
+        return crit
+
+    @cached_property
+    def score(self) -> np.ndarray:
+        return _rows_of(self._frame["score"].to_numpy(dtype=np.int64), self._rows)
+
+    @cached_property
+    def level(self) -> np.ndarray:
+        return level_codes(self._rubric, self.criterion, self.score)
+
+    @cached_property
+    def kind(self) -> np.ndarray:
+        from calibrate.ratings._table import KINDS
+
+        return self._category_codes("kind", list(KINDS))
+
+    @cached_property
+    def time(self) -> np.ndarray:
+        times = self._column("rated_at")
+        if not len(times):
+            return np.zeros(0, np.int64)
+        time = pd.DatetimeIndex(times).as_unit("ns").asi8.copy()
+        time[times.isna().to_numpy()] = NO_TIME
+        return time
 
     def __len__(self) -> int:
-        return len(self.score)
+        return len(self._frame) if self._rows is None else len(self._rows)
 
     @property
     def n_submissions(self) -> int:
@@ -224,47 +314,10 @@ class RatingCodes:
         return rest // max(self.n_submissions, 1) - 1, rest % max(self.n_submissions, 1), rev
 
 
-def encode_table(frame: pd.DataFrame, rubric: Rubric) -> RatingCodes:
-    """The :class:`RatingCodes` of a canonical ratings frame (see ``RatingsTable.codes``)."""
-    from calibrate.ratings._table import KINDS
-
-    sub, sub_ids = _column_codes(frame["submission_id"])
-    rev, rev_ids = _column_codes(frame["reviewer_id"])
-    crit_ids = pd.Index(list(rubric.criterion_ids), dtype=object)
-    col = frame["criterion_id"]
-    if isinstance(col.dtype, pd.CategoricalDtype) and list(col.cat.categories) == list(crit_ids):
-        crit = col.cat.codes.to_numpy().astype(np.int64)  # canonical: rubric order already
-    else:
-        crit = pd.Categorical(col.astype(str), categories=crit_ids).codes.astype(np.int64)
-    if (crit < 0).any():
-        raise ValueError(
-            f"ratings hold criteria that are not in rubric {rubric.id!r}; validate the table first"
-        )
-    score = frame["score"].to_numpy(dtype=np.int64)
-    level = level_codes(rubric, crit, score)
-    rnd, rnd_ids = _column_codes(frame["round_id"])
-    kcol = frame["kind"]
-    if isinstance(kcol.dtype, pd.CategoricalDtype) and list(kcol.cat.categories) == list(KINDS):
-        kind = kcol.cat.codes.to_numpy().astype(np.int64)
-    else:
-        kind = pd.Categorical(kcol.astype(object), categories=list(KINDS)).codes.astype(np.int64)
-    times = frame["rated_at"]
-    if len(frame):
-        time = pd.DatetimeIndex(times).as_unit("ns").asi8.copy()
-        time[times.isna().to_numpy()] = NO_TIME
-    else:
-        time = np.zeros(0, np.int64)
-    return RatingCodes(
-        submission=sub,
-        reviewer=rev,
-        criterion=crit,
-        level=level,
-        score=score,
-        round=rnd,
-        kind=kind,
-        time=time,
-        submission_ids=sub_ids,
-        reviewer_ids=rev_ids,
-        criterion_ids=crit_ids,
-        round_ids=rnd_ids,
-    )
+def encode_table(
+    frame: pd.DataFrame, rubric: Rubric, rows: np.ndarray | None = None
+) -> RatingCodes:
+    """The :class:`RatingCodes` of a canonical ratings frame (see ``RatingsTable.codes``),
+    or of its rows at positions ``rows``, numbered over what occurs in them. The arrays are
+    built as they are read."""
+    return RatingCodes(frame, rubric, rows)

@@ -185,6 +185,28 @@ class RatingsTable:
             codes = self._cache["codes"] = encode_table(self.frame, self.rubric)
         return codes  # type: ignore[return-value]
 
+    def criterion_codes(self, criterion_id: str) -> RatingCodes:
+        """The codes of one criterion's ratings, numbered over the submissions, reviewers
+        and rounds that occur in them (as ``codes`` is over the whole table), built on
+        first use and kept.
+
+        Cheaper than ``codes`` when only some criteria are wanted: a fresh table encodes
+        just these rows.
+        """
+        key = f"codes:{criterion_id}"
+        codes = self._cache.get(key)
+        if codes is None:
+            position = self.rubric.criterion_ids.index(criterion_id)
+            crit = self.frame["criterion_id"]
+            if isinstance(crit.dtype, pd.CategoricalDtype) and list(crit.cat.categories) == list(
+                self.rubric.criterion_ids
+            ):
+                rows = np.flatnonzero(np.asarray(crit.array.codes) == position)
+            else:
+                rows = np.flatnonzero((crit.astype(str) == criterion_id).to_numpy())
+            codes = self._cache[key] = encode_table(self.frame, self.rubric, rows)
+        return codes  # type: ignore[return-value]
+
     def to_frame(self) -> pd.DataFrame:
         """A copy of the canonical frame."""
         return self.frame.copy()

@@ -255,26 +255,22 @@ class CodedRatings:
         criterion : str, optional
             Required when the table holds more than one criterion.
         """
-        from calibrate.ratings import compact
-
-        codes = table.codes
         ids = list(table.rubric.criterion_ids)
         if criterion is None:
-            present = np.unique(codes.criterion)
+            present = [str(c) for c in table.frame["criterion_id"].dropna().unique()]
             if len(present) > 1:
                 raise ValueError(
                     f"the table has {len(present)} criteria; name one with criterion=... (one of {ids}) or select one first: table.select(criterion=...)"
                 )
-            criterion = ids[int(present[0])] if len(present) else ids[0]
+            criterion = present[0] if present else ids[0]
         elif criterion not in ids:
             raise ValueError(f"criterion must be one of {ids}; got {criterion!r}")
-        rows = np.flatnonzero(codes.criterion == ids.index(criterion))
-        unit, used_units = compact(codes.submission[rows], codes.n_submissions)
-        rater, used_raters = compact(codes.reviewer[rows], codes.n_reviewers)
-        unit_labels = np.asarray(codes.submission_ids, dtype=object)[used_units]
-        rater_labels = np.asarray(codes.reviewer_ids, dtype=object)[used_raters]
+        sub = table.criterion_codes(criterion)
+        unit, rater = sub.submission, sub.reviewer
+        unit_labels = np.asarray(sub.submission_ids, dtype=object)
+        rater_labels = np.asarray(sub.reviewer_ids, dtype=object)
         cats = np.asarray(table.rubric.criterion(criterion).scores, dtype=float)
-        value = codes.level[rows]  # the categories are the criterion's levels
+        value = sub.level  # the categories are the criterion's levels
         dup = _duplicate_cells(unit, rater, len(rater_labels))
         if dup:
             raise ValueError(
