@@ -35,6 +35,7 @@ from calibrate._checks import check_choice, check_confidence_level
 from calibrate.reliability._agreement import (
     _fill_integer_levels,
     _fixed_categories,
+    _level_weights,
     brennan_prediger,
     fleiss_kappa,
     gwet_ac1,
@@ -176,6 +177,7 @@ def bootstrap(
     if (
         name == "percent_agreement"
         and options.get("level") == "within_one"
+        and options.get("weights") is None
         and categories is None
         and not _fixed_categories(data)
     ):
@@ -310,12 +312,10 @@ def _class_engine(name: str, coded: CodedRatings, options: dict[str, Any]) -> _C
     if name == "krippendorff_alpha":
         return _alpha_engine(rows, mult, cats, options)
     if name == "percent_agreement":
-        pos = np.arange(len(cats))
-        w = (
-            np.eye(len(cats))
-            if options.get("level", "exact") == "exact"
-            else (np.abs(pos[:, None] - pos[None, :]) <= 1).astype(float)
-        )
+        if options.get("weights") is not None:
+            w, _ = resolve_weights(options["weights"], cats)
+        else:
+            w = _level_weights(options.get("level", "exact"), len(cats))
         return _family_engine(rows, mult, w, "none")
     if name == "gwet_ac1":
         return _family_engine(rows, mult, np.eye(len(cats)), "gwet")
@@ -533,6 +533,7 @@ def _interval_result(
             note="; ".join(notes),
             extra=extra,
             n_resamples=n_boot,
+            p_value=full.p_value,
             bootstrap_estimates=thetas,
         )
 
