@@ -13,7 +13,7 @@ Two engines, one result:
   product ``W (B x K) @ F (K x d)``, and every leave-one-unit-out jackknife value is
   ``S - F[k]``. This is the same distribution as resampling unit indices, at a cost
   that does not grow with the number of ratings.
-- **Index resampling** (Conger's kappa, ICCs, any callable): draw unit indices, rebuild
+- **Index resampling** (Conger's kappa, Light's kappa, ICCs, any callable): draw unit indices, rebuild
   the ratings (each drawn copy of a unit becomes a new unit) and recompute. The BCa
   acceleration comes from the leave-one-unit-out jackknife, or a grouped jackknife over
   random groups of units when there are more than ``_MAX_JACKKNIFE`` units.
@@ -47,6 +47,7 @@ from calibrate.reliability._cohen import cohen_kappa
 from calibrate.reliability._conger import conger_kappa
 from calibrate.reliability._data import CodedRatings, as_coded
 from calibrate.reliability._icc import icc
+from calibrate.reliability._light import light_kappa
 from calibrate.reliability._result import ReliabilityResult
 from calibrate.reliability._weights import resolve_weights
 
@@ -63,6 +64,7 @@ COEFFICIENTS: dict[str, Callable[..., ReliabilityResult]] = {
     "brennan_prediger": brennan_prediger,
     "icc": icc,
     "percent_agreement": percent_agreement,
+    "light_kappa": light_kappa,
 }
 #: Interval methods.
 BOOTSTRAP_METHODS: tuple[str, ...] = ("bca", "percentile")
@@ -97,7 +99,7 @@ def bootstrap(
     statistic : str or callable
         A coefficient name (``krippendorff_alpha``, ``cohen_kappa``, ``fleiss_kappa``,
         ``conger_kappa``, ``gwet_ac1``, ``gwet_ac2``, ``brennan_prediger``, ``icc``,
-        ``percent_agreement``) or a function ``f(coded, **options)`` of a
+        ``percent_agreement``, ``light_kappa``) or a function ``f(coded, **options)`` of a
         :class:`CodedRatings` returning a float or a :class:`ReliabilityResult`.
     data : array_like (n_units, n_raters), DataFrame, CodedRatings or RatingsTable
         As the coefficients take it (a RatingsTable must hold one criterion).

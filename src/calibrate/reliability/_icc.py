@@ -156,6 +156,8 @@ def icc(
     --------
     icc_long : the same from long codes (the fast path for large programs).
     icc_all : all six forms as a table.
+    anova_table : the ANOVA table of the two-way model (sequential sums of squares, as R's
+        ``anova(lm(score ~ submission + reviewer))``).
 
     Notes
     -----

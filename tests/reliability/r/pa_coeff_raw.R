@@ -8,7 +8,7 @@ lib <- if (length(args) && nzchar(args[1])) args[1] else NULL
 library(irrCAC, lib.loc = lib)
 cat("R", R.version$major, ".", R.version$minor, " irrCAC ",
     as.character(packageVersion("irrCAC", lib.loc = lib)), "\n", sep = "")
-wide <- read.csv("../irrcac_raw4raters/data_wide.csv")
+wide <- read.csv("../data/irrcac_raw4raters/data_wide.csv")
 stopifnot(all.equal(unname(as.matrix(wide[, -1])), unname(as.matrix(cac.raw4raters))))
 pa <- pa.coeff.raw
 environment(pa) <- list2env(list(round = function(x, digits = 0) x),
