@@ -22,6 +22,7 @@ from calibrate.reliability._alpha import (
     distance_matrix,
     krippendorff_alpha,
 )
+from calibrate.reliability._anova_table import ANOVA_COLUMNS, anova_table
 from calibrate.reliability._bands import interpretation_band
 from calibrate.reliability._bootstrap import BOOTSTRAP_METHODS, COEFFICIENTS, bootstrap
 from calibrate.reliability._cohen import cohen_kappa, cohen_kappa_table
@@ -29,12 +30,14 @@ from calibrate.reliability._conger import conger_kappa
 from calibrate.reliability._data import CodedRatings
 from calibrate.reliability._decisions import decision_ratings
 from calibrate.reliability._icc import ICC_FORMS, ICCForm, icc, icc_all, icc_all_long, icc_long
+from calibrate.reliability._light import light_kappa
 from calibrate.reliability._pairs import pair_agreement
 from calibrate.reliability._result import ReliabilityResult
 from calibrate.reliability._table import BREAKDOWNS, TABLE_COLUMNS, reliability_table
 from calibrate.reliability._weights import WEIGHT_NAMES, agreement_weights
 
 __all__ = [
+    "ANOVA_COLUMNS",
     "BOOTSTRAP_METHODS",
     "BREAKDOWNS",
     "COEFFICIENTS",
@@ -46,6 +49,7 @@ __all__ = [
     "ReliabilityResult",
     "agreement_weights",
     "alpha_from_counts",
+    "anova_table",
     "bootstrap",
     "brennan_prediger",
     "coincidences",
@@ -63,6 +67,7 @@ __all__ = [
     "icc_long",
     "interpretation_band",
     "krippendorff_alpha",
+    "light_kappa",
     "pair_agreement",
     "percent_agreement",
     "reliability_table",

@@ -171,7 +171,8 @@ def _family_result(
             confidence_level=confidence_level,
             extra={k: v for k, v in details.items() if not math.isnan(v)},
         )
-    details["p_value_one_sided"] = t_p_value_one_sided(cc.estimate, cc.se, cc.n_units)
+    p_value = t_p_value_one_sided(cc.estimate, cc.se, cc.n_units)
+    details["p_value_one_sided"] = p_value
     details.update(extra or {})
     return ReliabilityResult(
         coefficient=coefficient,
@@ -185,6 +186,7 @@ def _family_result(
         confidence_level=confidence_level,
         note=cc.note,
         extra={k: v for k, v in details.items() if not math.isnan(v)},
+        p_value=p_value,
     )
 
 
@@ -465,10 +467,11 @@ def percent_agreement(
     data: Any,
     *,
     level: Literal["exact", "within_one"] = "exact",
+    weights: WeightName | Any = None,
     categories: Any = None,
     confidence_level: float = 0.95,
 ) -> ReliabilityResult:
-    """Share of pairs of ratings of the same unit that agree exactly or within one level.
+    """Share of pairs of ratings of the same unit that agree: exactly, within one level, or weighted.
 
     Parameters
     ----------
@@ -477,33 +480,49 @@ def percent_agreement(
     level : {'exact', 'within_one'}, default 'exact'
         'exact': the two scores are equal. 'within_one': they are at most one level
         apart (exact-or-adjacent agreement, the qualification standard of scoring
-        programs).
+        programs). ``level`` and ``weights`` are alternatives: with ``weights``,
+        leave ``level`` at its default.
+    weights : str or array_like, shape (q, q), optional
+        Weighted percent agreement (R irrCAC ``pa.coeff.raw(ratings, weights=)``): a
+        pair of scores *k*, *l* counts :math:`w_{kl}`. 'identity', 'linear',
+        'quadratic', 'ordinal', 'radical', 'ratio', 'circular' or 'bipolar' (Gwet's
+        weights, see :func:`agreement_weights`), or a q x q matrix of agreement weights
+        in [0, 1] with ones on the diagonal. The result's ``level`` is the weighting's
+        name ('custom' for a matrix).
     categories : array_like, optional
         All possible scores. 'within_one' counts levels by their position in
         ``categories``; without it, integer scores are taken as the levels min..max
         (so 1 and 3 are two levels apart even when nobody gave a 2), other scores as
-        the values that occur.
+        the values that occur. Weights other than 'identity' depend on the categories
+        as in the other coefficients (default: the scores that occur, as R irrCAC).
     confidence_level : float, default 0.95
 
     Returns
     -------
     ReliabilityResult
         ``se`` from Gwet (2014) (R irrCAC ``pa.coeff.raw``), ``ci`` estimate +-
-        t(1 - alpha/2, n - 1) * se kept within [0, 1].
+        t(1 - alpha/2, n - 1) * se kept within [0, 1]. ``p_value`` (also
+        ``extra["p_value_one_sided"]``) is R irrCAC's: the one-sided t test of
+        H0: agreement = 0, :math:`1 - F_{t, n-1}(p_a / se)` with n the rated units
+        (irrCAC 1.4; the CRAN release 1.0 reports the two-sided
+        :math:`2(1 - F_{t,n-1}(|p_a/se|))`, twice this). Raw agreement is never below
+        0, so the test says little; the interval is the useful part.
 
     Notes
     -----
     Each unit with :math:`r_i \\ge 2` ratings contributes the share of its
     :math:`r_i(r_i-1)` ordered pairs of ratings that agree, and units count equally:
     :math:`p_a = \\frac{1}{n_2}\\sum_i \\sum_k r_{ik}(r^w_{ik}-1)/(r_i(r_i-1))` with
-    :math:`w_{kl} = 1[k = l]` ('exact') or :math:`1[|k - l| \\le 1]` ('within_one').
+    :math:`r^w_{ik} = \\sum_l w_{kl} r_{il}` and :math:`w_{kl} = 1[k = l]` ('exact'),
+    :math:`1[|k - l| \\le 1]` ('within_one') or the given weights.
     For a single unit this is Fleiss' (1971) :math:`P_i`. Validated against R irrCAC
-    ``pa.coeff.raw`` on ``cac.raw4raters`` (estimate, SE, interval, p-value) and the
+    ``pa.coeff.raw`` on ``cac.raw4raters`` (estimate, SE, interval and p-value for every
+    weighting and a custom matrix, irrCAC 1.4 and 1.0, to 1e-12) and the
     :math:`P_i` of Fleiss (1971).
 
     References
     ----------
-    Gwet, K. L. (2014). *Handbook of Inter-Rater Reliability* (4th ed.), ch. 2.
+    Gwet, K. L. (2014). *Handbook of Inter-Rater Reliability* (4th ed.), ch. 2-3.
     Advanced Analytics.
 
     Examples
@@ -515,21 +534,35 @@ def percent_agreement(
     0.6
     >>> percent_agreement(scores, level="within_one").estimate
     0.8
+    >>> round(percent_agreement(scores, weights="quadratic").estimate, 4)
+    0.8889
+
+    With quadratic weights the pairs (2, 3) and (4, 2) count 8/9 and 5/9 of an agreement.
     """
     check_choice("level", level, ("exact", "within_one"))
     cl = check_confidence_level(confidence_level)
+    if weights is not None and level != "exact":
+        raise ValueError(
+            f"percent_agreement takes level= or weights=, not both; got level={level!r} and weights={weights!r}"
+        )
     coded = as_coded(data, categories)
-    if level == "within_one" and categories is None and not _fixed_categories(data):
-        coded = _fill_integer_levels(coded)
-    pos = np.arange(coded.n_categories)
-    w = (
-        np.eye(coded.n_categories)
-        if level == "exact"
-        else (np.abs(pos[:, None] - pos[None, :]) <= 1).astype(float)
-    )
+    if weights is not None:
+        w, name = resolve_weights(weights, coded.categories)
+    else:
+        if level == "within_one" and categories is None and not _fixed_categories(data):
+            coded = _fill_integer_levels(coded)
+        w, name = _level_weights(level, coded.n_categories), level
     rows, mult = coded.compressed_counts()
     cc = chance_corrected(rows, w, "none", mult)
-    return _family_result("percent_agreement", level, cc, cl, low=0.0)
+    return _family_result("percent_agreement", name, cc, cl, low=0.0)
+
+
+def _level_weights(level: str, q: int) -> np.ndarray:
+    """Agreement weights of percent agreement's ``level``: exact or within one level."""
+    if level == "exact":
+        return np.eye(q)
+    pos = np.arange(q)
+    return (np.abs(pos[:, None] - pos[None, :]) <= 1).astype(float)
 
 
 def _fixed_categories(data: Any) -> bool:

@@ -385,6 +385,7 @@ def krippendorff_alpha(
         confidence_level=cl,
         note=note,
         extra={k: v for k, v in extra.items() if not math.isnan(v)},
+        p_value=extra["p_value_one_sided"],
     )
 
 

@@ -42,6 +42,7 @@ _BANDS = {
     "cohen_kappa": _LANDIS_KOCH,
     "fleiss_kappa": _LANDIS_KOCH,
     "conger_kappa": _LANDIS_KOCH,
+    "light_kappa": _LANDIS_KOCH,
     "gwet_ac1": _LANDIS_KOCH,
     "gwet_ac2": _LANDIS_KOCH,
     "brennan_prediger": _LANDIS_KOCH,

@@ -13,7 +13,7 @@ Two engines, one result:
   product ``W (B x K) @ F (K x d)``, and every leave-one-unit-out jackknife value is
   ``S - F[k]``. This is the same distribution as resampling unit indices, at a cost
   that does not grow with the number of ratings.
-- **Index resampling** (Conger's kappa, ICCs, any callable): draw unit indices, rebuild
+- **Index resampling** (Conger's kappa, Light's kappa, ICCs, any callable): draw unit indices, rebuild
   the ratings (each drawn copy of a unit becomes a new unit) and recompute. The BCa
   acceleration comes from the leave-one-unit-out jackknife, or a grouped jackknife over
   random groups of units when there are more than ``_MAX_JACKKNIFE`` units.
@@ -35,6 +35,7 @@ from calibrate._checks import check_choice, check_confidence_level
 from calibrate.reliability._agreement import (
     _fill_integer_levels,
     _fixed_categories,
+    _level_weights,
     brennan_prediger,
     fleiss_kappa,
     gwet_ac1,
@@ -46,6 +47,7 @@ from calibrate.reliability._cohen import cohen_kappa
 from calibrate.reliability._conger import conger_kappa
 from calibrate.reliability._data import CodedRatings, as_coded
 from calibrate.reliability._icc import icc
+from calibrate.reliability._light import light_kappa
 from calibrate.reliability._result import ReliabilityResult
 from calibrate.reliability._weights import resolve_weights
 
@@ -62,6 +64,7 @@ COEFFICIENTS: dict[str, Callable[..., ReliabilityResult]] = {
     "brennan_prediger": brennan_prediger,
     "icc": icc,
     "percent_agreement": percent_agreement,
+    "light_kappa": light_kappa,
 }
 #: Interval methods.
 BOOTSTRAP_METHODS: tuple[str, ...] = ("bca", "percentile")
@@ -96,7 +99,7 @@ def bootstrap(
     statistic : str or callable
         A coefficient name (``krippendorff_alpha``, ``cohen_kappa``, ``fleiss_kappa``,
         ``conger_kappa``, ``gwet_ac1``, ``gwet_ac2``, ``brennan_prediger``, ``icc``,
-        ``percent_agreement``) or a function ``f(coded, **options)`` of a
+        ``percent_agreement``, ``light_kappa``) or a function ``f(coded, **options)`` of a
         :class:`CodedRatings` returning a float or a :class:`ReliabilityResult`.
     data : array_like (n_units, n_raters), DataFrame, CodedRatings or RatingsTable
         As the coefficients take it (a RatingsTable must hold one criterion).
@@ -176,6 +179,7 @@ def bootstrap(
     if (
         name == "percent_agreement"
         and options.get("level") == "within_one"
+        and options.get("weights") is None
         and categories is None
         and not _fixed_categories(data)
     ):
@@ -310,12 +314,10 @@ def _class_engine(name: str, coded: CodedRatings, options: dict[str, Any]) -> _C
     if name == "krippendorff_alpha":
         return _alpha_engine(rows, mult, cats, options)
     if name == "percent_agreement":
-        pos = np.arange(len(cats))
-        w = (
-            np.eye(len(cats))
-            if options.get("level", "exact") == "exact"
-            else (np.abs(pos[:, None] - pos[None, :]) <= 1).astype(float)
-        )
+        if options.get("weights") is not None:
+            w, _ = resolve_weights(options["weights"], cats)
+        else:
+            w = _level_weights(options.get("level", "exact"), len(cats))
         return _family_engine(rows, mult, w, "none")
     if name == "gwet_ac1":
         return _family_engine(rows, mult, np.eye(len(cats)), "gwet")
@@ -533,6 +535,7 @@ def _interval_result(
             note="; ".join(notes),
             extra=extra,
             n_resamples=n_boot,
+            p_value=full.p_value,
             bootstrap_estimates=thetas,
         )
 

@@ -249,6 +249,7 @@ def _kappa_from_table(
         method="analytic",
         confidence_level=cl,
         extra=extra,
+        p_value=extra.get("p_value_two_sided", math.nan),
     )
 
 

@@ -94,6 +94,8 @@ def _compute(
 def _frame(results: list[ReliabilityResult]) -> pd.DataFrame:
     frame = pd.concat([r.to_frame() for r in results], ignore_index=True)
     frame.insert(2, "mcgraw_wong", [_MCGRAW_WONG[r.level] for r in results])
+    # the F test's p-value is among the extra columns, where it has always been
+    frame = frame.drop(columns="p_value")
     extras = pd.DataFrame([r.extra for r in results])
     return pd.concat([frame, extras], axis=1)
 
@@ -154,6 +156,8 @@ def icc(
     --------
     icc_long : the same from long codes (the fast path for large programs).
     icc_all : all six forms as a table.
+    anova_table : the ANOVA table of the two-way model (sequential sums of squares, as R's
+        ``anova(lm(score ~ submission + reviewer))``).
 
     Notes
     -----

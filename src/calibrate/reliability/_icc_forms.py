@@ -190,4 +190,11 @@ def _one_result(
     if math.isnan(low) or math.isnan(high):
         ci, ci_method = (math.nan, math.nan), "none"
         notes.append("no interval: the F interval is undefined for these mean squares")
-    return base(estimate=estimate, ci=ci, method=ci_method, note="; ".join(notes), extra=extra)
+    return base(
+        estimate=estimate,
+        ci=ci,
+        method=ci_method,
+        note="; ".join(notes),
+        extra=extra,
+        p_value=extra["p_value"],
+    )

@@ -47,6 +47,12 @@ class ReliabilityResult:
         Coefficient-specific details (observed and expected agreement, p-value ...).
     n_resamples : int
         Bootstrap resamples behind ``ci`` and ``se`` (0 when not bootstrapped).
+    p_value : float
+        P-value of the coefficient's test of H0: coefficient = 0, as its reference
+        implementation reports it (each coefficient's Returns section says which test):
+        R irrCAC's one-sided t test for percent agreement and Gwet's family, Conger's
+        kappa and Krippendorff's alpha; the two-sided z test under H0 for Cohen's and
+        Light's kappa (R irr); the F test for the ICC. NaN when there is none.
     bootstrap_estimates : ndarray of shape (n_resamples,) or None
         The coefficient in each bootstrap resample (NaN where a resample left it
         undefined); None when not bootstrapped. Not part of :meth:`to_dict`.
@@ -64,6 +70,7 @@ class ReliabilityResult:
     note: str = ""
     extra: dict[str, float] = field(default_factory=dict)
     n_resamples: int = 0
+    p_value: float = math.nan
     bootstrap_estimates: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @property

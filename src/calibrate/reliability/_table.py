@@ -106,6 +106,7 @@ _ORDER = (
     "gwet_ac2",
     "brennan_prediger",
     "icc",
+    "light_kappa",  # only when asked for by name (not in _plan's default set)
 )
 
 
