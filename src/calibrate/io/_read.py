@@ -391,38 +391,39 @@ def read_ratings_without_rubric(
     elif level is None:
         mode = "whole"
         for u in np.flatnonzero(~whole & ~blank):
-            bad_reason[u] = (
+            bad_reason[int(u)] = (
                 "without --rubric a score must be a whole number (the levels are the scores "
                 "that occur); give --rubric to use level labels, or --level"
             )
     elif level == "nominal":
         mode = "labels" if label.any() else "whole"
         for u in np.flatnonzero(decimal | (~finite & ~label & ~blank)):
-            bad_reason[u] = (
+            bad_reason[int(u)] = (
                 "a decimal score is a measurement, not a category: use --level interval or "
                 "ratio, or name the categories with --order"
             )
     elif level == "ordinal":
         mode = "whole"
         for u in np.flatnonzero(label):
-            bad_reason[u] = (
+            bad_reason[int(u)] = (
                 "a label at --level ordinal needs --order L1,L2,... (the labels, lowest "
                 "first): labels are not ordered by themselves"
             )
         for u in np.flatnonzero(decimal | (~finite & ~label & ~blank)):
-            bad_reason[u] = (
+            bad_reason[int(u)] = (
                 "at --level ordinal a score must be a whole number or a label in --order; "
                 "use --level interval or ratio for decimals"
             )
     else:
         mode = "decimal" if decimal.any() else "whole"
         for u in np.flatnonzero(label | (~finite & ~label & ~blank)):
-            bad_reason[u] = (
+            bad_reason[int(u)] = (
                 f"at --level {level} a score must be a finite number; give --level nominal "
                 "(or ordinal with --order) for labels"
             )
 
-    # the levels, and the score text each spelling becomes
+    # the levels, and the score text each spelling becomes: the label of its level, which
+    # validate_ratings resolves before any number
     new_text = np.array(text, dtype=object)
     if mode == "labels":
         if levels_in_order is None:
@@ -434,26 +435,24 @@ def read_ratings_without_rubric(
         else:
             names = levels_in_order
         position = {n.casefold(): i for i, n in enumerate(names)}
-        for u, t in enumerate(text):
+        for k, t in enumerate(text):
             if not t:
                 continue
             if t.casefold() in position:
-                new_text[u] = str(position[t.casefold()])
+                new_text[k] = names[position[t.casefold()]]
             else:
-                bad_reason[u] = (
+                bad_reason[k] = (
                     f"{t!r} is not a label in --order ({', '.join(names)}); labels match "
                     "ignoring case"
                 )
         scale = [{"score": i, "label": n} for i, n in enumerate(names)]
     elif mode == "decimal":
         values = np.unique(numbers[finite & ~blank])
+        value_labels = [np.format_float_positional(v, trim="-") for v in values]
         pos = np.searchsorted(values, numbers)
         for u in np.flatnonzero(finite):
-            new_text[u] = str(int(pos[u]))
-        scale = [
-            {"score": i, "label": np.format_float_positional(v, trim="-")}
-            for i, v in enumerate(values)
-        ]
+            new_text[u] = value_labels[int(pos[u])]
+        scale = [{"score": i, "label": lab} for i, lab in enumerate(value_labels)]
     else:
         ints = sorted({int(v) for v in numbers[whole]})
         scale = [{"score": s, "label": str(s)} for s in ints]
