@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from calibrate.cli import main
-from calibrate.io import DECIMAL_SCORES_RUBRIC
+from calibrate.io import DECIMAL_SCORES_RUBRIC, read_ratings_without_rubric
 from calibrate.reliability import (
     WEIGHT_NAMES,
     cohen_kappa,
@@ -411,8 +411,6 @@ def test_all_equals_the_direct_calls_with_integers(integers, capsys) -> None:
 
 
 def test_table_keywords_and_defaults_unchanged(integers) -> None:
-    from calibrate.io import read_ratings_without_rubric
-
     table = read_ratings_without_rubric(integers, level="interval")
     default = reliability_table(table, level="interval", by=None)
     assert default["weights"].iloc[:2].isna().all()  # alpha, percent agreement
@@ -450,3 +448,18 @@ def test_bad_new_options_exit_2(labels, capsys, extra, message) -> None:
     code = main(["reliability", str(labels), *extra])
     err = capsys.readouterr().err
     assert code == 2 and message in err
+
+
+def test_all_at_ratio_leaves_out_ratio_weights_for_negative_scores(tmp_path, capsys) -> None:
+    path = tmp_path / "negative.csv"
+    write_long(path, SF - 5, fmt=lambda v: str(int(v)))
+    code, rows = run_json(
+        ["reliability", str(path), "--level", "interval", "--coefficients", "all"], capsys
+    )
+    assert code == 0
+    assert {r["weights"] for r in rows if r["weights"]} == set(FAMILIES["interval"])
+    table = reliability_table(
+        read_ratings_without_rubric(path, level="ratio"),
+        level="ratio", by=None, coefficients="all", decision=False,
+    )  # fmt: skip
+    assert set(table["weights"].dropna()) == set(FAMILIES["interval"])  # all but ratio

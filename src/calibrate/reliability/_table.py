@@ -78,7 +78,7 @@ _DECIMAL_SCORES_RUBRIC = "decimal-scores-as-given"
 
 #: The weight families ``coefficients='all'`` uses at each level: identity for nominal
 #: scores; at ordinal and interval every family but ratio (ratio weights need a true zero);
-#: at ratio all eight.
+#: at ratio all eight (ratio left out for a group with a negative score, where it is undefined).
 WEIGHT_FAMILIES: dict[str, tuple[str, ...]] = {
     "nominal": ("identity",),
     "ordinal": tuple(w for w in WEIGHT_NAMES if w != "ratio"),
@@ -162,13 +162,15 @@ def _plan(
     n_raters: int,
     weights: Families | None = None,
     icc_forms: Sequence[str] | None = None,
+    categories: np.ndarray | None = None,
 ) -> Plan:
     """(coefficient, options, row fields) to compute for one group's ratings at one level.
 
     ``wanted`` None: the level's defaults, one weight family (``_SETTINGS``) and ICC(2,1);
     ``'all'``: every coefficient, the families of :data:`WEIGHT_FAMILIES` and the six
-    ICC forms (the ICC only where the level allows it). ``weights`` ((label, name or
-    matrix) pairs) and ``icc_forms`` replace the families and forms.
+    ICC forms (the ICC only where the level allows it; ratio weights only on scores >= 0,
+    given ``categories``). ``weights`` ((label, name or matrix) pairs) and ``icc_forms``
+    replace the families and forms.
     """
     s = _SETTINGS[level]
     everything = wanted == ALL
@@ -189,10 +191,7 @@ def _plan(
             names.add("cohen_kappa")
     else:
         names = set(wanted)
-    if weights is not None:
-        families = weights
-    else:
-        families = [(w, w) for w in (WEIGHT_FAMILIES[level] if everything else (s["weights"],))]
+    families = weights if weights is not None else _families(level, everything, categories)
     forms = icc_forms if icc_forms is not None else (_SF_FORMS if everything else ("ICC(2,1)",))
     plan: Plan = []
     for name in _ORDER:
@@ -215,6 +214,14 @@ def _plan(
         else:
             plan += [(name, {"weights": w}, {"weights": lab}) for lab, w in families]
     return plan
+
+
+def _families(level: str, everything: bool, categories: np.ndarray | None) -> Families:
+    """The level's weight families: its one default, or all that fit (``'all'``)."""
+    if not everything:
+        return [(_SETTINGS[level]["weights"],) * 2]
+    negative = categories is not None and len(categories) > 0 and categories[0] < 0
+    return [(w, w) for w in WEIGHT_FAMILIES[level] if not (w == "ratio" and negative)]
 
 
 def _check_by(by: object) -> tuple[str, ...]:
@@ -338,7 +345,8 @@ def reliability_table(
         weighted ones (Cohen's, Conger's and Fleiss' kappa, AC2, Brennan-Prediger and
         percent agreement where it takes ``weights=``) in every family of
         :data:`WEIGHT_FAMILIES` for the level (nominal: identity; ordinal and interval:
-        all but ratio, whose weights need a true zero; ratio: all eight), and the six
+        all but ratio, whose weights need a true zero; ratio: all eight, ratio weights
+        only when no score is negative), and the six
         ICC forms (not at nominal). Cohen's kappa needs exactly two reviewers in the
         group (or 'pair').
     decision : bool, default True
@@ -577,20 +585,18 @@ def _table_rows(
             if "pair" in keys:
                 key |= {"reviewer_a": None, "reviewer_b": None}
             coded = _coded(ratings.rubric, codes, rows, pooled=not by_crit)
-            plan = _plan(level, wanted, coded.n_raters, weights, icc_forms)
+            plan = _plan(level, wanted, coded.n_raters, weights, icc_forms, coded.categories)
             icc_plan = [meta["form"] for name, _, meta in plan if name == "icc"]
             iccs = iter(compute.iccs(coded, icc_plan) if icc_plan else [])
             for name, options, meta in plan:
                 result = next(iccs) if name == "icc" else compute(name, coded, options)
                 out.append(_row(result, key, meta))
             if "pair" in keys and (wanted is None or wanted == ALL or "cohen_kappa" in wanted):
-                if weights is not None:
-                    families = weights
-                else:
-                    names = (
-                        WEIGHT_FAMILIES[level] if wanted == ALL else (_SETTINGS[level]["weights"],)
-                    )
-                    families = [(w, w) for w in names]
+                families = (
+                    weights
+                    if weights is not None
+                    else _families(level, wanted == ALL, coded.categories)
+                )
                 for a, b, pair in _pairs(coded, min_pair_units):
                     pair_key = key | {"reviewer_a": a, "reviewer_b": b}
                     for lab, w in families:
