@@ -663,3 +663,31 @@ def test_ratings_without_a_rubric_bad_options(tmp_path, kwargs, error, message):
     path.write_text("submission_id,reviewer_id,score\nS1,R1,a\nS1,R2,b\n")
     with pytest.raises(error, match=message):
         read_ratings_without_rubric(path, **kwargs)
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".xlsx"])
+def test_ratings_without_a_rubric_from_parquet_and_excel(tmp_path, suffix):
+    pytest.importorskip("pyarrow" if suffix == ".parquet" else "openpyxl")
+    frame = pd.DataFrame(
+        {
+            "submission_id": ["S1", "S1", "S2", "S2"],
+            "reviewer_id": ["R1", "R2", "R1", "R2"],
+            "score": [2.5, 3.0, 1.25, 2.5],
+            "label": ["met", "not met", "met", "Met"],
+        }
+    )
+    path = tmp_path / f"scores{suffix}"
+    if suffix == ".parquet":
+        frame.to_parquet(path)
+    else:
+        frame.to_excel(path, index=False)
+    table = read_ratings_without_rubric(path, level="interval")
+    assert [lv.label for lv in table.rubric.criteria[0].levels] == ["1.25", "2.5", "3"]
+    assert table.frame["score"].tolist() == [1, 2, 0, 1]
+    labels = frame.drop(columns="score").rename(columns={"label": "score"})
+    if suffix == ".parquet":
+        labels.to_parquet(path)
+    else:
+        labels.to_excel(path, index=False)
+    table = read_ratings_without_rubric(path, level="ordinal", order="not met,met")
+    assert table.frame["score"].tolist() == [1, 0, 1, 1]

@@ -93,7 +93,8 @@ def _configure(p: argparse.ArgumentParser) -> None:
         metavar="FORMS",
         help="ICC forms, comma-separated: " + ", ".join(_ICC_NAMES) + " (Shrout-Fleiss) or the "
         "McGraw-Wong names ICC(1), ICC(A,1), ICC(C,1), ICC(k), ICC(A,k), ICC(C,k) (default "
-        "ICC(2,1)); rows carry form, form_mcgraw_wong and the F test F, df1, df2, p",
+        "ICC(2,1); with --coefficients all: all six), computed from one fit; rows carry form, "
+        "form_mcgraw_wong and the F test of ICC = 0: F, df1, df2, p",
     )
     add_kind(
         p, default="all", help="which ratings (default: all; a unit is a submission within a round)"
