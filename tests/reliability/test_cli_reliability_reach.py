@@ -463,3 +463,11 @@ def test_all_at_ratio_leaves_out_ratio_weights_for_negative_scores(tmp_path, cap
         level="ratio", by=None, coefficients="all", decision=False,
     )  # fmt: skip
     assert set(table["weights"].dropna()) == set(FAMILIES["interval"])  # all but ratio
+
+
+def test_weights_that_do_not_fit_the_scores_are_a_usage_error(tmp_path, capsys) -> None:
+    path = tmp_path / "negative.csv"
+    write_long(path, SF - 5, fmt=lambda v: str(int(v)))
+    code = main(["reliability", str(path), "--level", "interval", "--weights", "ratio"])
+    err = capsys.readouterr().err
+    assert code == 2 and "--weights ratio: ratio weights need non-negative scores" in err

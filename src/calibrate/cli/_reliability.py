@@ -344,20 +344,27 @@ def _reliability(args: argparse.Namespace) -> Outcome:
         coefficients = ["all"]
     elif coefficients is not None and args.icc is not None and "icc" not in coefficients:
         coefficients.append("icc")  # --icc asks for the ICC
-    rows = reliability_table(
-        table,
-        level=args.level,
-        by=by,
-        coefficients=coefficients,
-        decision=decision,
-        bootstrap=args.bootstrap,
-        method=args.method,
-        confidence_level=args.confidence_level,
-        min_pair_units=args.min_pair_units,
-        rng=args.seed,
-        weights=_weights(args.weights, table),
-        icc_forms=_icc_split(args.icc) or None,
-    )
+    weights = _weights(args.weights, table)
+    try:
+        rows = reliability_table(
+            table,
+            level=args.level,
+            by=by,
+            coefficients=coefficients,
+            decision=decision,
+            bootstrap=args.bootstrap,
+            method=args.method,
+            confidence_level=args.confidence_level,
+            min_pair_units=args.min_pair_units,
+            rng=args.seed,
+            weights=weights,
+            icc_forms=_icc_split(args.icc) or None,
+        )
+    except ValueError as exc:
+        if weights is None or isinstance(exc, DataProblemError) or "weights" not in str(exc):
+            raise
+        # a custom matrix that does not fit some group's levels (criteria of different sizes)
+        raise UsageError(f"--weights {args.weights}: {exc}") from None
     payload = [
         {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in r.items()}
         for r in rows.to_dict(orient="records")
