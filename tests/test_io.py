@@ -603,3 +603,91 @@ def test_wrong_options_name_the_argument(tmp_path, evidence_rubric, call, error,
     with pytest.raises(error, match=re.escape(message)):
         call(path, evidence_rubric)
     assert not path.with_suffix(".xlsx").exists() and not path.with_suffix(".json").exists()
+
+
+def test_ratings_without_a_rubric_labels_orders_and_decimals(tmp_path):
+    path = tmp_path / "scores.csv"
+    path.write_text(
+        "submission_id,reviewer_id,criterion_id,round_id,score\n"
+        "S1,R1,b,X,Met\nS1,R2,b,X, met \nS1,R1,a,,not yet\nS2,R2,a,X,Proficient\n"
+    )
+    table = read_ratings_without_rubric(path, level="nominal")
+    assert table.rubric.criterion_ids == ("a", "b") and table.rounds == ["X"]
+    levels = [(lv.score, lv.label) for lv in table.rubric.criteria[0].levels]
+    assert levels == [(0, "Met"), (1, "not yet"), (2, "Proficient")]  # sorted ignoring case
+    assert table.frame["score"].tolist() == [0, 0, 1, 2]
+    # numeric-looking labels in a given order: the order, not the numbers, decides
+    path.write_text("submission_id,reviewer_id,score\nS1,R1,2\nS1,R2,1\nS2,R1,3\nS2,R2,1\n")
+    table = read_ratings_without_rubric(path, level="ordinal", order=["3", "2", "1"])
+    assert table.frame["score"].tolist() == [1, 2, 0, 2]
+    # decimals: levels by position, the value as label
+    path.write_text("submission_id,reviewer_id,score\nS1,R1,2.5\nS1,R2,1\nS2,R1,1.25\nS2,R2,10\n")
+    table = read_ratings_without_rubric(path, level="ratio")
+    assert table.rubric.id == "decimal-scores-as-given"
+    assert [lv.label for lv in table.rubric.criteria[0].levels] == ["1", "1.25", "2.5", "10"]
+    assert table.frame["score"].tolist() == [2, 0, 1, 3]
+    # whole numbers stay the level scores at every level
+    path.write_text("submission_id,reviewer_id,score\nS1,R1,2\nS1,R2,5\n")
+    for level in ("nominal", "ordinal", "interval", "ratio"):
+        table = read_ratings_without_rubric(path, level=level)
+        assert table.rubric.id == "scores-as-given" and table.rubric.criteria[0].scores == (2, 5)
+
+
+def test_ratings_without_a_rubric_list_every_bad_score(tmp_path):
+    path = tmp_path / "scores.csv"
+    body = "".join(f"S{i},R1,{'x' if i % 2 else 'low'}\n" for i in range(120))
+    path.write_text("submission_id,reviewer_id,score\n" + body)
+    with pytest.raises(RatingsError) as err:
+        read_ratings_without_rubric(path, level="ordinal", order="low,high")
+    problems = err.value.problems
+    assert [(p.row, p.value) for p in problems[:2]] == [(3, "x"), (5, "x")]
+    assert len(problems) == 51 and "more score(s)" in problems[-1].message
+    with pytest.raises(RatingsError) as err:
+        read_ratings_without_rubric(path, level="ordinal")
+    assert len(err.value.problems) == 51 and "--order" in err.value.problems[0].message
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"level": "ordinal", "order": "a,A"}, ValueError, "more than once"),
+        ({"level": "ordinal", "order": "a"}, ValueError, "at least two labels"),
+        ({"level": "ordinal", "order": "a,,b"}, ValueError, "empty label"),
+        ({"level": "interval", "order": "a,b"}, ValueError, "at level 'nominal' or 'ordinal'"),
+        ({"level": "ordinal", "order": 3}, TypeError, "order must be None"),
+        ({"level": "scale"}, ValueError, "level"),
+    ],
+)
+def test_ratings_without_a_rubric_bad_options(tmp_path, kwargs, error, message):
+    path = tmp_path / "scores.csv"
+    path.write_text("submission_id,reviewer_id,score\nS1,R1,a\nS1,R2,b\n")
+    with pytest.raises(error, match=message):
+        read_ratings_without_rubric(path, **kwargs)
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".xlsx"])
+def test_ratings_without_a_rubric_from_parquet_and_excel(tmp_path, suffix):
+    pytest.importorskip("pyarrow" if suffix == ".parquet" else "openpyxl")
+    frame = pd.DataFrame(
+        {
+            "submission_id": ["S1", "S1", "S2", "S2"],
+            "reviewer_id": ["R1", "R2", "R1", "R2"],
+            "score": [2.5, 3.0, 1.25, 2.5],
+            "label": ["met", "not met", "met", "Met"],
+        }
+    )
+    path = tmp_path / f"scores{suffix}"
+    if suffix == ".parquet":
+        frame.to_parquet(path)
+    else:
+        frame.to_excel(path, index=False)
+    table = read_ratings_without_rubric(path, level="interval")
+    assert [lv.label for lv in table.rubric.criteria[0].levels] == ["1.25", "2.5", "3"]
+    assert table.frame["score"].tolist() == [1, 2, 0, 1]
+    labels = frame.drop(columns="score").rename(columns={"label": "score"})
+    if suffix == ".parquet":
+        labels.to_parquet(path)
+    else:
+        labels.to_excel(path, index=False)
+    table = read_ratings_without_rubric(path, level="ordinal", order="not met,met")
+    assert table.frame["score"].tolist() == [1, 0, 1, 1]

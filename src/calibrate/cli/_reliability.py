@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import re
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from calibrate._problems import DataProblemError, Problem
 from calibrate.cli._inputs import load_inputs, pseudonymizer_from, select_ratings
 from calibrate.cli._main import UsageError, command
 from calibrate.cli._options import (
@@ -20,6 +24,18 @@ from calibrate.cli._options import (
 from calibrate.cli._output import Outcome, frame_text
 from calibrate.io import read_ratings_without_rubric
 
+_WEIGHT_NAMES = (
+    "identity",
+    "linear",
+    "quadratic",
+    "ordinal",
+    "radical",
+    "ratio",
+    "circular",
+    "bipolar",
+)
+_ICC_NAMES = ("ICC(1,1)", "ICC(2,1)", "ICC(3,1)", "ICC(1,k)", "ICC(2,k)", "ICC(3,k)")
+
 
 def _configure(p: argparse.ArgumentParser) -> None:
     add_ratings_file(p)
@@ -33,7 +49,17 @@ def _configure(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--level",
         choices=("nominal", "ordinal", "interval", "ratio"),
-        help="level of measurement of the scores (default with --rubric: ordinal)",
+        help="level of measurement of the scores (default with --rubric: ordinal). Without "
+        "--rubric the scores may be: nominal: whole numbers or labels (a, Proficient, met; "
+        "matched ignoring case); ordinal: whole numbers, or labels with --order; interval, "
+        "ratio: whole numbers or decimals. Decimals at nominal/ordinal are refused (they are "
+        "measurements, not categories; --order makes them labels)",
+    )
+    p.add_argument(
+        "--order",
+        metavar="L1,L2,...",
+        help="without --rubric, at --level ordinal (or nominal): the score labels in order, "
+        "lowest first; every score must be one of them",
     )
     p.add_argument(
         "--by",
@@ -45,9 +71,30 @@ def _configure(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--coefficients",
         metavar="NAMES",
-        help="comma-separated coefficients (default: all that fit the level): krippendorff_alpha, "
-        "cohen_kappa, fleiss_kappa, conger_kappa, gwet_ac1, gwet_ac2, brennan_prediger, icc, "
-        "percent_agreement",
+        help="comma-separated coefficients (default: those that fit the level, one weight "
+        "family each, ICC(2,1)): krippendorff_alpha, cohen_kappa, fleiss_kappa, conger_kappa, "
+        "gwet_ac1, gwet_ac2, brennan_prediger, icc, percent_agreement; or 'all': every "
+        "coefficient, the weighted ones in every weight family that fits the level (nominal: "
+        "identity; ordinal, interval: all but ratio, whose weights need a true zero; ratio: all "
+        "eight) and all six ICC forms (not at nominal)",
+    )
+    p.add_argument(
+        "--weights",
+        metavar="NAMES",
+        help="weight families of the weighted coefficients (Cohen's, Conger's, Fleiss' kappa, "
+        "gwet_ac2, brennan_prediger, weighted percent agreement where available), "
+        "comma-separated, replacing the level's: " + ", ".join(_WEIGHT_NAMES) + " (irrCAC's), "
+        "or custom:FILE, a q x q agreement matrix in CSV (q = number of levels, lowest first; "
+        "an optional header row names the levels; values in [0, 1], ones on the diagonal). "
+        "One row per coefficient and family, the family in the row's 'weights'",
+    )
+    p.add_argument(
+        "--icc",
+        metavar="FORMS",
+        help="ICC forms, comma-separated: " + ", ".join(_ICC_NAMES) + " (Shrout-Fleiss) or the "
+        "McGraw-Wong names ICC(1), ICC(A,1), ICC(C,1), ICC(k), ICC(A,k), ICC(C,k) (default "
+        "ICC(2,1); with --coefficients all: all six), computed from one fit; rows carry form, "
+        "form_mcgraw_wong and the F test of ICC = 0: F, df1, df2, p",
     )
     add_kind(
         p, default="all", help="which ratings (default: all; a unit is a submission within a round)"
@@ -97,6 +144,125 @@ def _split(text: str | None) -> list[str]:
     return [] if text is None else [t.strip() for t in text.split(",") if t.strip()]
 
 
+def _icc_split(text: str | None) -> list[str]:
+    # "ICC(1,1),ICC(3,k)": the commas outside the parentheses separate forms
+    return (
+        [] if text is None else [t.strip() for t in re.split(r",(?![^()]*\))", text) if t.strip()]
+    )
+
+
+def _icc_accepted() -> tuple[str, ...]:
+    from calibrate.reliability import ICC_FORMS
+
+    return ICC_FORMS
+
+
+def _custom_weights(path_text: str, table: Any) -> np.ndarray:
+    """A q x q agreement matrix from a CSV file, checked against the table's levels."""
+    import pandas as pd
+
+    path = Path(path_text)
+    if not path.is_file():
+        raise FileNotFoundError(f"--weights custom:{path_text}: no such file")
+    src = str(path)
+    try:
+        cells = pd.read_csv(path, header=None, dtype=str, keep_default_na=False)
+    except (ValueError, pd.errors.ParserError) as exc:
+        raise DataProblemError(
+            [Problem(f"weight matrix cannot be read as CSV ({exc})", file=src)]
+        ) from None
+    cells = cells.apply(lambda c: c.str.strip())
+    criteria = table.rubric.criteria
+    level_sets = {tuple(lv.label for lv in c.levels) for c in criteria}
+    q_set = {len(c.levels) for c in criteria}
+    first = cells.iloc[0].tolist() if len(cells) else []
+    header = bool(first) and pd.to_numeric(pd.Series(first), errors="coerce").isna().any()
+    problems: list[Problem] = []
+    if header:
+        names = [str(x) for x in first]
+        body = cells.iloc[1:]
+        ok = any(
+            [n.casefold() for n in names] == [x.casefold() for x in labels]
+            or names == [str(lv.score) for lv in c.levels]
+            for c in criteria
+            for labels in [tuple(lv.label for lv in c.levels)]
+        )
+        if not ok:
+            expected = " or ".join(", ".join(s) for s in sorted(level_sets))
+            problems.append(
+                Problem(
+                    f"the header row names levels {', '.join(names)}; expected the levels in "
+                    f"order, lowest first: {expected}",
+                    file=src,
+                    row=1,
+                )
+            )
+        row0 = 2
+    else:
+        body, row0 = cells, 1
+    values = np.full(body.shape, np.nan)
+    for i in range(body.shape[0]):
+        for j in range(body.shape[1]):
+            text = str(body.iat[i, j])
+            try:
+                v = float(text)
+            except ValueError:
+                v = np.nan
+            if not np.isfinite(v) or not 0.0 <= v <= 1.0:
+                problems.append(
+                    Problem(
+                        "a weight must be a number between 0 and 1",
+                        file=src,
+                        row=row0 + i,
+                        column=str(j + 1),
+                        value=text,
+                    )
+                )
+            elif i == j and v != 1.0:
+                problems.append(
+                    Problem(
+                        "the diagonal must be 1 (a score fully agrees with itself)",
+                        file=src,
+                        row=row0 + i,
+                        column=str(j + 1),
+                        value=text,
+                    )
+                )
+            values[i, j] = v
+    n_rows, n_cols = values.shape
+    if n_rows != n_cols:
+        problems.append(
+            Problem(
+                f"the weight matrix must be square; it has {n_rows} rows and {n_cols} columns",
+                file=src,
+            )
+        )
+    elif len(q_set) == 1 and n_rows not in q_set:
+        (q,) = q_set
+        problems.append(
+            Problem(
+                f"the weight matrix is {n_rows} x {n_rows}; the scores have {q} levels "
+                f"({', '.join(next(iter(level_sets)))}), so it must be {q} x {q}",
+                file=src,
+            )
+        )
+    if problems:
+        raise DataProblemError(problems)
+    return values
+
+
+def _weights(text: str | None, table: Any) -> list[Any] | None:
+    if text is None:
+        return None
+    out: list[Any] = []
+    for w in _split(text):
+        if w.startswith("custom:"):
+            out.append((w, _custom_weights(w[len("custom:") :], table)))
+        else:
+            out.append(w)
+    return out
+
+
 def _check_args(args: argparse.Namespace) -> None:
     from calibrate.reliability import BREAKDOWNS, COEFFICIENTS
 
@@ -112,10 +278,32 @@ def _check_args(args: argparse.Namespace) -> None:
         raise UsageError(
             f"--by takes criterion, round, pair or overall (comma-separated); got {', '.join(bad)}"
         )
-    bad = [c for c in _split(args.coefficients) if c not in COEFFICIENTS]
+    bad = [c for c in _split(args.coefficients) if c not in (*COEFFICIENTS, "all")]
     if bad:
         raise UsageError(
-            f"--coefficients must be among {', '.join(COEFFICIENTS)}; got {', '.join(bad)}"
+            f"--coefficients must be among {', '.join(COEFFICIENTS)} or all; got {', '.join(bad)}"
+        )
+    if args.order is not None:
+        if args.rubric is not None:
+            raise UsageError("--order is for files without --rubric (the rubric orders its levels)")
+        if args.level not in ("nominal", "ordinal"):
+            raise UsageError(
+                f"--order names the order of score labels, at --level ordinal (or nominal); "
+                f"got --level {args.level}"
+            )
+    bad = [
+        w for w in _split(args.weights) if w not in _WEIGHT_NAMES and not w.startswith("custom:")
+    ]
+    if bad or (args.weights is not None and not _split(args.weights)):
+        raise UsageError(
+            f"--weights takes {', '.join(_WEIGHT_NAMES)} or custom:FILE (comma-separated); "
+            f"got {', '.join(bad) or repr(args.weights)}"
+        )
+    bad = [f for f in _icc_split(args.icc) if f not in _icc_accepted()]
+    if bad or (args.icc is not None and not _icc_split(args.icc)):
+        raise UsageError(
+            f"--icc takes {', '.join(_ICC_NAMES)} or their McGraw-Wong names (comma-separated); "
+            f"got {', '.join(bad) or repr(args.icc)}"
         )
     if args.bootstrap < 0 or args.bootstrap == 1:
         raise UsageError(f"--bootstrap must be 0 or at least 2 resamples; got {args.bootstrap}")
@@ -142,25 +330,41 @@ def _reliability(args: argparse.Namespace) -> Outcome:
         _, table, _ = load_inputs(args)
         decision = not args.no_decision
     else:
-        table = read_ratings_without_rubric(args.ratings, sheet=args.sheet)
+        table = read_ratings_without_rubric(
+            args.ratings, sheet=args.sheet, level=args.level, order=args.order
+        )
         decision = False
     hider = pseudonymizer_from(args)
     if hider is not None:
         table = hider.table(table)
     table = select_ratings(table, kind=args.kind)
     by = tuple(b for b in _split(args.by) if b != "overall")
-    rows = reliability_table(
-        table,
-        level=args.level,
-        by=by,
-        coefficients=_split(args.coefficients) or None,
-        decision=decision,
-        bootstrap=args.bootstrap,
-        method=args.method,
-        confidence_level=args.confidence_level,
-        min_pair_units=args.min_pair_units,
-        rng=args.seed,
-    )
+    coefficients = _split(args.coefficients) or None
+    if coefficients is not None and "all" in coefficients:
+        coefficients = ["all"]
+    elif coefficients is not None and args.icc is not None and "icc" not in coefficients:
+        coefficients.append("icc")  # --icc asks for the ICC
+    weights = _weights(args.weights, table)
+    try:
+        rows = reliability_table(
+            table,
+            level=args.level,
+            by=by,
+            coefficients=coefficients,
+            decision=decision,
+            bootstrap=args.bootstrap,
+            method=args.method,
+            confidence_level=args.confidence_level,
+            min_pair_units=args.min_pair_units,
+            rng=args.seed,
+            weights=weights,
+            icc_forms=_icc_split(args.icc) or None,
+        )
+    except ValueError as exc:
+        if weights is None or isinstance(exc, DataProblemError) or "weights" not in str(exc):
+            raise
+        # a custom matrix that does not fit some group's levels (criteria of different sizes)
+        raise UsageError(f"--weights {args.weights}: {exc}") from None
     payload = [
         {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in r.items()}
         for r in rows.to_dict(orient="records")
@@ -174,6 +378,7 @@ def _reliability(args: argparse.Namespace) -> Outcome:
             "reviewer_b",
             "coefficient",
             "level",
+            *(["weights"] if rows["weights"].astype(str).str.startswith("custom").any() else []),
             "estimate",
             "ci_low",
             "ci_high",

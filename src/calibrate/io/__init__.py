@@ -3,7 +3,9 @@
 from calibrate.io._export import export_table, neutralise_formulas, ratings_to_records
 from calibrate.io._program import ProgramData, read_program
 from calibrate.io._read import (
+    DECIMAL_SCORES_RUBRIC,
     SCORES_ONLY_CRITERION,
+    SCORES_RUBRIC,
     read_key,
     read_ratings,
     read_ratings_without_rubric,
@@ -11,7 +13,9 @@ from calibrate.io._read import (
 )
 
 __all__ = [
+    "DECIMAL_SCORES_RUBRIC",
     "SCORES_ONLY_CRITERION",
+    "SCORES_RUBRIC",
     "ProgramData",
     "export_table",
     "neutralise_formulas",

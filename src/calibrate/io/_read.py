@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from calibrate._checks import check_instance
+from calibrate._checks import check_choice, check_instance
 from calibrate._problems import Problem, RatingsError
 from calibrate.io._files import RawTable, load_cells, normalise_header
 from calibrate.io._validate import validate_key, validate_ratings
@@ -16,7 +16,9 @@ from calibrate.ratings import AnswerKey, RatingsTable
 from calibrate.rubric import Rubric
 
 __all__ = [
+    "DECIMAL_SCORES_RUBRIC",
     "SCORES_ONLY_CRITERION",
+    "SCORES_RUBRIC",
     "read_key",
     "read_ratings",
     "read_ratings_without_rubric",
@@ -25,6 +27,12 @@ __all__ = [
 
 #: Criterion id given to the scores of a file without a criterion_id column (and no rubric).
 SCORES_ONLY_CRITERION = "score"
+#: Id of the rubric :func:`read_ratings_without_rubric` builds for whole-number scores or labels.
+SCORES_RUBRIC = "scores-as-given"
+#: Id of the rubric it builds for decimal scores: each level's score is its position and its
+#: label the decimal value (``float(label)``), which is what the statistics use.
+DECIMAL_SCORES_RUBRIC = "decimal-scores-as-given"
+_NO_RUBRIC_LEVELS = ("nominal", "ordinal", "interval", "ratio")
 
 
 def _check_sheet(sheet: object) -> None:
@@ -231,25 +239,98 @@ def read_wide(
     return validate_ratings(melted, rubric, score_labels=labels)
 
 
+def _problem(raw: RawTable, i: int, value: str, message: str) -> Problem:
+    return Problem(message, file=raw.source, row=int(raw.rows[i]), column="score", value=value)
+
+
+def _classify(text: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Per distinct score text: its number (NaN for a label) and whether it is a label."""
+    numbers = pd.to_numeric(pd.Series(text, dtype=object), errors="coerce").to_numpy(dtype=float)
+    return numbers, np.isnan(numbers)
+
+
+def _order_levels(order: object) -> list[str]:
+    if isinstance(order, str):
+        items = [t.strip() for t in order.split(",")]
+    elif isinstance(order, list | tuple):
+        items = [str(t).strip() for t in order]
+    else:
+        raise TypeError(
+            f"order must be None, a comma-separated str or a list of labels; got {type(order).__name__}"
+        )
+    if any(not t for t in items):
+        raise ValueError(f"order has an empty label; got {order!r}")
+    folded = [t.casefold() for t in items]
+    dup = sorted({t for t in items if folded.count(t.casefold()) > 1})
+    if dup:
+        raise ValueError(
+            f"order lists {', '.join(repr(d) for d in dup)} more than once (labels match ignoring case)"
+        )
+    if len(items) < 2:
+        raise ValueError(f"order needs at least two labels, lowest first; got {order!r}")
+    return items
+
+
 def read_ratings_without_rubric(
-    path: str | Path, *, sheet: str | int | None = None
+    path: str | Path,
+    *,
+    sheet: str | int | None = None,
+    level: str | None = None,
+    order: str | list[str] | tuple[str, ...] | None = None,
 ) -> RatingsTable:
     """Read a ratings file that comes without a rubric: the scores are the levels.
 
-    The file needs ``submission_id``, ``reviewer_id`` and ``score`` (whole numbers);
-    with a ``criterion_id`` column each criterion gets the scores that occur in the
-    file as its levels, without one the scores are one criterion named ``score``. The
-    rubric built for it has a placeholder pass rule: decisions are not meaningful.
+    The file needs ``submission_id``, ``reviewer_id`` and ``score``; with a
+    ``criterion_id`` column every criterion gets the levels that occur in the file, without
+    one the scores are one criterion named ``score``. ``round_id``, ``kind`` and
+    ``rated_at`` are read as by :func:`read_ratings`. The rubric built for it has a
+    placeholder pass rule: decisions are not meaningful.
 
-    The problems name ``--rubric``, the option of ``calibrate reliability`` that reads
-    files this way when no rubric is given.
+    What a score may be depends on ``level``:
+
+    ========== ==================================================================
+    level      scores
+    ========== ==================================================================
+    None       whole numbers (the levels are the numbers that occur)
+    nominal    whole numbers, or labels (``a``, ``Proficient``, ``met``; a file with
+               any label takes every score as a label, matched ignoring case, levels in
+               sorted order). Decimals are refused (measurements, not categories).
+    ordinal    whole numbers, or labels with ``order`` (labels are not ordered by
+               themselves). Decimals are refused: give ``order`` to use them as labels.
+    interval,  whole numbers or decimals (``2.5``; the levels are the distinct values)
+    ratio
+    ========== ==================================================================
+
+    With ``order`` (nominal or ordinal) every score is a label and ``order`` lists the
+    levels, lowest first, matched ignoring case and surrounding spaces.
+
+    Whole numbers are the level scores, as in a rubric. Labels get their position in the
+    level list (0, 1, ...) as score and keep their text as the level label (rubric id
+    :data:`SCORES_RUBRIC`). Decimals also get their position as score, with the value as
+    the label (rubric id :data:`DECIMAL_SCORES_RUBRIC`): :func:`reliability_table
+    <calibrate.reliability.reliability_table>` computes with the values.
+
+    Parameters
+    ----------
+    path : path of the file (CSV, TSV, Excel or Parquet); its suffix says its format.
+    sheet : for Excel, the sheet name or position (default: the first).
+    level : {'nominal', 'ordinal', 'interval', 'ratio'}, optional
+        The level of measurement the scores will be analysed at (see above).
+    order : str (comma-separated) or list of str, optional
+        The labels in order, lowest first (nominal or ordinal only).
+
+    The problems name the options of ``calibrate reliability`` (``--rubric``,
+    ``--level``, ``--order``) that read files this way when no rubric is given.
 
     Raises
     ------
     RatingsError
-        Every problem at once (missing columns, scores that are not whole numbers,
-        criterion ids that cannot be used, fewer than two distinct scores).
+        Every problem at once, each naming file, row, column and value (missing columns,
+        scores that the level does not allow, labels not in ``order``, criterion ids that
+        cannot be used, fewer than two distinct scores).
     FileNotFoundError
+    TypeError, ValueError
+        For a wrong ``level`` or ``order``.
 
     Examples
     --------
@@ -259,11 +340,28 @@ def read_ratings_without_rubric(
     >>> table = read_ratings_without_rubric(path)
     >>> table.rubric.criterion_ids, table.rubric.criteria[0].scores
     (('score',), (2, 3, 5))
+    >>> _ = path.write_text("submission_id,reviewer_id,score\\nS1,R1,low\\nS1,R2,high\\n")
+    >>> table = read_ratings_without_rubric(path, level="ordinal", order="low,mid,high")
+    >>> [(lv.score, lv.label) for lv in table.rubric.criteria[0].levels]
+    [(0, 'low'), (1, 'mid'), (2, 'high')]
+
+    References
+    ----------
+    Stevens, S. S. (1946). On the theory of scales of measurement. *Science*, 103(2684),
+    677-680.
     """
     _check_sheet(sheet)
+    if level is not None:
+        check_choice("level", level, _NO_RUBRIC_LEVELS)
+    levels_in_order = None if order is None else _order_levels(order)
+    if levels_in_order is not None and level not in ("nominal", "ordinal"):
+        raise ValueError(
+            f"order names the levels of labels, at level 'nominal' or 'ordinal'; got level {level!r}"
+        )
     raw, problems = load_cells(path, sheet=sheet)
     if raw is None:
         raise RatingsError(problems)
+    raw.problems = problems  # structural problems of some lines, reported with the rest
     f = raw.frame
     missing = [c for c in ("submission_id", "reviewer_id", "score") if c not in f.columns]
     if missing:
@@ -278,29 +376,108 @@ def read_ratings_without_rubric(
                 ),
             ]
         )
-    text = f["score"].astype(str).str.strip()
-    numbers = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float)
-    whole = np.isfinite(numbers) & (numbers == np.round(numbers))
-    for i in np.flatnonzero(~whole & (text.to_numpy() != ""))[:50]:
-        problems.append(
-            Problem(
+    # every decision is taken on the distinct spellings, then spread to the rows
+    codes, uniques = pd.factorize(f["score"].astype(str).str.strip(), sort=False)
+    text = [str(u) for u in uniques]
+    numbers, label = _classify(text)
+    blank = np.array([t == "" for t in text], dtype=bool)
+    label &= ~blank
+    finite = np.isfinite(numbers)
+    whole = finite & (numbers == np.round(numbers))
+    decimal = finite & ~whole
+    bad_reason: dict[int, str] = {}
+    if levels_in_order is not None:
+        mode = "labels"
+    elif level is None:
+        mode = "whole"
+        for u in np.flatnonzero(~whole & ~blank):
+            bad_reason[int(u)] = (
                 "without --rubric a score must be a whole number (the levels are the scores "
-                "that occur); give --rubric to use level labels",
-                file=raw.source,
-                row=int(raw.rows[i]),
-                column="score",
-                value=str(text.iloc[i]),
+                "that occur); give --rubric to use level labels, or --level"
             )
+    elif level == "nominal":
+        mode = "labels" if label.any() else "whole"
+        for u in np.flatnonzero(decimal | (~finite & ~label & ~blank)):
+            bad_reason[int(u)] = (
+                "a decimal score is a measurement, not a category: use --level interval or "
+                "ratio, or name the categories with --order"
+            )
+    elif level == "ordinal":
+        mode = "whole"
+        for u in np.flatnonzero(label):
+            bad_reason[int(u)] = (
+                "a label at --level ordinal needs --order L1,L2,... (the labels, lowest "
+                "first): labels are not ordered by themselves"
+            )
+        for u in np.flatnonzero(decimal | (~finite & ~label & ~blank)):
+            bad_reason[int(u)] = (
+                "at --level ordinal a score must be a whole number or a label in --order; "
+                "use --level interval or ratio for decimals"
+            )
+    else:
+        mode = "decimal" if decimal.any() else "whole"
+        for u in np.flatnonzero(label | (~finite & ~label & ~blank)):
+            bad_reason[int(u)] = (
+                f"at --level {level} a score must be a finite number; give --level nominal "
+                "(or ordinal with --order) for labels"
+            )
+
+    # the levels, and the score text each spelling becomes: the label of its level, which
+    # validate_ratings resolves before any number
+    new_text = np.array(text, dtype=object)
+    if mode == "labels":
+        if levels_in_order is None:
+            firsts: dict[str, str] = {}
+            for t in text:
+                if t:
+                    firsts.setdefault(t.casefold(), t)
+            names = [firsts[k] for k in sorted(firsts)]
+        else:
+            names = levels_in_order
+        position = {n.casefold(): i for i, n in enumerate(names)}
+        for k, t in enumerate(text):
+            if not t:
+                continue
+            if t.casefold() in position:
+                new_text[k] = names[position[t.casefold()]]
+            else:
+                bad_reason[k] = (
+                    f"{t!r} is not a label in --order ({', '.join(names)}); labels match "
+                    "ignoring case"
+                )
+        scale = [{"score": i, "label": n} for i, n in enumerate(names)]
+    elif mode == "decimal":
+        values = np.unique(numbers[finite & ~blank])
+        value_labels = [np.format_float_positional(v, trim="-") for v in values]
+        pos = np.searchsorted(values, numbers)
+        for u in np.flatnonzero(finite):
+            new_text[u] = value_labels[int(pos[u])]
+        scale = [{"score": i, "label": lab} for i, lab in enumerate(value_labels)]
+    else:
+        ints = sorted({int(v) for v in numbers[whole]})
+        scale = [{"score": s, "label": str(s)} for s in ints]
+    if bad_reason:
+        bad = np.zeros(len(text), dtype=bool)
+        bad[list(bad_reason)] = True
+        rows = np.flatnonzero(bad[codes])
+        problems.extend(
+            _problem(raw, int(i), text[codes[i]], bad_reason[int(codes[i])]) for i in rows[:50]
         )
-    levels = sorted({int(v) for v in numbers[whole]})
-    if problems:
+        if len(rows) > 50:
+            problems.append(
+                Problem(
+                    f"{len(rows) - 50} more score(s) like these are left out of this list",
+                    file=raw.source,
+                    column="score",
+                )
+            )
         raise RatingsError(problems)
-    if len(levels) < 2:
+    if len(scale) < 2:
         raise RatingsError(
             [
                 Problem(
-                    f"every score is {levels[0] if levels else 'blank'}: reliability needs at least two "
-                    "different scores, or give --rubric with the full scale",
+                    f"every score is {scale[0]['label'] if scale else 'blank'}: reliability needs at "
+                    "least two different scores, or give --rubric with the full scale",
                     file=raw.source,
                     column="score",
                 )
@@ -310,16 +487,15 @@ def read_ratings_without_rubric(
         ids = sorted({c.strip() for c in f["criterion_id"].astype(str) if c.strip()})
     else:
         ids = [SCORES_ONLY_CRITERION]
-    scale = [{"score": s, "label": str(s)} for s in levels]
     try:
         rubric = Rubric.model_validate(
             {
-                "id": "scores-as-given",
+                "id": DECIMAL_SCORES_RUBRIC if mode == "decimal" else SCORES_RUBRIC,
                 "title": "Scores as given (no rubric)",
                 "version": "1",
                 "scale": scale,
                 "criteria": [{"id": c, "name": c} for c in ids],
-                "pass_rule": {"min_level": levels[0]},
+                "pass_rule": {"min_level": scale[0]["score"]},
             }
         )
     except ValueError as exc:
@@ -333,4 +509,6 @@ def read_ratings_without_rubric(
                 )
             ]
         ) from None
-    return read_ratings(path, rubric, sheet=sheet)
+    if mode != "whole":
+        raw.frame = f.assign(score=new_text[codes] if len(codes) else f["score"])
+    return validate_ratings(raw, rubric)

@@ -8,6 +8,8 @@ table.
 
 from __future__ import annotations
 
+import inspect
+import re
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -16,18 +18,23 @@ import pandas as pd
 
 from calibrate._checks import check_choice, check_confidence_level
 from calibrate.ratings import compact
+from calibrate.reliability._agreement import percent_agreement
 from calibrate.reliability._bands import interpretation_band
 from calibrate.reliability._bootstrap import BOOTSTRAP_METHODS, COEFFICIENTS, bootstrap
 from calibrate.reliability._data import CodedRatings, _encode
 from calibrate.reliability._decisions import _decisions
+from calibrate.reliability._icc import _check_options, _compute
+from calibrate.reliability._icc_design import _design_from_data
+from calibrate.reliability._icc_forms import _CANONICAL, _MCGRAW_WONG, _SF_FORMS
 from calibrate.reliability._pairs import _pairs
 from calibrate.reliability._result import ReliabilityResult
+from calibrate.reliability._weights import WEIGHT_NAMES
 
 if TYPE_CHECKING:
     from calibrate.ratings import RatingCodes, RatingsTable
     from calibrate.rubric import Rubric
 
-__all__ = ["BREAKDOWNS", "TABLE_COLUMNS", "reliability_table"]
+__all__ = ["BREAKDOWNS", "TABLE_COLUMNS", "WEIGHT_FAMILIES", "reliability_table"]
 
 #: What :func:`reliability_table` can break the ratings down by.
 BREAKDOWNS: tuple[str, ...] = ("criterion", "round", "pair")
@@ -50,6 +57,13 @@ TABLE_COLUMNS: tuple[str, ...] = (
     "band",
     "band_source",
     "note",
+    "weights",
+    "form",
+    "form_mcgraw_wong",
+    "F",
+    "df1",
+    "df2",
+    "p",
 )
 #: ``criterion_id`` of the rows pooling every criterion (the pass / not yet rows have
 #: ``_decisions.DECISION``).
@@ -57,6 +71,24 @@ ALL_CRITERIA = "all"
 _LEVELS = ("nominal", "ordinal", "interval", "ratio")
 
 Level = Literal["nominal", "ordinal", "interval", "ratio"]
+
+#: Rubric id of decimal scores read without a rubric (``calibrate.io.DECIMAL_SCORES_RUBRIC``):
+#: the level scores are positions and the labels the values the statistics use.
+_DECIMAL_SCORES_RUBRIC = "decimal-scores-as-given"
+
+#: The weight families ``coefficients='all'`` uses at each level: identity for nominal
+#: scores; at ordinal and interval every family but ratio (ratio weights need a true zero);
+#: at ratio all eight (ratio left out for a group with a negative score, where it is undefined).
+WEIGHT_FAMILIES: dict[str, tuple[str, ...]] = {
+    "nominal": ("identity",),
+    "ordinal": tuple(w for w in WEIGHT_NAMES if w != "ratio"),
+    "interval": tuple(w for w in WEIGHT_NAMES if w != "ratio"),
+    "ratio": WEIGHT_NAMES,
+}
+#: Coefficients that take ``weights=`` (percent agreement when its function does).
+_WEIGHTED = {"cohen_kappa", "fleiss_kappa", "conger_kappa", "gwet_ac2", "brennan_prediger"}
+if "weights" in inspect.signature(percent_agreement).parameters:  # pragma: no branch
+    _WEIGHTED.add("percent_agreement")
 
 
 # ----------------------------------------------------------------------------------------
@@ -67,6 +99,15 @@ def _categories(rubric: Rubric, codes: RatingCodes, crit_codes: Sequence[int]) -
     for c in crit_codes:
         scores |= set(rubric.criterion(codes.criterion_ids[c]).scores)
     return np.array(sorted(scores), dtype=float)
+
+
+def _values(rubric: Rubric, cats: np.ndarray) -> np.ndarray:
+    """The values the statistics use for the level scores ``cats``: the scores themselves,
+    or for decimal scores read without a rubric the decimals their labels hold."""
+    if rubric.id != _DECIMAL_SCORES_RUBRIC:
+        return cats
+    value = {lv.score: float(lv.label) for c in rubric.criteria for lv in c.levels}
+    return np.array([value[int(s)] for s in cats], dtype=float)
 
 
 def _coded(rubric: Rubric, codes: RatingCodes, rows: np.ndarray, pooled: bool) -> CodedRatings:
@@ -81,7 +122,7 @@ def _coded(rubric: Rubric, codes: RatingCodes, rows: np.ndarray, pooled: bool) -
         unit,
         rater,
         value,
-        categories=cats,
+        categories=_values(rubric, cats),
         n_raters=len(used),
         rater_labels=np.asarray(codes.reviewer_ids, dtype=object)[used],
     )
@@ -110,41 +151,78 @@ _ORDER = (
 )
 
 
-def _plan(level: str, wanted: set[str] | None, n_raters: int) -> list[tuple[str, dict[str, Any]]]:
-    """(coefficient, options) to compute for one group's ratings at one level."""
+#: ``coefficients`` asking for every coefficient, weight family and ICC form.
+ALL = "all"
+Plan = list[tuple[str, dict[str, Any], dict[str, Any]]]
+Families = list[tuple[str, Any]]
+
+
+def _plan(
+    level: str,
+    wanted: set[str] | str | None,
+    n_raters: int,
+    weights: Families | None = None,
+    icc_forms: Sequence[str] | None = None,
+    categories: np.ndarray | None = None,
+) -> Plan:
+    """(coefficient, options, row fields) to compute for one group's ratings at one level.
+
+    ``wanted`` None: the level's defaults, one weight family (``_SETTINGS``) and ICC(2,1);
+    ``'all'``: every coefficient, the families of :data:`WEIGHT_FAMILIES` and the six
+    ICC forms (the ICC only where the level allows it; ratio weights only on scores >= 0,
+    given ``categories``). ``weights`` ((label, name or matrix) pairs) and ``icc_forms``
+    replace the families and forms.
+    """
     s = _SETTINGS[level]
-    default = {
-        "krippendorff_alpha",
-        "percent_agreement",
-        "fleiss_kappa",
-        "conger_kappa",
-        "brennan_prediger",
-        "gwet_ac2" if s["weights"] != "identity" else "gwet_ac1",
-    }
-    if s["icc"]:
-        default.add("icc")
-    if n_raters == 2:
-        default.add("cohen_kappa")
-    names = default if wanted is None else wanted
-    plan: list[tuple[str, dict[str, Any]]] = []
+    everything = wanted == ALL
+    if everything:
+        names = set(_ORDER) if s["icc"] else set(_ORDER) - {"icc"}
+    elif wanted is None:
+        names = {
+            "krippendorff_alpha",
+            "percent_agreement",
+            "fleiss_kappa",
+            "conger_kappa",
+            "brennan_prediger",
+            "gwet_ac2" if s["weights"] != "identity" else "gwet_ac1",
+        }
+        if s["icc"]:
+            names.add("icc")
+        if n_raters == 2:
+            names.add("cohen_kappa")
+    else:
+        names = set(wanted)
+    families = weights if weights is not None else _families(level, everything, categories)
+    forms = icc_forms if icc_forms is not None else (_SF_FORMS if everything else ("ICC(2,1)",))
+    plan: Plan = []
     for name in _ORDER:
         if name not in names:
             continue
         if name == "cohen_kappa" and n_raters != 2:
             continue  # two raters only; reviewer pairs come from by=("pair",)
         if name == "krippendorff_alpha":
-            plan.append((name, {"level": s["alpha"]}))
+            plan.append((name, {"level": s["alpha"]}, {}))
         elif name == "percent_agreement":
-            plan.append((name, {"level": "exact"}))
+            plan.append((name, {"level": "exact"}, {}))
             if s["within_one"]:
-                plan.append((name, {"level": "within_one"}))
+                plan.append((name, {"level": "within_one"}, {}))
+            if name in _WEIGHTED and (everything or weights is not None):
+                plan += [(name, {"weights": w}, {"weights": lab}) for lab, w in families]
         elif name == "gwet_ac1":
-            plan.append((name, {}))
+            plan.append((name, {}, {}))
         elif name == "icc":
-            plan.append((name, {"form": "ICC(2,1)"}))
+            plan += [(name, {"form": f}, {"form": f}) for f in forms]
         else:
-            plan.append((name, {"weights": s["weights"]}))
+            plan += [(name, {"weights": w}, {"weights": lab}) for lab, w in families]
     return plan
+
+
+def _families(level: str, everything: bool, categories: np.ndarray | None) -> Families:
+    """The level's weight families: its one default, or all that fit (``'all'``)."""
+    if not everything:
+        return [(_SETTINGS[level]["weights"],) * 2]
+    negative = categories is not None and len(categories) > 0 and categories[0] < 0
+    return [(w, w) for w in WEIGHT_FAMILIES[level] if not (w == "ratio" and negative)]
 
 
 def _check_by(by: object) -> tuple[str, ...]:
@@ -161,13 +239,66 @@ def _check_by(by: object) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _check_coefficients(coefficients: object) -> set[str] | None:
+def _check_coefficients(coefficients: object) -> set[str] | str | None:
     if coefficients is None:
         return None
     names = [coefficients] if isinstance(coefficients, str) else list(coefficients)  # type: ignore[call-overload]
+    if ALL in names:
+        return ALL
     for n in names:
-        check_choice("coefficients", n, tuple(COEFFICIENTS))
+        check_choice("coefficients", n, (*COEFFICIENTS, ALL))
     return set(names)
+
+
+def _check_weights(weights: object) -> Families | None:
+    """(label, name or matrix) per weight family asked for."""
+    if weights is None:
+        return None
+    items = (
+        [w.strip() for w in weights.split(",") if w.strip()]
+        if isinstance(weights, str)
+        else list(weights)  # type: ignore[call-overload]
+    )
+    if not items:
+        raise ValueError("weights must name at least one weight family; got none")
+    n_matrices = sum(not isinstance(w, str | tuple) for w in items)
+    out: Families = []
+    for i, w in enumerate(items):
+        if isinstance(w, str):
+            out.append((w, check_choice("weights", w, WEIGHT_NAMES)))
+            continue
+        label = "custom" if n_matrices == 1 else f"custom:{i + 1}"
+        if isinstance(w, tuple):
+            if len(w) != 2 or not isinstance(w[0], str):
+                raise TypeError(
+                    f"weights entries are names, q x q matrices or (label, matrix) pairs; got {w!r}"
+                )
+            label, w = w
+        m = np.asarray(w, dtype=float)
+        if m.ndim != 2 or m.shape[0] != m.shape[1]:
+            raise ValueError(
+                f"weights matrix {label!r} must be square (q x q); got shape {m.shape}"
+            )
+        out.append((label, m))
+    labels = [lab for lab, _ in out]
+    if len(set(labels)) != len(labels):
+        raise ValueError(f"weights lists a family more than once; got {labels}")
+    return out
+
+
+def _check_icc_forms(icc_forms: object) -> tuple[str, ...] | None:
+    """Shrout & Fleiss names of the ICC forms asked for, in their order."""
+    if icc_forms is None:
+        return None
+    if isinstance(icc_forms, str):
+        # "ICC(1,1),ICC(3,k)": split at the commas outside the parentheses
+        items = [f.strip() for f in re.split(r",(?![^()]*\))", icc_forms) if f.strip()]
+    else:
+        items = list(icc_forms)  # type: ignore[call-overload]
+    wanted = {_CANONICAL[check_choice("icc_forms", f, tuple(_CANONICAL))] for f in items}
+    if not wanted:
+        raise ValueError("icc_forms must name at least one ICC form; got none")
+    return tuple(f for f in _SF_FORMS if f in wanted)
 
 
 def reliability_table(
@@ -184,6 +315,8 @@ def reliability_table(
     min_pair_units: int = 10,
     rng: int | np.random.Generator | None = None,
     progress: bool | None = None,
+    weights: str | Iterable[Any] | None = None,
+    icc_forms: str | Iterable[str] | None = None,
 ) -> pd.DataFrame:
     """Every reliability coefficient of a ratings table, broken down, as one tidy frame.
 
@@ -209,7 +342,14 @@ def reliability_table(
         separated by commas.
     coefficients : str or iterable of str, optional
         Which coefficients (names as in :data:`COEFFICIENTS`); default all that fit the
-        level. Cohen's kappa needs exactly two reviewers in the group (or 'pair').
+        level, in one weight family each and ICC(2,1). ``'all'``: every coefficient, the
+        weighted ones (Cohen's, Conger's and Fleiss' kappa, AC2, Brennan-Prediger and
+        percent agreement where it takes ``weights=``) in every family of
+        :data:`WEIGHT_FAMILIES` for the level (nominal: identity; ordinal and interval:
+        all but ratio, whose weights need a true zero; ratio: all eight, ratio weights
+        only when no score is negative), and the six
+        ICC forms (not at nominal). Cohen's kappa needs exactly two reviewers in the
+        group (or 'pair').
     decision : bool, default True
         Add rows for the pass / not yet decision (``criterion_id`` 'decision'), from
         :func:`decision_ratings`, with nominal coefficients.
@@ -225,6 +365,16 @@ def reliability_table(
         For the bootstrap.
     progress : bool or None
         Progress bars of long bootstraps (see :func:`bootstrap`).
+    weights : str or iterable, optional
+        Weight families of the weighted coefficients (and the reviewer pairs' Cohen's
+        kappa), replacing the level's: names of :data:`WEIGHT_NAMES` (a string may list
+        several separated by commas), q x q agreement matrices (as ``weights=`` of the
+        coefficients; row field ``weights`` 'custom') or (label, matrix) pairs. One row per
+        coefficient and family, the family in ``weights``. The decision rows keep identity.
+    icc_forms : str or iterable of str, optional
+        ICC forms (:data:`ICC_FORMS`, Shrout & Fleiss or McGraw & Wong names; a string may
+        list several separated by commas), replacing ICC(2,1) (or the six of 'all'). All
+        forms of a group come from one fit.
 
     Returns
     -------
@@ -234,7 +384,21 @@ def reliability_table(
         ``reviewer_b`` only with 'pair'): ``ci_method`` says how the interval was
         obtained, ``band`` and ``band_source`` give the conventional interpretation
         (:func:`interpretation_band`), ``note`` why a coefficient is undefined or caveats.
+        ``weights`` is the weight family of a weighted coefficient (None for the others);
+        ICC rows have ``form`` (Shrout & Fleiss), ``form_mcgraw_wong`` and the F test of
+        ICC = 0, ``F``, ``df1``, ``df2`` and ``p`` (None elsewhere, and without F test).
         Each estimate equals the direct call of the coefficient on the group's ratings.
+
+    References
+    ----------
+    Gwet, K. L. (2014). *Handbook of Inter-Rater Reliability* (4th ed.), ch. 3.
+    Advanced Analytics.
+
+    McGraw, K. O., & Wong, S. P. (1996). Forming inferences about some intraclass
+    correlation coefficients. *Psychological Methods*, 1(1), 30-46.
+
+    Shrout, P. E., & Fleiss, J. L. (1979). Intraclass correlations: uses in assessing
+    rater reliability. *Psychological Bulletin*, 86(2), 420-428.
 
     Examples
     --------
@@ -250,6 +414,8 @@ def reliability_table(
     lvl = "ordinal" if level is None else check_choice("level", level, _LEVELS)
     keys = _check_by(by)
     wanted = _check_coefficients(coefficients)
+    families = _check_weights(weights)
+    forms = _check_icc_forms(icc_forms)
     cl = check_confidence_level(confidence_level)
     meth = check_choice("method", method, BOOTSTRAP_METHODS)
     if isinstance(bootstrap, bool) or not isinstance(bootstrap, int | np.integer) or bootstrap < 0:
@@ -268,7 +434,10 @@ def reliability_table(
     compute = _Computer(int(bootstrap), meth, cl, gen, progress)
 
     rows: list[dict[str, Any]] = []
-    rows += _table_rows(ratings, lvl, keys, wanted, compute, min_pair_units, decision=False)
+    rows += _table_rows(
+        ratings, lvl, keys, wanted, compute, min_pair_units, decision=False, weights=families,
+        icc_forms=forms,
+    )  # fmt: skip
     if decision:
         dec, incomplete = _decisions(ratings, rubric)
         note = (
@@ -276,7 +445,9 @@ def reliability_table(
             if incomplete
             else ""
         )
-        dec_rows = _table_rows(dec, "nominal", keys, wanted, compute, min_pair_units, decision=True)
+        dec_rows = _table_rows(
+            dec, "nominal", keys, wanted, compute, min_pair_units, decision=True, icc_forms=forms
+        )
         for r in dec_rows:
             r["note"] = "; ".join(x for x in (r["note"], note) if x)
         rows += dec_rows
@@ -324,9 +495,34 @@ class _Computer:
             )
         return COEFFICIENTS[name](coded, confidence_level=self.cl, **options)
 
+    def iccs(self, coded: CodedRatings, forms: Sequence[str]) -> list[ReliabilityResult]:
+        """Several ICC forms: from one fit (as :func:`icc_all`), or bootstrapped one by one."""
+        if self.n_boot:
+            return [self("icc", coded, {"form": f}) for f in forms]
+        _, level, estimator = _check_options("ICC(2,1)", self.cl, None, None, None)
+        return _compute(_design_from_data(coded), tuple(forms), level, estimator, None)
 
-def _row(result: ReliabilityResult, keys: dict[str, Any]) -> dict[str, Any]:
+
+_NO_ICC = {"form": None, "form_mcgraw_wong": None, "F": None, "df1": None, "df2": None, "p": None}
+
+
+def _row(
+    result: ReliabilityResult, keys: dict[str, Any], meta: dict[str, Any] | None = None
+) -> dict[str, Any]:
     band, source = interpretation_band(result.coefficient, result.estimate)
+    meta = meta or {}
+    if "form" in meta:
+        e = result.extra
+        icc_fields = {
+            "form": meta["form"],
+            "form_mcgraw_wong": _MCGRAW_WONG[meta["form"]],
+            "F": e.get("F", np.nan),
+            "df1": e.get("df1", np.nan),
+            "df2": e.get("df2", np.nan),
+            "p": e.get("p_value", np.nan),
+        }
+    else:
+        icc_fields = _NO_ICC
     return {
         "coefficient": result.coefficient,
         "level": result.level,
@@ -342,6 +538,8 @@ def _row(result: ReliabilityResult, keys: dict[str, Any]) -> dict[str, Any]:
         "band": band,
         "band_source": source,
         "note": result.note,
+        "weights": meta.get("weights"),
+        **icc_fields,
     }
 
 
@@ -349,11 +547,13 @@ def _table_rows(
     ratings: RatingsTable,
     level: str,
     keys: tuple[str, ...],
-    wanted: set[str] | None,
+    wanted: set[str] | str | None,
     compute: _Computer,
     min_pair_units: int,
     *,
     decision: bool,
+    weights: Families | None = None,
+    icc_forms: Sequence[str] | None = None,
 ) -> list[dict[str, Any]]:
     codes = ratings.codes
     n = len(codes)
@@ -386,11 +586,21 @@ def _table_rows(
             if "pair" in keys:
                 key |= {"reviewer_a": None, "reviewer_b": None}
             coded = _coded(ratings.rubric, codes, rows, pooled=not by_crit)
-            for name, options in _plan(level, wanted, coded.n_raters):
-                out.append(_row(compute(name, coded, options), key))
-            if "pair" in keys and (wanted is None or "cohen_kappa" in wanted):
-                weights = _SETTINGS[level]["weights"]
+            plan = _plan(level, wanted, coded.n_raters, weights, icc_forms, coded.categories)
+            icc_plan = [meta["form"] for name, _, meta in plan if name == "icc"]
+            iccs = iter(compute.iccs(coded, icc_plan) if icc_plan else [])
+            for name, options, meta in plan:
+                result = next(iccs) if name == "icc" else compute(name, coded, options)
+                out.append(_row(result, key, meta))
+            if "pair" in keys and (wanted is None or wanted == ALL or "cohen_kappa" in wanted):
+                families = (
+                    weights
+                    if weights is not None
+                    else _families(level, wanted == ALL, coded.categories)
+                )
                 for a, b, pair in _pairs(coded, min_pair_units):
-                    result = compute("cohen_kappa", pair, {"weights": weights})
-                    out.append(_row(result, key | {"reviewer_a": a, "reviewer_b": b}))
+                    pair_key = key | {"reviewer_a": a, "reviewer_b": b}
+                    for lab, w in families:
+                        result = compute("cohen_kappa", pair, {"weights": w})
+                        out.append(_row(result, pair_key, {"weights": lab}))
     return out
