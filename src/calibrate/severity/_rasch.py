@@ -133,9 +133,9 @@ class ManyFacetRasch:
     With ``estimator='mml'`` the abilities are integrated out: the marginal likelihood
     ``Π_s ∫ Π_i P(x_i | θ) N(θ; mu, sigma²) dθ`` is computed by adaptive Gauss-Hermite
     quadrature (nodes re-centred on each submission's posterior mean and SD) and maximised
-    over severities, difficulties, thresholds, ``mu`` and ``log sigma`` (BHHH steps on the
-    analytic scores, then Newton steps on a Hessian from central differences of the analytic
-    gradient, which also gives the SEs). Identification is as under JML (severities and
+    over severities, difficulties, thresholds, ``mu`` and ``log sigma`` (BFGS on the
+    analytic gradient, started from the BHHH information; a Hessian from forward differences of the
+    gradient gives the SEs). Identification is as under JML (severities and
     difficulties centred at 0; the population mean ``mu`` is free), so the two are on the
     same scale. MML is consistent for a fixed number of ratings per submission, so its
     severities do not have JML's inflation. After the fit, submission ``ability`` is the

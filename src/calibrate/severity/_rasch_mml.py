@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 from scipy import sparse
+from scipy.optimize import minimize
 
 from calibrate.severity._rasch_info import constrained_covariance, facet_basis
 
@@ -186,10 +187,10 @@ def fit_mml(
 ) -> dict[str, Any]:
     """Maximise the marginal likelihood from ``start`` (full coordinates).
 
-    BHHH steps (the outer product of the submissions' analytic score vectors) with step
-    halving, then Newton steps on the Hessian from central differences of the analytic
-    gradient; the nodes are re-adapted after every step. That Hessian (taken within 1e-4
-    logits of the optimum) gives the covariance.
+    BFGS on the analytic gradient, its inverse Hessian started from the inverse outer
+    product of the submissions' score vectors (BHHH), then Newton steps on the Hessian from
+    forward differences of the analytic gradient, the nodes re-adapted after every step.
+    That Hessian (recomputed if Newton moved more than 1e-3) gives the covariance.
     """
     basis = model.basis
     scale = float(model.n_sub)
@@ -205,47 +206,46 @@ def fit_mml(
         return fun(phi)[1] * scale
 
     def hessian(phi: np.ndarray) -> np.ndarray:
-        n, h = len(phi), 1e-5
+        n, h = len(phi), 1e-6
         out = np.empty((n, n))
+        g0 = grad(phi)
         for j in range(n):
             d = np.zeros(n)
             d[j] = h
-            out[:, j] = (grad(phi + d) - grad(phi - d)) / (2 * h)
+            out[:, j] = (grad(phi + d) - g0) / h
         return (out + out.T) / 2
 
     phi = basis.T @ start
     n_iter, converged = 0, False
-    value = -np.inf
-    # BHHH (outer product of the submissions' scores) with step halving, nodes re-adapted
-    # at every step, then Newton on the numerical Hessian to full precision
-    for _ in range(max_iter):
-        n_iter += 1
-        val, g, post, mat = model.evaluate(basis @ phi, scores=True)
-        gs = np.asarray(mat @ basis)
-        opg = gs.T @ gs
-        step = np.linalg.solve(opg + 1e-9 * np.eye(len(phi)), basis.T @ np.asarray(g))
-        step = np.clip(step, -1.0, 1.0)
-        for _ in range(20):
-            trial = phi + step
-            if model.evaluate(basis @ trial, grad=False)[0] >= val - 1e-10 * abs(val):
-                break
-            step /= 2
-        phi = trial
-        full = basis @ phi
-        model.adapt(model.evaluate(full, grad=False)[2], *model.unpack(full)[3:])
-        if np.abs(step).max() < 1e-4:
-            break
-    hess = hessian(phi)
+    model.adapt(model.evaluate(start, grad=False)[2], mu0, sigma0)
+    # BFGS started from the inverse outer product of the submissions' scores (BHHH), then
+    # Newton steps on the Hessian from forward differences, nodes re-adapted at each step
+    _, _, _, mat = model.evaluate(basis @ phi, scores=True)
+    gs = np.asarray(mat @ basis)
+    h0 = np.linalg.inv(gs.T @ gs / scale + 1e-9 * np.eye(len(phi)))
+    res = minimize(
+        fun,
+        phi,
+        jac=True,
+        method="BFGS",
+        options={"maxiter": max_iter, "gtol": 1e-7, "hess_inv0": (h0 + h0.T) / 2},
+    )
+    n_iter += int(res.nit)
+    phi = res.x
+    full = basis @ phi
+    model.adapt(model.evaluate(full, grad=False)[2], *model.unpack(full)[3:])
+    hess, at = hessian(phi), phi.copy()
     for _ in range(max_iter):
         n_iter += 1
         step = np.clip(np.linalg.solve(hess, grad(phi)), -1.0, 1.0)
         phi = phi - step
         full = basis @ phi
         model.adapt(model.evaluate(full, grad=False)[2], *model.unpack(full)[3:])
-        if np.abs(step).max() < min(tol, 1e-8):
+        if np.abs(step).max() < min(tol, 1e-6):
             converged = True
             break
-    # the Hessian from the end of BHHH (within 1e-4 of the optimum) serves the covariance
+    if np.abs(phi - at).max() > 1e-3:  # the covariance from a Hessian at the optimum
+        hess = hessian(phi)
     full = basis @ phi
     value = model.evaluate(full, grad=False)[0]
     cov = constrained_covariance(hess, np.eye(len(phi)))
