@@ -104,9 +104,15 @@ def test_bad_data_exit_1(tmp_path, capsys) -> None:
 def test_estimator_flag_and_se_joint(capsys) -> None:
     """--estimator mml: the same JSON fields plus ``estimator`` and ``se_joint``; MML's
     severities track JML's (same identification) with a narrower spread (no JML inflation)."""
+    sirt = [
+        "severity",
+        str(DATA / "sirt_ratings1.csv"),
+        "--rubric",
+        str(DATA / "sirt-ratings1.yaml"),
+    ]
     out = {}
     for est in ("jml", "mml"):
-        assert main([*ARGS, "--estimator", est, "--format", "json"]) == 0
+        assert main([*sirt, "--estimator", est, "--format", "json"]) == 0
         rows = json.loads(capsys.readouterr().out)
         assert all(FIELDS | {"estimator", "se_joint"} <= set(r) for r in rows)
         assert all(r["estimator"] == est and r["se_joint"] > 0 for r in rows)
@@ -119,7 +125,7 @@ def test_estimator_flag_and_se_joint(capsys) -> None:
     assert abs(mml.sum()) < 1e-6
     assert np.corrcoef(jml, mml)[0, 1] > 0.98
     assert mml.std() < jml.std()
-    assert main([*ARGS, "--estimator", "mml"]) == 0
+    assert main([*sirt, "--estimator", "mml"]) == 0
     assert "MML" in capsys.readouterr().out
 
 
