@@ -19,18 +19,17 @@ from calibrate.severity._common import (
 )
 from calibrate.severity._dawid_skene import _reviewer_positions
 from calibrate.severity._rasch_core import (
+    _MAX_STEP,
     _category_probs,
     _level_locations,
     _moments,
     _separation,
+    bias_terms,
 )
 from calibrate.severity._rasch_info import jml_joint_se
 from calibrate.severity._rasch_mml import fit_from_jml
 
 __all__ = ["ManyFacetRasch"]
-
-_MAX_STEP = 1.0  # logits: Newton steps are clipped, as in Winsteps/FACETS, to avoid overshoot
-_BIAS_ITER = 30
 
 
 class ManyFacetRasch:
@@ -579,68 +578,24 @@ class ManyFacetRasch:
                 np.sqrt(v_eap / m_psd2) if m_psd2 > 0 else np.inf,
                 v_eap / (v_eap + m_psd2) if v_eap + m_psd2 > 0 else np.nan,
             ]
-        self.bias_ = self._bias(
-            sub, rev, crit, x, eta, cumtau, given, rev_ids, crit_ids, n_levels, score_of
+        self.bias_ = bias_terms(
+            sub,
+            rev,
+            crit,
+            x,
+            eta,
+            cumtau,
+            given,
+            rev_ids,
+            crit_ids,
+            n_levels,
+            score_of,
+            self.extreme_adjustment,
         )
         self.level_locations_ = _level_locations(cumtau, n_levels)
         self._cumtau, self._n_levels, self._score_of = cumtau, n_levels, score_of
         self.reviewer_ids_ = tuple(str(r) for r in rev_ids)
         self.criterion_ids_ = tuple(str(c) for c in crit_ids)
-
-    def _bias(
-        self,
-        sub: np.ndarray,
-        rev: np.ndarray,
-        crit: np.ndarray,
-        x: np.ndarray,
-        eta: np.ndarray,
-        cumtau: np.ndarray,
-        given: np.ndarray,
-        rev_ids: pd.Index,
-        crit_ids: pd.Index,
-        n_levels: np.ndarray,
-        score_of: np.ndarray,
-    ) -> pd.DataFrame:
-        """Reviewer x criterion bias terms, each estimated with every other parameter fixed."""
-        n_crit = len(crit_ids)
-        cell = rev * n_crit + crit
-        used, cidx = np.unique(cell, return_inverse=True)
-        m = len(used)
-        n = np.bincount(cidx, minlength=m).astype(float)
-        raw = np.bincount(cidx, weights=x, minlength=m)
-        top = np.bincount(cidx, weights=(n_levels[crit] - 1).astype(float), minlength=m)
-        adj = self.extreme_adjustment
-        target = np.where(raw <= 0, raw + adj, np.where(raw >= top, raw - adj, raw))
-        b = np.zeros(m)
-        for _ in range(_BIAS_ITER):
-            e, v = _moments(_category_probs(eta - b[cidx], cumtau, crit))
-            step = np.clip(
-                (target - np.bincount(cidx, weights=e, minlength=m))
-                / np.bincount(cidx, weights=v, minlength=m),
-                -_MAX_STEP,
-                _MAX_STEP,
-            )
-            b -= step
-            if np.abs(step).max() < 1e-6:
-                break
-        p0 = _category_probs(eta, cumtau, crit)
-        score_scale = (p0 * score_of[crit].astype(float)).sum(
-            axis=1
-        )  # expected score without the bias
-        _, v = _moments(_category_probs(eta - b[cidx], cumtau, crit))
-        se = 1.0 / np.sqrt(np.bincount(cidx, weights=v, minlength=m))
-        return pd.DataFrame(
-            {
-                "reviewer_id": np.asarray(rev_ids, dtype=object)[used // n_crit],
-                "criterion_id": np.asarray(crit_ids, dtype=object)[used % n_crit],
-                "n": n.astype(np.int64),
-                "observed_average": np.bincount(cidx, weights=given, minlength=m) / n,
-                "expected_average": np.bincount(cidx, weights=score_scale, minlength=m) / n,
-                "bias": b,
-                "se": se,
-                "t": b / se,
-            }
-        )
 
     # ---- use as a generative model ---------------------------------------------------
     def _fitted(self) -> None:
