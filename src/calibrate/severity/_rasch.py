@@ -148,7 +148,9 @@ class ManyFacetRasch:
     Validated against an independent direct maximisation of the same likelihood (SciPy
     L-BFGS on all parameters) on the sirt ``data.ratings1`` essays, and against
     conditional maximum likelihood (statsmodels ``ConditionalLogit``) on the same data
-    dichotomised; see ``tests/severity``.
+    dichotomised; MML against R's TAM ``tam.mml.mfr`` on the same essays (severities and
+    centred difficulties within 1e-3 logits), against brute-force quadrature of the
+    marginal likelihood and against direct optimisation of it; see ``tests/severity``.
 
     References
     ----------
