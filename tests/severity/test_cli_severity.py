@@ -99,3 +99,39 @@ def test_bad_data_exit_1(tmp_path, capsys) -> None:
         == 1
     )
     assert json.loads(capsys.readouterr().out)["ok"] is False
+
+
+def test_estimator_flag_and_se_joint(capsys) -> None:
+    """--estimator mml: the same JSON fields plus ``estimator`` and ``se_joint``; MML's
+    severities track JML's (same identification) with a narrower spread (no JML inflation)."""
+    sirt = [
+        "severity",
+        str(DATA / "sirt_ratings1.csv"),
+        "--rubric",
+        str(DATA / "sirt-ratings1.yaml"),
+    ]
+    out = {}
+    for est in ("jml", "mml"):
+        assert main([*sirt, "--estimator", est, "--format", "json"]) == 0
+        rows = json.loads(capsys.readouterr().out)
+        assert all(FIELDS | {"estimator", "se_joint"} <= set(r) for r in rows)
+        assert all(r["estimator"] == est and r["se_joint"] > 0 for r in rows)
+        out[est] = {r["reviewer_id"]: r["severity"] for r in rows}
+    ids = sorted(out["jml"])
+    import numpy as np
+
+    jml = np.array([out["jml"][i] for i in ids])
+    mml = np.array([out["mml"][i] for i in ids])
+    assert abs(mml.sum()) < 1e-6
+    assert np.corrcoef(jml, mml)[0, 1] > 0.98
+    assert mml.std() < jml.std()
+    assert main([*sirt, "--estimator", "mml"]) == 0
+    assert "MML" in capsys.readouterr().out
+
+
+def test_bad_estimator_is_a_usage_error(capsys) -> None:
+    try:
+        main([*ARGS, "--estimator", "cml"])
+    except SystemExit as exc:
+        assert exc.code == 2
+    assert "invalid choice" in capsys.readouterr().err

@@ -18,6 +18,13 @@ def _configure(p: argparse.ArgumentParser) -> None:
         default="rating_scale",
         help="Rasch thresholds shared by the criteria (default) or per criterion",
     )
+    p.add_argument(
+        "--estimator",
+        choices=("jml", "mml"),
+        default="jml",
+        help="Rasch by joint (default) or marginal maximum likelihood (MML: abilities "
+        "integrated out under a normal population; consistent with few ratings per submission)",
+    )
     add_kind(
         p,
         default="all",
@@ -36,7 +43,7 @@ def _severity(args: argparse.Namespace) -> Outcome:
 
     _, table, key = load_inputs(args)
     table = select_ratings(table, kind=args.kind)
-    summary = severity_summary(table, key, model=args.model)
+    summary = severity_summary(table, key, model=args.model, estimator=args.estimator)
     rows, bias = summary.reviewers, summary.bias
     # fitted on the real ids (the key joins on them), shown under pseudonyms
     hider = pseudonymizer_from(args)
@@ -51,6 +58,7 @@ def _severity(args: argparse.Namespace) -> Outcome:
             "n",
             "severity",
             "se",
+            "se_joint",
             "infit",
             "outfit",
             "observed_average",
@@ -60,10 +68,13 @@ def _severity(args: argparse.Namespace) -> Outcome:
     ]
     text = "\n\n".join(
         [
-            f"Reviewer severity (many-facet Rasch, {args.model.replace('_', ' ')}; logits, positive = harsher), "
+            f"Reviewer severity (many-facet Rasch, {args.model.replace('_', ' ')}, {args.estimator.upper()}; "
+            "logits, positive = harsher), "
             f"{len(table)} ratings, {'converged' if mfrm.converged_ else 'NOT converged'} in {mfrm.n_iter_} sweeps. "
             f"Reviewer separation {sep['separation']:.2f}, reliability {sep['reliability']:.2f}.",
             frame_text(shown),
+            "se: from the reviewer's own information (JML) or the marginal information (MML); "
+            "se_joint: from the inverse of the joint information of all parameters.\n"
             "accuracy: P(score = true level) from Dawid-Skene"
             + (" with the key's anchors as known truth." if summary.keyed else " (no key given)."),
             f"Reviewer x criterion bias with |t| >= {summary.bias_t:g}:\n"

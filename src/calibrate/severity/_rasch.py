@@ -18,31 +18,18 @@ from calibrate.severity._common import (
     true_level_positions,
 )
 from calibrate.severity._dawid_skene import _reviewer_positions
+from calibrate.severity._rasch_core import (
+    _MAX_STEP,
+    _category_probs,
+    _level_locations,
+    _moments,
+    _separation,
+    bias_terms,
+)
+from calibrate.severity._rasch_info import jml_joint_se
+from calibrate.severity._rasch_mml import fit_from_jml
 
 __all__ = ["ManyFacetRasch"]
-
-_MAX_STEP = 1.0  # logits: Newton steps are clipped, as in Winsteps/FACETS, to avoid overshoot
-_BIAS_ITER = 30
-
-
-def _category_probs(eta: np.ndarray, cumtau: np.ndarray, crit: np.ndarray) -> np.ndarray:
-    """P(level k) for each rating: ``psi_k = k * eta - cumtau[crit, k]`` softmaxed.
-
-    ``cumtau[c, k]`` is +inf for levels a criterion does not have.
-    """
-    k = cumtau.shape[1]
-    psi = eta[:, None] * np.arange(k) - cumtau[crit]
-    psi -= psi.max(axis=1, keepdims=True)
-    np.exp(psi, out=psi)
-    psi /= psi.sum(axis=1, keepdims=True)
-    return psi
-
-
-def _moments(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    k = np.arange(p.shape[1], dtype=float)
-    e = p @ k
-    v = p @ (k * k) - e * e
-    return e, np.maximum(v, 1e-12)
 
 
 class ManyFacetRasch:
@@ -64,6 +51,11 @@ class ManyFacetRasch:
     extreme_adjustment : float
         Score points moved in from an extreme raw score (all lowest or all highest
         levels) so that its element gets a finite measure (FACETS' default 0.3).
+    estimator : {'jml', 'mml'}
+        Joint maximum likelihood (abilities as parameters) or marginal maximum likelihood
+        (abilities integrated out under a normal population ``N(mu, sigma^2)``); see Notes.
+    n_nodes : int
+        Gauss-Hermite nodes per submission for ``estimator='mml'`` (adaptive quadrature).
 
     Attributes
     ----------
@@ -72,7 +64,8 @@ class ManyFacetRasch:
         positive = harsher.
     severity_se_ : Series
         Its standard error (from the information, other parameters held fixed), over the
-        ratings that entered the estimate (not those of extreme submissions).
+        ratings that entered the estimate (not those of extreme submissions). Under MML
+        the joint SE (``se_joint``).
     difficulty_, difficulty_se_ : Series
         Criterion difficulty (logits, centred at 0) and SE, by ``criterion_id``.
     ability_, ability_se_ : Series
@@ -81,9 +74,16 @@ class ManyFacetRasch:
         Criteria x steps (``tau_1 .. tau_{K-1}``, summing to 0 per row; NaN where a
         criterion has fewer levels). Under the rating scale model every row is the same.
     reviewers_ : DataFrame
-        ``reviewer_id, n, observed_average, fair_average, severity, se, infit, outfit``.
+        ``reviewer_id, n, observed_average, fair_average, severity, se, infit, outfit,
+        se_joint``. ``se_joint`` is the full-information SE: the square root of the
+        diagonal of ``B (B' I B)^-1 B'``, ``I`` the information of all free parameters
+        (under JML with the non-extreme submissions' abilities absorbed by the Schur
+        complement; under MML the observed information of the marginal likelihood, with
+        ``mu`` and ``sigma``) and ``B`` an orthonormal basis of the centring constraints
+        (severities, difficulties and each threshold set summing to 0): the covariance of
+        the constrained estimates, whatever basis is used.
     criteria_ : DataFrame
-        ``criterion_id, n, observed_average, difficulty, se, infit, outfit``.
+        ``criterion_id, n, observed_average, difficulty, se, infit, outfit, se_joint``.
     submissions_ : DataFrame
         ``submission_id, n, observed_average, fair_average, ability, se, infit, outfit,
         extreme``.
@@ -99,6 +99,9 @@ class ManyFacetRasch:
         the point where an average-severity reviewer's expected level is that level
         (0.25 level in from the ends). Used by :meth:`sample_scores`.
     log_likelihood_ : float
+        Joint log-likelihood (JML) or marginal log-likelihood (MML).
+    population_mean_, population_sd_ : float
+        MML only (NaN under JML): the fitted ability distribution ``N(mu, sigma^2)``.
     n_iter_ : int
     converged_ : bool
 
@@ -126,15 +129,39 @@ class ManyFacetRasch:
     with an extreme raw score are left out of the other facets' estimates and measured
     from their raw score moved in by ``extreme_adjustment``.
 
+    With ``estimator='mml'`` the abilities are integrated out: the marginal likelihood
+    ``Π_s ∫ Π_i P(x_i | θ) N(θ; mu, sigma²) dθ`` is computed by adaptive Gauss-Hermite
+    quadrature (nodes re-centred on each submission's posterior mean and SD) and maximised
+    over severities, difficulties, thresholds, ``mu`` and ``log sigma`` (BFGS on the
+    analytic gradient, started from the BHHH information; a Hessian from forward differences of the
+    gradient gives the SEs). Identification is as under JML (severities and
+    difficulties centred at 0; the population mean ``mu`` is free), so the two are on the
+    same scale. MML is consistent for a fixed number of ratings per submission, so its
+    severities do not have JML's inflation. After the fit, submission ``ability`` is the
+    EAP (posterior mean) and its ``se`` the posterior SD; fit mean squares, bias terms and
+    fair averages use these EAPs (so submission fit is only approximate: EAPs are shrunk
+    towards ``mu``), a reviewer's fair average is taken at ``mu``, and the submissions'
+    separation row is the EAP reliability ``var(EAP) / (var(EAP) + mean PSD²)`` (its
+    ``sd`` is the square root of that denominator). Extreme submissions are not set
+    aside under MML (``extreme`` still flags them).
+
     Validated against an independent direct maximisation of the same likelihood (SciPy
     L-BFGS on all parameters) on the sirt ``data.ratings1`` essays, and against
     conditional maximum likelihood (statsmodels ``ConditionalLogit``) on the same data
-    dichotomised; see ``tests/severity``.
+    dichotomised; MML against R's TAM ``tam.mml.mfr`` on the same essays (severities and
+    centred difficulties within 1e-3 logits), against brute-force quadrature of the
+    marginal likelihood and against direct optimisation of it; see ``tests/severity``.
 
     References
     ----------
     Linacre, J. M. (1989). *Many-facet Rasch measurement*. MESA Press.
     Wright, B. D., & Masters, G. N. (1982). *Rating scale analysis*. MESA Press.
+    Bock, R. D., & Aitkin, M. (1981). Marginal maximum likelihood estimation of item
+    parameters. *Psychometrika*, 46(4), 443-459.
+    Liu, Q., & Pierce, D. A. (1994). A note on Gauss-Hermite quadrature. *Biometrika*,
+    81(3), 624-629.
+    Adams, R. J. (2005). Reliability as a measurement design effect. *Studies in
+    Educational Evaluation*, 31, 162-172.
     Wright, B. D., & Douglas, G. A. (1977). Best procedures for sample-free item analysis.
     *Applied Psychological Measurement*, 1(2), 281-295.
     Andrich, D. (1978). A rating formulation for ordered response categories.
@@ -159,16 +186,22 @@ class ManyFacetRasch:
         max_iter: int = 200,
         tol: float = 1e-5,
         extreme_adjustment: float = 0.3,
+        estimator: Literal["jml", "mml"] = "jml",
+        n_nodes: int = 21,
     ) -> None:
         self.model = model
         self.max_iter = max_iter
         self.tol = tol
         self.extreme_adjustment = extreme_adjustment
+        self.estimator = estimator
+        self.n_nodes = n_nodes
 
     def _check(self) -> None:
         check_choice("model", self.model, ("rating_scale", "partial_credit"))
         check_int("max_iter", self.max_iter, 1)
         check_positive("tol", self.tol)
+        check_choice("estimator", self.estimator, ("jml", "mml"))
+        check_int("n_nodes", self.n_nodes, 3)
         adj = check_positive("extreme_adjustment", self.extreme_adjustment, allow_zero=True)
         if adj >= 0.5:
             raise ValueError(f"extreme_adjustment must be below 0.5 score points; got {adj}")
@@ -365,6 +398,21 @@ class ManyFacetRasch:
                 break
 
         self.n_iter_, self.converged_ = n_iter, converged
+        self.population_mean_ = self.population_sd_ = float("nan")
+        if self.estimator == "jml":
+            se_joint = jml_joint_se(
+                sub, rev, crit, probs(), keep, n_sub, n_rev, n_crit, present, groups, n_levels
+            )
+            mml = None
+        else:
+            mml = fit_from_jml(
+                sub, rev, crit, x, n_levels, present, groups, theta, alpha, delta, tau, ext_s, self
+            )
+            self.population_mean_, self.population_sd_ = mml["mu"], mml["sigma"]
+            self.n_iter_ += mml["n_iter"]
+            self.converged_ = mml["converged"]
+            theta, alpha, delta, tau = mml["theta"], mml["alpha"], mml["delta"], mml["tau"]
+            se_joint = mml["se_r"], mml["se_c"]
         self._finish(
             table,
             coded,
@@ -380,6 +428,8 @@ class ManyFacetRasch:
             tau,
             ext_s,
             cumtau_of(tau),
+            se_joint,
+            mml,
         )
         return self
 
@@ -399,6 +449,8 @@ class ManyFacetRasch:
         tau: np.ndarray,
         ext_s: np.ndarray,
         cumtau: np.ndarray,
+        se_joint: tuple[np.ndarray, np.ndarray],
+        mml: dict[str, Any] | None,
     ) -> None:
         n_sub, n_rev, n_crit = len(theta), len(alpha), len(delta)
         eta = theta[sub] - delta[crit] - alpha[rev]
@@ -440,9 +492,14 @@ class ManyFacetRasch:
         # fair averages: severity at its mean (0), averaged over the criteria with ratings
         fair_s = expected_score(theta[:, None] - delta[None, :])[:, used_c].mean(axis=1)
         centre = theta[~ext_s].mean() if (~ext_s).any() else theta.mean()
+        if mml is not None:
+            centre = self.population_mean_
         fair_r = expected_score(centre - delta[None, :] - alpha[:, None])[:, used_c].mean(axis=1)
 
         fs, fr, fc = facet(sub, n_sub, v), facet(rev, n_rev, entered), facet(crit, n_crit, entered)
+        if mml is not None:
+            self.log_likelihood_ = float(mml["log_likelihood"])
+            fr["se"], fc["se"], fs["se"] = se_joint[0], se_joint[1], mml["psd"]
         self.severity_ = pd.Series(
             alpha, index=pd.Index(rev_ids, name="reviewer_id"), name="severity"
         )
@@ -476,6 +533,7 @@ class ManyFacetRasch:
                 "se": fr["se"],
                 "infit": fr["infit"],
                 "outfit": fr["outfit"],
+                "se_joint": se_joint[0],
             }
         )
         self.criteria_ = pd.DataFrame(
@@ -487,6 +545,7 @@ class ManyFacetRasch:
                 "se": self.difficulty_se_.to_numpy(),
                 "infit": fc["infit"],
                 "outfit": fc["outfit"],
+                "se_joint": np.where(used_c, se_joint[1], np.nan),
             }
         )
         self.submissions_ = pd.DataFrame(
@@ -512,68 +571,33 @@ class ManyFacetRasch:
                 )
             ]
         ).set_index("facet")
-        self.bias_ = self._bias(
-            sub, rev, crit, x, eta, cumtau, given, rev_ids, crit_ids, n_levels, score_of
+        if mml is not None:  # EAP reliability (Adams 2005): EAPs are shrunk, not noisy
+            v_eap, m_psd2 = float(np.var(theta)), float(np.mean(fs["se"] ** 2))
+            self.separation_.loc["submissions"] = [
+                np.sqrt(v_eap + m_psd2),
+                np.sqrt(m_psd2),
+                np.sqrt(v_eap),
+                np.sqrt(v_eap / m_psd2) if m_psd2 > 0 else np.inf,
+                v_eap / (v_eap + m_psd2) if v_eap + m_psd2 > 0 else np.nan,
+            ]
+        self.bias_ = bias_terms(
+            sub,
+            rev,
+            crit,
+            x,
+            eta,
+            cumtau,
+            given,
+            rev_ids,
+            crit_ids,
+            n_levels,
+            score_of,
+            self.extreme_adjustment,
         )
         self.level_locations_ = _level_locations(cumtau, n_levels)
         self._cumtau, self._n_levels, self._score_of = cumtau, n_levels, score_of
         self.reviewer_ids_ = tuple(str(r) for r in rev_ids)
         self.criterion_ids_ = tuple(str(c) for c in crit_ids)
-
-    def _bias(
-        self,
-        sub: np.ndarray,
-        rev: np.ndarray,
-        crit: np.ndarray,
-        x: np.ndarray,
-        eta: np.ndarray,
-        cumtau: np.ndarray,
-        given: np.ndarray,
-        rev_ids: pd.Index,
-        crit_ids: pd.Index,
-        n_levels: np.ndarray,
-        score_of: np.ndarray,
-    ) -> pd.DataFrame:
-        """Reviewer x criterion bias terms, each estimated with every other parameter fixed."""
-        n_crit = len(crit_ids)
-        cell = rev * n_crit + crit
-        used, cidx = np.unique(cell, return_inverse=True)
-        m = len(used)
-        n = np.bincount(cidx, minlength=m).astype(float)
-        raw = np.bincount(cidx, weights=x, minlength=m)
-        top = np.bincount(cidx, weights=(n_levels[crit] - 1).astype(float), minlength=m)
-        adj = self.extreme_adjustment
-        target = np.where(raw <= 0, raw + adj, np.where(raw >= top, raw - adj, raw))
-        b = np.zeros(m)
-        for _ in range(_BIAS_ITER):
-            e, v = _moments(_category_probs(eta - b[cidx], cumtau, crit))
-            step = np.clip(
-                (target - np.bincount(cidx, weights=e, minlength=m))
-                / np.bincount(cidx, weights=v, minlength=m),
-                -_MAX_STEP,
-                _MAX_STEP,
-            )
-            b -= step
-            if np.abs(step).max() < 1e-6:
-                break
-        p0 = _category_probs(eta, cumtau, crit)
-        score_scale = (p0 * score_of[crit].astype(float)).sum(
-            axis=1
-        )  # expected score without the bias
-        _, v = _moments(_category_probs(eta - b[cidx], cumtau, crit))
-        se = 1.0 / np.sqrt(np.bincount(cidx, weights=v, minlength=m))
-        return pd.DataFrame(
-            {
-                "reviewer_id": np.asarray(rev_ids, dtype=object)[used // n_crit],
-                "criterion_id": np.asarray(crit_ids, dtype=object)[used % n_crit],
-                "n": n.astype(np.int64),
-                "observed_average": np.bincount(cidx, weights=given, minlength=m) / n,
-                "expected_average": np.bincount(cidx, weights=score_scale, minlength=m) / n,
-                "bias": b,
-                "se": se,
-                "t": b / se,
-            }
-        )
 
     # ---- use as a generative model ---------------------------------------------------
     def _fitted(self) -> None:
@@ -645,46 +669,3 @@ class ManyFacetRasch:
         rev = _reviewer_positions(self.reviewer_ids_, reviewer_ids, len(idx))
         got = self.score(idx, rev, None, np.random.default_rng(rng))
         return self._score_of[np.arange(n_crit)[None, :], got]
-
-
-def _separation(name: str, measures: np.ndarray, se: np.ndarray) -> dict[str, Any]:
-    if len(measures) < 2:
-        return {
-            "facet": name,
-            "sd": np.nan,
-            "rmse": np.nan,
-            "true_sd": np.nan,
-            "separation": np.nan,
-            "reliability": np.nan,
-        }
-    sd2 = float(np.var(measures))
-    rmse = float(np.sqrt(np.mean(se**2)))
-    true_var = max(sd2 - rmse**2, 0.0)
-    return {
-        "facet": name,
-        "sd": np.sqrt(sd2),
-        "rmse": rmse,
-        "true_sd": np.sqrt(true_var),
-        "separation": np.sqrt(true_var) / rmse if rmse > 0 else np.inf,
-        "reliability": true_var / sd2 if sd2 > 0 else np.nan,
-    }
-
-
-def _level_locations(cumtau: np.ndarray, n_levels: np.ndarray) -> np.ndarray:
-    """``loc[c, k]``: eta at which the expected level index on criterion ``c`` is ``k``
-    (moved 0.25 in from the extremes), by bisection (the expectation grows with eta)."""
-    n_crit, kmax = cumtau.shape
-    target = np.zeros((n_crit, kmax))
-    for c in range(n_crit):
-        k = int(n_levels[c])
-        target[c, :k] = np.clip(np.arange(k, dtype=float), 0.25, k - 1 - 0.25)
-        target[c, k:] = target[c, k - 1]
-    lo, hi = np.full((n_crit, kmax), -30.0), np.full((n_crit, kmax), 30.0)
-    cc = np.repeat(np.arange(n_crit), kmax)
-    for _ in range(60):
-        mid = (lo + hi) / 2
-        e, _ = _moments(_category_probs(mid.ravel(), cumtau, cc))
-        below = e.reshape(n_crit, kmax) < target
-        lo = np.where(below, mid, lo)
-        hi = np.where(below, hi, mid)
-    return (lo + hi) / 2

@@ -35,6 +35,7 @@ class SeveritySummary:
     bias : the reviewer x criterion biases with |t| >= ``bias_t``.
     bias_t : the |t| from which a bias is listed.
     keyed : whether Dawid-Skene took the key's anchors as known truth.
+    estimator : the Rasch estimator, ``"jml"`` or ``"mml"`` (also a column of ``reviewers``).
     """
 
     rasch: ManyFacetRasch
@@ -43,6 +44,7 @@ class SeveritySummary:
     bias: pd.DataFrame
     bias_t: float
     keyed: bool
+    estimator: str = "jml"
 
     def to_frame(self) -> pd.DataFrame:
         """The reviewer table (a copy)."""
@@ -59,6 +61,7 @@ def severity_summary(
     *,
     model: Literal["rating_scale", "partial_credit"] = "rating_scale",
     bias_t: float = 2.0,
+    estimator: Literal["jml", "mml"] = "jml",
 ) -> SeveritySummary:
     """Fit both severity models on ``table`` and join them per reviewer.
 
@@ -68,10 +71,19 @@ def severity_summary(
     key : the answer key; Dawid-Skene then treats the keyed anchors as known truth.
     model : Rasch thresholds shared by the criteria (``"rating_scale"``) or per criterion.
     bias_t : list a reviewer x criterion bias from this |t| on.
+    estimator : Rasch by joint (``"jml"``) or marginal (``"mml"``) maximum likelihood; see
+        :class:`ManyFacetRasch`.
+
+    References
+    ----------
+    Linacre, J. M. (1989). *Many-facet Rasch measurement*. MESA Press.
+    Dawid, A. P., & Skene, A. M. (1979). Maximum likelihood estimation of observer
+    error-rates using the EM algorithm. *Applied Statistics*, 28(1), 20-28.
     """
     check_choice("model", model, ("rating_scale", "partial_credit"))
     check_positive("bias_t", bias_t)
-    rasch = ManyFacetRasch(model=model).fit(table)
+    check_choice("estimator", estimator, ("jml", "mml"))
+    rasch = ManyFacetRasch(model=model, estimator=estimator).fit(table)
     ds = DawidSkene().fit(table, key=key)
     accuracy = ds.reviewers_.groupby("reviewer_id", sort=True)[["accuracy", "mean_shift"]].mean()
     rows = rasch.reviewers_.merge(accuracy, left_on="reviewer_id", right_index=True, how="left")
@@ -80,6 +92,7 @@ def severity_summary(
     rows["bias_criteria"] = (
         rows["reviewer_id"].map(flagged).apply(lambda v: v if isinstance(v, list) else [])
     )
+    rows["estimator"] = estimator
     rows = rows.sort_values("severity", ascending=False).reset_index(drop=True)
     return SeveritySummary(
         rasch=rasch,
@@ -88,4 +101,5 @@ def severity_summary(
         bias=strong[BIAS_COLUMNS],
         bias_t=float(bias_t),
         keyed=key is not None,
+        estimator=estimator,
     )
