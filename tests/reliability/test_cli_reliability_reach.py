@@ -20,6 +20,7 @@ from calibrate.reliability import (
     fleiss_kappa,
     gwet_ac2,
     icc,
+    percent_agreement,
     reliability_table,
 )
 from calibrate.reliability._table import _DECIMAL_SCORES_RUBRIC
@@ -237,9 +238,18 @@ def test_weights_give_a_row_per_family(decimals, capsys) -> None:
     got = {(r["coefficient"], r["weights"]): r["estimate"] for r in rows if r["weights"]}
     assert set(got) == {
         (c, w)
-        for c in ("fleiss_kappa", "conger_kappa", "gwet_ac2", "brennan_prediger")
+        for c in (
+            "fleiss_kappa",
+            "conger_kappa",
+            "gwet_ac2",
+            "brennan_prediger",
+            "percent_agreement",
+        )
         for w in ("linear", "radical")
     }
+    assert got["percent_agreement", "radical"] == pytest.approx(
+        percent_agreement(DECIMALS, weights="radical", categories=cats).estimate, abs=1e-12
+    )
     assert got["gwet_ac2", "linear"] == pytest.approx(
         gwet_ac2(DECIMALS, weights="linear", categories=cats).estimate, abs=1e-12
     )
@@ -324,10 +334,18 @@ FAMILIES = {
     "interval": ["identity", "linear", "quadratic", "ordinal", "radical", "circular", "bipolar"],
     "ratio": list(WEIGHT_NAMES),
 }
-WEIGHTED = ["cohen_kappa", "fleiss_kappa", "conger_kappa", "gwet_ac2", "brennan_prediger"]
+WEIGHTED = [
+    "cohen_kappa",
+    "fleiss_kappa",
+    "conger_kappa",
+    "gwet_ac2",
+    "brennan_prediger",
+    "percent_agreement",
+    "light_kappa",
+]
 
 
-def expected_all(level: str, n_raters: int, pa_weights: bool) -> set[tuple[str, str | None]]:
+def expected_all(level: str, n_raters: int) -> set[tuple[str, str | None]]:
     alpha_level = level
     out: set[tuple[str, str | None]] = {
         ("krippendorff_alpha", alpha_level),
@@ -337,7 +355,7 @@ def expected_all(level: str, n_raters: int, pa_weights: bool) -> set[tuple[str, 
     if level != "nominal":
         out.add(("percent_agreement", "within_one"))
         out |= {("icc", f) for f in SF_PUBLISHED}
-    for c in WEIGHTED + (["percent_agreement"] if pa_weights else []):
+    for c in WEIGHTED:
         if c == "cohen_kappa" and n_raters != 2:
             continue
         out |= {(c, w) for w in FAMILIES[level]}
@@ -365,10 +383,6 @@ CASES = [
 
 @pytest.mark.parametrize(("data", "level", "extra"), CASES, ids=[f"{d}-{lv}" for d, lv, _ in CASES])
 def test_coefficients_all_rows(request, tmp_path, capsys, data, level, extra) -> None:
-    import inspect
-
-    from calibrate.reliability import percent_agreement
-
     if data == "two":
         path = tmp_path / "two.csv"
         write_long(path, SF[:, :2], fmt=lambda v: str(int(v)))
@@ -382,8 +396,7 @@ def test_coefficients_all_rows(request, tmp_path, capsys, data, level, extra) ->
     assert code == 0
     keys = [key(r) for r in rows]
     assert len(keys) == len(set(keys))  # one row each
-    pa_weights = "weights" in inspect.signature(percent_agreement).parameters
-    assert set(keys) == expected_all(level, n_raters, pa_weights)
+    assert set(keys) == expected_all(level, n_raters)
     assert all(NEW_FIELDS <= set(r) for r in rows)
     for r in rows:
         if r["coefficient"] == "icc":

@@ -8,7 +8,6 @@ table.
 
 from __future__ import annotations
 
-import inspect
 import re
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Literal
@@ -18,7 +17,6 @@ import pandas as pd
 
 from calibrate._checks import check_choice, check_confidence_level
 from calibrate.ratings import compact
-from calibrate.reliability._agreement import percent_agreement
 from calibrate.reliability._bands import interpretation_band
 from calibrate.reliability._bootstrap import BOOTSTRAP_METHODS, COEFFICIENTS, bootstrap
 from calibrate.reliability._data import CodedRatings, _encode
@@ -85,10 +83,16 @@ WEIGHT_FAMILIES: dict[str, tuple[str, ...]] = {
     "interval": tuple(w for w in WEIGHT_NAMES if w != "ratio"),
     "ratio": WEIGHT_NAMES,
 }
-#: Coefficients that take ``weights=`` (percent agreement when its function does).
-_WEIGHTED = {"cohen_kappa", "fleiss_kappa", "conger_kappa", "gwet_ac2", "brennan_prediger"}
-if "weights" in inspect.signature(percent_agreement).parameters:  # pragma: no branch
-    _WEIGHTED.add("percent_agreement")
+#: Coefficients that take ``weights=``.
+_WEIGHTED = {
+    "cohen_kappa",
+    "fleiss_kappa",
+    "conger_kappa",
+    "gwet_ac2",
+    "brennan_prediger",
+    "percent_agreement",
+    "light_kappa",
+}
 
 
 # ----------------------------------------------------------------------------------------
