@@ -166,7 +166,7 @@ def _duplicates(
     raw: RawTable, keys: list[np.ndarray], what: str, column_labels: np.ndarray | None = None
 ) -> list[Problem]:
     """One problem per repeated key, naming the row it repeats."""
-    if not len(raw.frame):
+    if not len(raw.frame) or _all_distinct(keys):
         return []
     key_frame = pd.DataFrame({f"k{i}": k for i, k in enumerate(keys)})
     dup = key_frame.duplicated(keep="first").to_numpy()
@@ -183,6 +183,34 @@ def _duplicates(
         )
         for i in np.flatnonzero(dup)
     ]
+
+
+def _all_distinct(keys: list[np.ndarray]) -> bool:
+    """Whether no two rows have the same keys, from one int64 key per row (one hash pass
+    instead of a frame's); False also when that key could overflow (then the caller's
+    general check decides)."""
+    combined = np.zeros(len(keys[0]), dtype=np.int64)
+    room = 1
+    for k in keys:
+        k = np.asarray(k, dtype=np.int64)
+        lo = int(k.min())
+        span = int(k.max()) - lo + 1
+        room *= span
+        if room >= 2**62:
+            return False
+        combined = combined * span + (k - lo)
+    return bool(pd.Index(combined).is_unique)
+
+
+def _kind_codes(raw: RawTable) -> tuple[np.ndarray, np.ndarray]:
+    """Position in :data:`KINDS` of each row's kind (casefolded; -1 where empty or not a
+    kind) and where it is not a kind; each distinct spelling is casefolded once."""
+    codes, uniques = pd.factorize(raw.frame["kind"])
+    folded = [str(u).casefold() for u in uniques]
+    position = np.array([KINDS.index(u) if u in KINDS else -1 for u in folded] + [-1])
+    blank = np.array([u == "" for u in folded] + [False])
+    kind_codes = position[codes]
+    return kind_codes, ~blank[codes] & (kind_codes < 0)
 
 
 def validate_ratings(
@@ -239,12 +267,10 @@ def validate_ratings(
 
     kind = None
     if "kind" in f.columns:
-        kind = f["kind"].str.casefold()
-        bad = ~_empty(kind) & ~kind.isin(KINDS).to_numpy(dtype=bool)
+        kind, bad = _kind_codes(raw)
         problems += _rows_problems(
             raw, bad, "kind", f"kind must be one of {', '.join(KINDS)} (or empty)"
         )
-        kind = kind.where(kind != "", None)
 
     round_id = None
     if "round_id" in f.columns:
@@ -267,7 +293,10 @@ def validate_ratings(
         problems.sort(key=lambda q: (q.row or 0, q.column or ""))
         raise RatingsError(problems)
 
-    criterion = pd.Categorical.from_codes(crit_idx, categories=list(rubric.criterion_ids))
+    # object categories: canonical_frame keeps them as they are
+    criterion = pd.Categorical.from_codes(
+        crit_idx, categories=pd.Index(list(rubric.criterion_ids), dtype=object)
+    )
     frame = canonical_frame(
         sub_cat,
         rev_cat,
@@ -276,7 +305,9 @@ def validate_ratings(
         rubric,
         rated_at=rated_at,
         round_id=None if round_id is None else _as_category(round_id)[0],
-        kind=None if kind is None else pd.Categorical(kind, categories=list(KINDS)),
+        kind=None
+        if kind is None
+        else pd.Categorical.from_codes(kind, categories=pd.Index(list(KINDS), dtype=object)),
     )
     return RatingsTable(frame, rubric, raw.source)
 
