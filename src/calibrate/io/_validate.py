@@ -213,6 +213,35 @@ def _kind_codes(raw: RawTable) -> tuple[np.ndarray, np.ndarray]:
     return kind_codes, ~blank[codes] & (kind_codes < 0)
 
 
+#: The usual spelling of a review time (what exports write), years 1900-2199 only.
+_UTC_SECONDS = (
+    r"^(19|20|21)\d\d-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\dZ$"
+)
+
+
+def _utc_seconds(text: pd.Series) -> pd.Series | None:
+    """``rated_at`` parsed by Arrow when every cell is ``YYYY-MM-DDTHH:MM:SSZ`` of a real
+    date (what pandas' ISO 8601 parser gives them, in a tenth of the time); None otherwise,
+    and the general parser decides."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not isinstance(text.array, pd.arrays.ArrowStringArray):
+        return None
+    cells = pa.array(text.array)
+    if isinstance(cells, pa.Array):
+        cells = pa.chunked_array([cells])
+    if not pc.all(pc.match_substring_regex(cells, _UTC_SECONDS)).as_py():
+        return None
+    when = pc.strptime(cells, format="%Y-%m-%dT%H:%M:%SZ", unit="ns", error_is_null=True)
+    # a day past the month's end (2026-02-30) would roll over into the next month
+    day = pc.cast(pc.utf8_slice_codeunits(cells, 8, 10), pa.int64())
+    if when.null_count or not pc.all(pc.equal(pc.day(when), day)).as_py():
+        return None
+    stamps = pd.DatetimeIndex(when.to_numpy()).tz_localize("UTC")
+    return pd.Series(stamps, index=text.index, dtype="datetime64[ns, UTC]")
+
+
 def validate_ratings(
     raw: RawTable, rubric: Rubric, *, score_labels: np.ndarray | None = None
 ) -> RatingsTable:
@@ -251,7 +280,10 @@ def validate_ratings(
         text = f["rated_at"]
         given = ~_empty(text)
         rated_at = pd.Series(pd.NaT, index=f.index, dtype="datetime64[ns, UTC]")
-        if given.any():
+        fast = _utc_seconds(text) if given.all() else None
+        if fast is not None:  # every cell YYYY-MM-DDTHH:MM:SSZ, a real date from 1900 to 2199
+            rated_at = fast
+        elif given.any():
             parsed = pd.to_datetime(text[given], format="ISO8601", utc=True, errors="coerce")
             # A bare "-1" or "12" is ISO 8601 for a year; a review date is none of those.
             plausible = parsed.notna() & parsed.dt.year.between(1900, 2199)
