@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from calibrate._problems import Problem, RatingsError
 from calibrate.cli._output import UsageError
 from calibrate.io import read_key, read_ratings, read_wide
 from calibrate.ratings import AnswerKey, RatingsTable
-from calibrate.report import Pseudonymizer, load_or_create_key
 from calibrate.rubric import Rubric, load_rubric
+
+if TYPE_CHECKING:
+    from calibrate.report import Pseudonymizer
 
 
 def load_inputs(args: argparse.Namespace) -> tuple[Rubric, RatingsTable, AnswerKey | None]:
@@ -42,6 +45,8 @@ def describe(table: RatingsTable, key: AnswerKey | None) -> dict[str, object]:
 def pseudonymizer_from(args: argparse.Namespace) -> Pseudonymizer | None:
     if not getattr(args, "pseudonymize", False):
         return None
+    from calibrate.report import Pseudonymizer, load_or_create_key  # only when asked: heavy
+
     return Pseudonymizer(load_or_create_key(args.pseudonym_key))
 
 

@@ -82,11 +82,24 @@ def _asks_json(argv: Sequence[str]) -> bool:
     return False
 
 
-def build_parser(*, wants_json: bool = False) -> argparse.ArgumentParser:
+def _order(entry: tuple[str, str, object, Handler]) -> int:
+    """--help order: that of COMMAND_MODULES, whichever module was imported first."""
+    module = entry[3].__module__.rsplit("._", 1)[-1]
+    return COMMAND_MODULES.index(module) if module in COMMAND_MODULES else len(COMMAND_MODULES)
+
+
+def build_parser(*, wants_json: bool = False, only: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every subcommand; with ``only``, a command whose module has its own
+    name (``reliability`` -> ``calibrate.cli._reliability``), only that subcommand's, so a
+    run imports what that command needs and not every library package."""
     import importlib
 
-    for name in COMMAND_MODULES:  # each module registers its subcommand(s) on import
-        importlib.import_module(f"calibrate.cli._{name}")
+    if only is not None and only in COMMAND_MODULES:
+        importlib.import_module(f"calibrate.cli._{only}")
+    if only is None or all(c[0] != only for c in _COMMANDS):
+        only = None
+        for name in COMMAND_MODULES:  # each module registers its subcommand(s) on import
+            importlib.import_module(f"calibrate.cli._{name}")
 
     parser = _Parser(
         wants_json=wants_json,
@@ -95,7 +108,9 @@ def build_parser(*, wants_json: bool = False) -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"calibrate {__version__}")
     subs = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name, help_text, configure, fn in _COMMANDS:
+    for name, help_text, configure, fn in sorted(_COMMANDS, key=_order):
+        if only is not None and name != only:
+            continue
         p = subs.add_parser(name, help=help_text, description=help_text, wants_json=wants_json)
         configure(p)
         add_format(p)
@@ -110,7 +125,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     included: ``{"ok": false, "error": ..., "problems": [...]}`` (the message is also on
     stderr, for people)."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    parser = build_parser(wants_json=_asks_json(argv))
+    # ``calibrate NAME ...``: only NAME's module is imported (the others load the library's
+    # plotting and statistics packages, seconds of imports a command does not need)
+    first = argv[0] if argv and not argv[0].startswith("-") else None
+    parser = build_parser(wants_json=_asks_json(argv), only=first)
     args = parser.parse_args(argv)  # exits 2 on a usage error, as argparse does
     fmt = args.format
     try:

@@ -7,6 +7,7 @@ the wrong number of fields, an empty file) become :class:`Problem` records.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import re
@@ -53,13 +54,22 @@ def _sniff_delimiter(sample: str) -> str:
         return ","
 
 
-def _decode(data: bytes) -> tuple[str | None, str | None]:
+def _decode(data: bytes) -> tuple[str | None, bytes | None, str | None]:
+    """The text, its UTF-8 bytes (the file's own, less a BOM, when it is UTF-8: no second
+    copy of a large file) and, when it is neither encoding, why not."""
     for enc in ("utf-8-sig", "cp1252"):
         try:
-            return data.decode(enc), None
+            text = data.decode(enc)
         except UnicodeDecodeError:
             continue
-    return None, "the file is neither UTF-8 nor Windows-1252 text"
+        if enc == "cp1252":
+            return text, text.encode("utf-8"), None
+        return (
+            text,
+            data[len(codecs.BOM_UTF8) :] if data.startswith(codecs.BOM_UTF8) else data,
+            None,
+        )
+    return None, None, "the file is neither UTF-8 nor Windows-1252 text"
 
 
 def load_cells(
@@ -158,8 +168,8 @@ _BAD_LINE = re.compile(r"[Ll]ine (\d+)[^\d]*?expected (\d+) fields?, saw (\d+)")
 
 
 def _csv(data: bytes, src: str, *, tab: bool) -> tuple[RawTable | None, list[Problem]]:
-    text, err = _decode(data)
-    if text is None:
+    text, utf8, err = _decode(data)
+    if text is None or utf8 is None:
         return None, [Problem(err or "cannot decode", file=src)]
     sep = "\t" if tab else _sniff_delimiter(text[:8192])
     problems: list[Problem] = []
@@ -167,7 +177,7 @@ def _csv(data: bytes, src: str, *, tab: bool) -> tuple[RawTable | None, list[Pro
     try:
         # Fast path: Arrow's multi-threaded parser; it stops at the first malformed line.
         frame = pd.read_csv(
-            io.BytesIO(text.encode("utf-8")),
+            io.BytesIO(utf8),
             sep=sep,
             dtype=str,
             keep_default_na=False,
@@ -205,7 +215,23 @@ def _csv(data: bytes, src: str, *, tab: bool) -> tuple[RawTable | None, list[Pro
     return raw, problems + more
 
 
+#: What ``str.splitlines`` also takes for a line break, besides "\n", "\r\n" and "\r".
+_OTHER_BREAKS = "\v\f\x1c\x1d\x1e\x85\u2028\u2029"
+
+
+def _line_count(text: str) -> int | None:
+    """``len(text.splitlines())`` without splitting (a million lines cost half a second),
+    when the only line breaks are "\n" and "\r\n"; otherwise None."""
+    n_cr = text.count("\r")
+    if n_cr != text.count("\r\n") or any(c in text for c in _OTHER_BREAKS):
+        return None
+    n_lf = text.count("\n")
+    return n_lf + (0 if not text or text.endswith("\n") else 1)
+
+
 def _csv_rows(text: str, n: int, skipped: set[int]) -> np.ndarray | None:
+    if not skipped and _line_count(text) == n + 1:  # rows are simply 2..n+1
+        return None
     lines = text.splitlines()
     if len(lines) == n + 1 and not skipped:  # rows are simply 2..n+1
         return None

@@ -25,6 +25,7 @@ from calibrate.reliability._common import (
     undefined_result,
 )
 from calibrate.reliability._data import CodedRatings, as_coded
+from calibrate.reliability._dist import norm_sf
 from calibrate.reliability._result import ReliabilityResult
 from calibrate.reliability._weights import WeightName, resolve_weights
 
@@ -288,8 +289,6 @@ def _category_kappas(
 
 def _fleiss_h0(counts: np.ndarray, mult: np.ndarray, kappa: float) -> dict[str, float]:
     """Fleiss, Nee & Landis (1979) SE under H0, defined for a constant number of ratings."""
-    from scipy import stats
-
     m = counts.sum(axis=1)
     if len(m) == 0 or m[0] < 2 or not np.all(m == m[0]):
         return {}
@@ -302,7 +301,7 @@ def _fleiss_h0(counts: np.ndarray, mult: np.ndarray, kappa: float) -> dict[str, 
         return {}
     se0 = math.sqrt(2.0) / (spq * math.sqrt(n * m0 * (m0 - 1.0))) * math.sqrt(radicand)
     z = kappa / se0
-    return {"se_h0": se0, "z": z, "p_value_two_sided": float(2.0 * stats.norm.sf(abs(z)))}
+    return {"se_h0": se0, "z": z, "p_value_two_sided": float(2.0 * norm_sf(abs(z)))}
 
 
 def gwet_ac1(

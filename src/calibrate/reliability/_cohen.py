@@ -7,11 +7,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from calibrate._checks import check_confidence_level
 from calibrate.reliability._common import normal_interval, undefined_result
 from calibrate.reliability._data import CodedRatings, _categories_array, as_coded
+from calibrate.reliability._dist import norm_sf
 from calibrate.reliability._result import ReliabilityResult
 from calibrate.reliability._weights import WeightName, resolve_weights
 
@@ -237,7 +237,7 @@ def _kappa_from_table(
         extra.update(p_o_max=p_max, kappa_max=(p_max - pe) / (1.0 - pe))
     if se0 > 0:
         z = kappa / se0
-        extra.update(se_h0=se0, z=z, p_value_two_sided=float(2.0 * stats.norm.sf(abs(z))))
+        extra.update(se_h0=se0, z=z, p_value_two_sided=float(2.0 * norm_sf(abs(z))))
     return ReliabilityResult(
         coefficient="cohen_kappa",
         level=wname,

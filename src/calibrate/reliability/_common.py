@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import math
 
-from scipy import stats
-
+from calibrate.reliability._dist import norm_ppf, t_ppf, t_sf
 from calibrate.reliability._result import ReliabilityResult
 
 __all__ = [
@@ -39,7 +38,7 @@ def t_interval(
     """
     if not (n >= 2 and math.isfinite(se) and math.isfinite(estimate)):
         return (math.nan, math.nan)
-    half = float(stats.t.ppf(0.5 + confidence_level / 2.0, n - 1)) * se
+    half = t_ppf(0.5 + confidence_level / 2.0, n - 1) * se
     return (max(low, estimate - half), min(high, estimate + half))
 
 
@@ -54,7 +53,7 @@ def normal_interval(
     """``estimate +- z(1 - alpha/2) * se`` kept within ``[low, high]`` (SAS PROC FREQ, statsmodels)."""
     if not (math.isfinite(se) and math.isfinite(estimate)):
         return (math.nan, math.nan)
-    half = float(stats.norm.ppf(0.5 + confidence_level / 2.0)) * se
+    half = norm_ppf(0.5 + confidence_level / 2.0) * se
     return (max(low, estimate - half), min(high, estimate + half))
 
 
@@ -62,7 +61,7 @@ def t_p_value_one_sided(estimate: float, se: float, n: float) -> float:
     """One-sided p-value of H0: coefficient = 0 against > 0, t with n - 1 df (R irrCAC)."""
     if not (n >= 2 and math.isfinite(se) and se > 0 and math.isfinite(estimate)):
         return math.nan
-    return float(stats.t.sf(estimate / se, n - 1))
+    return t_sf(estimate / se, n - 1)
 
 
 def undefined_result(

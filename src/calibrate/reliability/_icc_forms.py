@@ -6,8 +6,7 @@ import math
 from functools import partial
 from typing import Literal, get_args
 
-from scipy import stats
-
+from calibrate.reliability._dist import f_ppf, f_sf
 from calibrate.reliability._icc_anova import _Components
 from calibrate.reliability._icc_design import _Design
 from calibrate.reliability._result import ReliabilityResult
@@ -46,7 +45,7 @@ def _spearman_brown(rho: float, k: float) -> float:
 
 
 def _f_quantile(q: float, df1: float, df2: float) -> float:
-    return float(stats.f.ppf(q, df1, df2))
+    return f_ppf(q, df1, df2)
 
 
 def _single_interval(sf: str, c: _Components, alpha: float) -> tuple[tuple[float, float], float]:
@@ -165,9 +164,7 @@ def _one_result(
             "F": f0,
             "df1": float(c.df_unit),
             "df2": float(c.df_residual),
-            "p_value": float(stats.f.sf(f0, c.df_unit, c.df_residual))
-            if math.isfinite(f0)
-            else 0.0,
+            "p_value": f_sf(f0, c.df_unit, c.df_residual) if math.isfinite(f0) else 0.0,
         }
     )
     if c.model == "twoway":

@@ -8,7 +8,6 @@ from typing import Literal
 
 import numpy as np
 import scipy.linalg
-import scipy.optimize
 import scipy.sparse as sp
 
 from calibrate.reliability import _icc_anova
@@ -134,6 +133,8 @@ def _reml(d: _Design, twoway: bool) -> _Components:
         tau0.append(
             math.sqrt(max(start.var_rater / s2, 0.01) if math.isfinite(start.var_rater) else 0.01)
         )
+    import scipy.optimize  # here: the default (ANOVA) estimator never needs it
+
     opt = scipy.optimize.minimize(
         obj.deviance,
         np.asarray(tau0),
