@@ -11,6 +11,7 @@ import scipy.linalg
 import scipy.sparse as sp
 import scipy.sparse.csgraph
 import scipy.sparse.linalg
+from threadpoolctl import threadpool_limits
 
 from calibrate.reliability._icc_design import _Design
 
@@ -126,7 +127,11 @@ def _twoway_anova(d: _Design) -> _Components:
     if free.any():
         C_free = C[free][:, free]
         if m <= _DENSE_RATERS:
-            beta[free] = scipy.linalg.solve(C_free.toarray(), b[free], assume_a="pos")
+            # One BLAS thread: the same digits on every machine (a multi-threaded solve
+            # changes the last ones with the thread count), and faster at this size
+            # than threads contending for a loaded machine's cores.
+            with threadpool_limits(limits=1, user_api="blas"):
+                beta[free] = scipy.linalg.solve(C_free.toarray(), b[free], assume_a="pos")
         else:
             beta[free] = scipy.sparse.linalg.spsolve(C_free.tocsc(), b[free])
     alpha = unit_mean - np.bincount(d.unit, weights=beta[d.rater], minlength=n) / d.n_i
