@@ -72,12 +72,20 @@ def run() -> list[dict]:
     script.write_text(USER_SCRIPT)
     cli = [sys.executable, "-c", "import sys; from calibrate.cli import main; sys.exit(main())"]
     base = [*cli, "reliability", csv, "--rubric", str(RUBRIC), "--format", "json"]
+    # the command: a long CSV and a level, no rubric
+    plain = [*cli, "reliability", csv, "--level", "ordinal", "--by", "criterion"]
+    plain += ["--format", "json"]
+    ours_plain, out_plain = _best(plain, 3)
     ours, out = _best(base, 3)
     alpha_only, out_alpha = _best([*base, "--coefficients", "krippendorff_alpha"], 3)
+    everything, out_all = _best(
+        [*plain, "--coefficients", "all", "--weights", "linear,quadratic"], 2
+    )
     ref, out_ref = _best([sys.executable, str(script), csv], 2)
     theirs = json.loads(out_ref)
+    n_all = len(json.loads(out_all))
     gaps = []
-    for text in (out, out_alpha):
+    for text in (out_plain, out, out_alpha, out_all):
         mine = {
             r["criterion_id"]: r["estimate"]
             for r in json.loads(text)
@@ -87,19 +95,35 @@ def run() -> list[dict]:
     return [
         row(
             "cli",
-            f"reliability --rubric (default set), process; |alpha diff| {gaps[0]:.0e}",
-            ours,
+            f"reliability --level ordinal --by criterion (default set), process; |alpha diff| {gaps[0]:.0e}",
+            ours_plain,
             reference=ref,
             target=">= 2x read_csv + pivot + krippendorff.alpha",
-            ok=ref.seconds / ours.seconds >= 2 and gaps[0] < 1e-9,
+            ok=ref.seconds / ours_plain.seconds >= 2 and gaps[0] < 1e-9,
         ),
         row(
             "cli",
-            f"reliability --coefficients krippendorff_alpha; |diff| {gaps[1]:.0e}",
+            f"reliability --rubric (default set, decision rows too); |alpha diff| {gaps[1]:.0e}",
+            ours,
+            reference=ref,
+            target=">= 2x read_csv + pivot + krippendorff.alpha",
+            ok=ref.seconds / ours.seconds >= 2 and gaps[1] < 1e-9,
+        ),
+        row(
+            "cli",
+            f"reliability --coefficients all --weights linear,quadratic ({n_all} rows); "
+            f"|alpha diff| {gaps[3]:.0e}",
+            everything,
+            target="< 10 s; < 1.5 GB",
+            ok=everything.seconds < 10 and everything.peak_mb < 1536 and gaps[3] < 1e-9,
+        ),
+        row(
+            "cli",
+            f"reliability --coefficients krippendorff_alpha; |diff| {gaps[2]:.0e}",
             alpha_only,
             reference=ref,
             target="(alpha only; for comparison)",
-            ok=None if gaps[1] < 1e-9 else False,
+            ok=None if gaps[2] < 1e-9 else False,
         ),
         row("cli", "  user's script (read_csv + pivot + alpha)", ref),
     ]
