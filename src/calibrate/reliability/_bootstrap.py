@@ -42,6 +42,7 @@ from calibrate.reliability._agreement import (
     percent_agreement,
 )
 from calibrate.reliability._alpha import _alpha_terms, _delta, krippendorff_alpha
+from calibrate.reliability._bootstrap_sums import sum_engine
 from calibrate.reliability._cohen import cohen_kappa
 from calibrate.reliability._conger import conger_kappa
 from calibrate.reliability._data import CodedRatings, as_coded
@@ -185,12 +186,16 @@ def bootstrap(
     if not full.defined:
         return full
     engine = _class_engine(name, coded, options) if name in _CLASS_BASED else None
+    sums = sum_engine(name, coded, options) if engine is None else None
     bar = _Progress(n_boot, progress, f"bootstrap {full.coefficient}")
     try:
         if engine is not None:
             thetas = engine.resample(n_boot, gen, bar)
             jack, jack_weight = engine.jackknife()
             jack_note = ""
+        elif sums is not None:
+            thetas = sums.resample(n_boot, gen, bar)
+            jack, jack_weight, jack_note = sums.jackknife(gen, _MAX_JACKKNIFE)
         else:
             index = _IndexEngine(coded, fn, options)
             thetas = index.resample(n_boot, gen, bar)
