@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
+import scipy.linalg
 import scipy.sparse.csgraph
 
 from calibrate.reliability._data import CodedRatings
@@ -32,6 +33,8 @@ from calibrate.reliability._weights import resolve_weights
 _BATCH = 50
 # Entries of a batch's stacked reviewer systems (bounds memory for large reviewer blocks).
 _SYSTEM_ENTRIES = 4_000_000
+# Larger connected reviewer groups are solved as banded systems when their bandwidth allows.
+_DENSE_BLOCK = 64
 
 
 @dataclass
@@ -274,33 +277,61 @@ def _icc_oneway(s: np.ndarray, n_scalar: int, q: int, sf: str, k_given: Any) -> 
 
 
 @dataclass(frozen=True)
+class _Block:
+    """Connected reviewer groups of one size, solved together: ``members`` (g x size)
+    reviewer codes, in reverse Cuthill-McKee order when ``bandwidth`` is set (a large,
+    sparse group solved as a banded system)."""
+
+    members: np.ndarray
+    pair: np.ndarray  # indices of the pairs inside these groups
+    group: np.ndarray  # group of each such pair
+    low: np.ndarray  # local positions of the pair's reviewers, low < high
+    high: np.ndarray
+    bandwidth: int | None
+
+
 class _RaterSystem:
-    """The reviewer pairs that share a unit somewhere in the data, and the connected
-    reviewer groups (blocks) they form; every resample's system is block diagonal in them."""
+    """The reviewer pairs that share a unit somewhere in the data and the connected reviewer
+    groups they form: every resample's reduced system is block diagonal in these groups
+    (a resample can only split a group further or leave reviewers out)."""
 
-    m: int
-    j1: np.ndarray
-    j2: np.ndarray
-
-    def __post_init__(self) -> None:
-        m = self.m
-        graph = sp.csr_matrix((np.ones(len(self.j1)), (self.j1, self.j2)), shape=(m, m))
+    def __init__(self, m: int, j1: np.ndarray, j2: np.ndarray):
+        self.m, self.j1, self.j2 = m, j1, j2
+        graph = sp.csr_matrix((np.ones(len(j1)), (j1, j2)), shape=(m, m))
+        graph = (graph + graph.T).tocsr()
         _, label = scipy.sparse.csgraph.connected_components(graph, directed=False)
-        groups: dict[int, list[np.ndarray]] = {}
         sizes = np.bincount(label)
         order = np.argsort(label, kind="stable")
-        members = np.split(order, np.cumsum(sizes)[:-1])
-        for mem in members:
-            if len(mem) > 1:
-                groups.setdefault(len(mem), []).append(mem)
         local = np.zeros(m, dtype=np.int64)
-        for mem in members:
-            local[mem] = np.arange(len(mem))
-        object.__setattr__(self, "label", label)
-        object.__setattr__(self, "local", local)
-        object.__setattr__(
-            self, "by_size", {size: np.array(g) for size, g in sorted(groups.items())}
-        )
+        dense: dict[int, list[np.ndarray]] = {}
+        banded: list[tuple[np.ndarray, int]] = []
+        for mem in np.split(order, np.cumsum(sizes)[:-1]):
+            size = len(mem)
+            if size < 2:
+                continue
+            if size > _DENSE_BLOCK:
+                sub = graph[mem][:, mem]
+                perm = scipy.sparse.csgraph.reverse_cuthill_mckee(sub, symmetric_mode=True)
+                mem = mem[perm]
+                local[mem] = np.arange(size)
+                inv = sub[perm][:, perm].tocoo()
+                bw = int(np.max(np.abs(inv.row - inv.col))) if inv.nnz else 0
+                if bw <= size // 4:
+                    banded.append((mem, bw))
+                    continue
+            local[mem] = np.arange(size)
+            dense.setdefault(size, []).append(mem)
+        self.blocks: list[_Block] = []
+        groups = [(np.array(g), None) for _, g in sorted(dense.items())]
+        groups += [(mem[None, :], bw) for mem, bw in banded]
+        for members, bw in groups:
+            gid = np.full(m, -1, dtype=np.int64)
+            gid[members.ravel()] = np.repeat(np.arange(len(members)), members.shape[1])
+            pair = np.flatnonzero(gid[j1] >= 0)
+            l1, l2 = local[j1[pair]], local[j2[pair]]
+            self.blocks.append(
+                _Block(members, pair, gid[j1[pair]], np.minimum(l1, l2), np.maximum(l1, l2), bw)
+            )
 
     def solve(
         self, diag: np.ndarray, pair_w: np.ndarray, rhs: np.ndarray, active: np.ndarray
@@ -314,39 +345,64 @@ class _RaterSystem:
         rows = (np.arange(b)[:, None] * m + self.j1[None, :])[present]
         cols = (np.arange(b)[:, None] * m + self.j2[None, :])[present]
         graph = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(b * m, b * m))
-        n_comp, label = scipy.sparse.csgraph.connected_components(graph, directed=False)
+        _, label = scipy.sparse.csgraph.connected_components(graph, directed=False)
         _, first = np.unique(label, return_index=True)
         fixed = np.zeros(b * m, dtype=bool)
         fixed[first] = True
         fixed = fixed.reshape(b, m) | ~active
         n_blocks = np.bincount(first // m, minlength=b) - np.count_nonzero(~active, axis=1)
         beta = np.zeros((b, m))
-        for size, members in self.by_size.items():
-            g = len(members)
-            gid = np.full(m, -1, dtype=np.int64)
-            gid[members.ravel()] = np.repeat(np.arange(g), size)
-            inside = gid[self.j1] >= 0
-            pg = gid[self.j1[inside]]
-            pl1, pl2 = self.local[self.j1[inside]], self.local[self.j2[inside]]
-            diag_idx = np.arange(size)
-            step = max(1, _SYSTEM_ENTRIES // (g * size * size))
-            for s0 in range(0, b, step):
-                s1 = min(b, s0 + step)
-                a = np.zeros((s1 - s0, g, size, size))
-                a[:, :, diag_idx, diag_idx] = diag[s0:s1][:, members]
-                w = pair_w[s0:s1][:, inside]
-                a[:, pg, pl1, pl2] = -w
-                a[:, pg, pl2, pl1] = -w
-                fix = fixed[s0:s1][:, members]
-                # a fixed reviewer: its row and column become the identity's, its rhs 0
-                bi, gi, li = np.nonzero(fix)
-                a[bi, gi, li, :] = 0.0
-                a[bi, gi, :, li] = 0.0
-                a[bi, gi, li, li] = 1.0
-                r = np.where(fix, 0.0, rhs[s0:s1][:, members])
-                x = np.linalg.solve(a, r[..., None])[..., 0]
-                beta[s0:s1, members.ravel()] = x.reshape(s1 - s0, -1)
+        for blk in self.blocks:
+            solve = _solve_banded if blk.bandwidth is not None else _solve_dense
+            beta[:, blk.members.ravel()] = solve(blk, diag, pair_w, rhs, fixed)
         return beta, n_blocks
+
+
+def _solve_dense(
+    blk: _Block, diag: np.ndarray, pair_w: np.ndarray, rhs: np.ndarray, fixed: np.ndarray
+) -> np.ndarray:
+    """Stacked dense solves of equal-size groups, a fixed reviewer's row and column set to
+    the identity's (its rhs 0)."""
+    b = len(diag)
+    g, size = blk.members.shape
+    out = np.empty((b, g * size))
+    idx = np.arange(size)
+    step = max(1, _SYSTEM_ENTRIES // (g * size * size))
+    for s0 in range(0, b, step):
+        s1 = min(b, s0 + step)
+        a = np.zeros((s1 - s0, g, size, size))
+        a[:, :, idx, idx] = diag[s0:s1][:, blk.members]
+        w = pair_w[s0:s1][:, blk.pair]
+        a[:, blk.group, blk.low, blk.high] = -w
+        a[:, blk.group, blk.high, blk.low] = -w
+        fix = fixed[s0:s1][:, blk.members]
+        bi, gi, li = np.nonzero(fix)
+        a[bi, gi, li, :] = 0.0
+        a[bi, gi, :, li] = 0.0
+        a[bi, gi, li, li] = 1.0
+        r = np.where(fix, 0.0, rhs[s0:s1][:, blk.members])
+        out[s0:s1] = np.linalg.solve(a, r[..., None])[..., 0].reshape(s1 - s0, -1)
+    return out
+
+
+def _solve_banded(
+    blk: _Block, diag: np.ndarray, pair_w: np.ndarray, rhs: np.ndarray, fixed: np.ndarray
+) -> np.ndarray:
+    """One large sparse group as a symmetric banded system (lower form), per resample."""
+    b = len(diag)
+    mem = blk.members[0]
+    size, bw = len(mem), int(blk.bandwidth or 0)
+    fix = fixed[:, mem]
+    ab = np.zeros((b, bw + 1, size))
+    ab[:, 0, :] = np.where(fix, 1.0, diag[:, mem])
+    w = pair_w[:, blk.pair]
+    w = np.where(fix[:, blk.low] | fix[:, blk.high], 0.0, w)
+    ab[:, blk.high - blk.low, blk.low] = -w
+    r = np.where(fix, 0.0, rhs[:, mem])
+    out = np.empty((b, size))
+    for i in range(b):
+        out[i] = scipy.linalg.solveh_banded(ab[i], r[i], lower=True, check_finite=False)
+    return out
 
 
 def _icc_twoway(
