@@ -61,6 +61,7 @@ class _SumEngine:
 
     def __post_init__(self) -> None:
         self._features_t = self.features.T.tocsr()
+        self._type_offset = _TypeOffset(self.unit_type.astype(np.intp), self.n_types)
 
     def values(self, unit_counts: np.ndarray) -> np.ndarray:
         """The coefficient for each row of unit counts (B x n units)."""
@@ -76,10 +77,10 @@ class _SumEngine:
         batch = max(1, min(_BATCH, 4_000_000 // max(k, 1)))
         for start in range(0, n_resamples, batch):
             b = min(batch, n_resamples - start)
-            flat = np.empty((b, n), dtype=np.int64)
+            flat = np.empty((b, n), dtype=np.intp)
             for i in range(b):
                 # the same draws as the index engine: one integers() call per resample
-                flat[i] = self.unit_type[gen.integers(0, n, n)] + i * k
+                np.take(self._type_offset[i], gen.integers(0, n, n), out=flat[i], mode="clip")
             tc = np.bincount(flat.ravel(), minlength=b * k).reshape(b, k)
             out[start : start + b] = self.from_sums(self.sums(tc))
             bar.update(b)
@@ -113,6 +114,20 @@ class _SumEngine:
         return out, weight, note
 
 
+class _TypeOffset:
+    """``offset[i]``: each unit's type shifted by ``i`` type blocks (cached per row of a batch)."""
+
+    def __init__(self, unit_type: np.ndarray, n_types: int):
+        self.unit_type, self.n_types = unit_type, n_types
+        self.rows: dict[int, np.ndarray] = {}
+
+    def __getitem__(self, i: int) -> np.ndarray:
+        row = self.rows.get(i)
+        if row is None:
+            row = self.rows[i] = self.unit_type + i * self.n_types
+        return row
+
+
 def _unit_types(coded: CodedRatings, with_raters: bool) -> tuple[np.ndarray, np.ndarray]:
     """Rated units (codes in order) and each one's type: its (rater, value) pairs, or its
     sorted values when raters do not matter. Returns (type of each rated unit, one
@@ -131,7 +146,16 @@ def _unit_types(coded: CodedRatings, with_raters: bool) -> tuple[np.ndarray, np.
     slot = np.arange(len(order)) - start[u_sorted]
     rows = np.full((coded.n_units, width), -1, dtype=np.int64)
     rows[u_sorted, slot] = key[order]
-    _, first, inverse = np.unique(rows[units], axis=0, return_index=True, return_inverse=True)
+    rows = rows[units]
+    base = int(key.max()) + 2 if len(key) else 2
+    if width * math.log2(base) < 62:
+        # one integer per unit (its sorted keys as digits) instead of unique rows
+        packed = np.zeros(len(units), dtype=np.int64)
+        for col in range(width):
+            packed = packed * base + (rows[:, col] + 1)
+        _, first, inverse = np.unique(packed, return_index=True, return_inverse=True)
+    else:
+        _, first, inverse = np.unique(rows, axis=0, return_index=True, return_inverse=True)
     return inverse.ravel().astype(np.int64), units[first]
 
 
