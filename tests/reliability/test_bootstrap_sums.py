@@ -30,7 +30,9 @@ def _panel(seed: int, *, n: int = 14, panels: int = 3, size: int = 3, single: fl
             us.append(u)
             rs.append(r)
             vs.append(g.integers(0, 4))
-    return CodedRatings.from_codes(np.array(us), np.array(rs), np.array(vs), categories=[1, 2, 3, 4])
+    return CodedRatings.from_codes(
+        np.array(us), np.array(rs), np.array(vs), categories=[1, 2, 3, 4]
+    )
 
 
 def _ring(seed: int, *, n: int = 120, m: int = 40):
@@ -43,10 +45,12 @@ def _ring(seed: int, *, n: int = 120, m: int = 40):
             us.append(u)
             rs.append(r)
             vs.append(g.integers(0, 4))
-    return CodedRatings.from_codes(np.array(us), np.array(rs), np.array(vs), categories=[1, 2, 3, 4])
+    return CodedRatings.from_codes(
+        np.array(us), np.array(rs), np.array(vs), categories=[1, 2, 3, 4]
+    )
 
 
-def _compare(coded: CodedRatings, name: str, options: dict, seed: int, n_resamples: int = 25):
+def _compare(coded: CodedRatings, name: str, options: dict, seed: int, n_resamples: int = 15):
     fn = icc if name == "icc" else conger_kappa
     engine = sum_engine(name, coded, options)
     assert engine is not None
@@ -68,12 +72,12 @@ def _compare(coded: CodedRatings, name: str, options: dict, seed: int, n_resampl
 @pytest.mark.parametrize("form", FORMS)
 def test_icc_engine_equals_refitting_on_panel_designs(form: str) -> None:
     defined = 0
-    for seed in range(25):
+    for seed in range(10):
         coded = _panel(seed)
         if np.isnan(icc(coded, form=form).estimate):
             continue
         defined += _compare(coded, "icc", {"form": form}, seed)
-    assert defined > 300
+    assert defined > 100
 
 
 @pytest.mark.parametrize("form", FORMS)
@@ -100,7 +104,9 @@ def test_icc_engine_on_complete_data_and_anonymous_raters() -> None:
 
 
 @pytest.mark.parametrize("form", ["ICC(2,1)", "ICC(3,k)", "ICC(1,1)"])
-def test_icc_engine_banded_path_equals_refitting(monkeypatch: pytest.MonkeyPatch, form: str) -> None:
+def test_icc_engine_banded_path_equals_refitting(
+    monkeypatch: pytest.MonkeyPatch, form: str
+) -> None:
     """Reviewer groups above _DENSE_BLOCK with a small bandwidth go through the banded solver."""
     monkeypatch.setattr(sums_mod, "_DENSE_BLOCK", 8)
     for seed in range(6):
@@ -112,7 +118,7 @@ def test_icc_engine_banded_path_equals_refitting(monkeypatch: pytest.MonkeyPatch
 
 @pytest.mark.parametrize("weights", ["identity", "linear", "quadratic"])
 def test_conger_engine_equals_refitting(weights: str) -> None:
-    for seed in range(15):
+    for seed in range(8):
         coded = _panel(seed, n=20, single=0.1)
         if np.isnan(conger_kappa(coded, weights=weights).estimate):
             continue
@@ -170,9 +176,14 @@ def _population(n: int, rng: np.random.Generator) -> CodedRatings:
     return CodedRatings.from_codes(unit, rater, value, categories=[1, 2, 3, 4])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("name", "options"),
-    [("icc", {"form": "ICC(2,1)"}), ("icc", {"form": "ICC(1,k)"}), ("conger_kappa", {"weights": "quadratic"})],
+    [
+        ("icc", {"form": "ICC(2,1)"}),
+        ("icc", {"form": "ICC(1,k)"}),
+        ("conger_kappa", {"weights": "quadratic"}),
+    ],
 )
 def test_interval_covers_the_population_value(name: str, options: dict) -> None:
     """95% BCa intervals from 80 submissions cover the population value (from 400,000

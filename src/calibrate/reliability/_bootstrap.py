@@ -13,7 +13,12 @@ Two engines, one result:
   product ``W (B x K) @ F (K x d)``, and every leave-one-unit-out jackknife value is
   ``S - F[k]``. This is the same distribution as resampling unit indices, at a cost
   that does not grow with the number of ratings.
-- **Index resampling** (Conger's kappa, ICCs, any callable): draw unit indices, rebuild
+- **Weighted unit sums** (Conger's kappa, the ANOVA / Henderson III ICCs; in
+  :mod:`._bootstrap_sums`): the same unit-index draws as index resampling, turned into
+  counts per unit type; the coefficient is computed from count-weighted per-unit sums
+  (one reduced reviewer system solved per resample), equal to refitting it on the
+  resampled ratings.
+- **Index resampling** (REML ICCs, any callable): draw unit indices, rebuild
   the ratings (each drawn copy of a unit becomes a new unit) and recompute. The BCa
   acceleration comes from the leave-one-unit-out jackknife, or a grouped jackknife over
   random groups of units when there are more than ``_MAX_JACKKNIFE`` units.

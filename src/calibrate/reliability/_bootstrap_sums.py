@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 import scipy.linalg
+import scipy.sparse as sp
 import scipy.sparse.csgraph
 
 from calibrate.reliability._data import CodedRatings
@@ -104,7 +104,9 @@ class _SumEngine:
             )
             drop = member @ self.features
             weight = np.ones(max_groups)
-            note = f"BCa acceleration from a grouped jackknife ({max_groups} random groups of units)"
+            note = (
+                f"BCa acceleration from a grouped jackknife ({max_groups} random groups of units)"
+            )
         out = np.empty(drop.shape[0])
         for start in range(0, drop.shape[0], _BATCH):
             stop = min(drop.shape[0], start + _BATCH)
@@ -346,15 +348,17 @@ class _RaterSystem:
             local[mem] = np.arange(size)
             dense.setdefault(size, []).append(mem)
         self.blocks: list[_Block] = []
-        groups = [(np.array(g), None) for _, g in sorted(dense.items())]
-        groups += [(mem[None, :], bw) for mem, bw in banded]
-        for members, bw in groups:
+        groups: list[tuple[np.ndarray, int | None]] = [
+            (np.array(g), None) for _, g in sorted(dense.items())
+        ]
+        groups += [(mem[None, :], width) for mem, width in banded]
+        for members, band in groups:
             gid = np.full(m, -1, dtype=np.int64)
             gid[members.ravel()] = np.repeat(np.arange(len(members)), members.shape[1])
             pair = np.flatnonzero(gid[j1] >= 0)
             l1, l2 = local[j1[pair]], local[j2[pair]]
             self.blocks.append(
-                _Block(members, pair, gid[j1[pair]], np.minimum(l1, l2), np.maximum(l1, l2), bw)
+                _Block(members, pair, gid[j1[pair]], np.minimum(l1, l2), np.maximum(l1, l2), band)
             )
 
     def solve(
