@@ -187,7 +187,10 @@ def _population(n: int, rng: np.random.Generator) -> CodedRatings:
 )
 def test_interval_covers_the_population_value(name: str, options: dict) -> None:
     """95% BCa intervals from 80 submissions cover the population value (from 400,000
-    submissions) in 89-99% of 200 data sets (Monte Carlo SE of a 95% rate: 1.5%)."""
+    submissions) in 89-99% of 200 data sets (Monte Carlo SE of a 95% rate: 1.5%).
+    Observed: ICC(2,1) 90.5%, ICC(1,k) 94.5%, Conger 91.5%. ICC(2,1) sits low because
+    resampling submissions keeps the 8 reviewers fixed, so the uncertainty of the
+    reviewer variance is not in the interval (the usual unit bootstrap)."""
     fn = icc if name == "icc" else conger_kappa
     truth = fn(_population(400_000, np.random.default_rng(0)), **options).estimate
     n_seeds, hits = 200, 0
