@@ -13,7 +13,12 @@ Two engines, one result:
   product ``W (B x K) @ F (K x d)``, and every leave-one-unit-out jackknife value is
   ``S - F[k]``. This is the same distribution as resampling unit indices, at a cost
   that does not grow with the number of ratings.
-- **Index resampling** (Conger's kappa, Light's kappa, ICCs, any callable): draw unit indices, rebuild
+- **Weighted unit sums** (Conger's kappa, the ANOVA / Henderson III ICCs; in
+  :mod:`._bootstrap_sums`): the same unit-index draws as index resampling, turned into
+  counts per unit type; the coefficient is computed from count-weighted per-unit sums
+  (one reduced reviewer system solved per resample), equal to refitting it on the
+  resampled ratings.
+- **Index resampling** (Light's kappa, REML ICCs, any callable): draw unit indices, rebuild
   the ratings (each drawn copy of a unit becomes a new unit) and recompute. The BCa
   acceleration comes from the leave-one-unit-out jackknife, or a grouped jackknife over
   random groups of units when there are more than ``_MAX_JACKKNIFE`` units.
@@ -43,6 +48,7 @@ from calibrate.reliability._agreement import (
     percent_agreement,
 )
 from calibrate.reliability._alpha import _alpha_terms, _delta, krippendorff_alpha
+from calibrate.reliability._bootstrap_sums import sum_engine
 from calibrate.reliability._cohen import cohen_kappa
 from calibrate.reliability._conger import conger_kappa
 from calibrate.reliability._data import CodedRatings, as_coded
@@ -189,12 +195,16 @@ def bootstrap(
     if not full.defined:
         return full
     engine = _class_engine(name, coded, options) if name in _CLASS_BASED else None
+    sums = sum_engine(name, coded, options) if engine is None else None
     bar = _Progress(n_boot, progress, f"bootstrap {full.coefficient}")
     try:
         if engine is not None:
             thetas = engine.resample(n_boot, gen, bar)
             jack, jack_weight = engine.jackknife()
             jack_note = ""
+        elif sums is not None:
+            thetas = sums.resample(n_boot, gen, bar)
+            jack, jack_weight, jack_note = sums.jackknife(gen, _MAX_JACKKNIFE)
         else:
             index = _IndexEngine(coded, fn, options)
             thetas = index.resample(n_boot, gen, bar)
