@@ -298,3 +298,24 @@ def test_importing_the_cli_loads_no_numerics():
     code = "import sys, calibrate.cli; print(sorted(m for m in ('numpy', 'pandas', 'scipy', 'statsmodels', 'matplotlib') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_the_reliability_command_loads_only_what_it_uses(tmp_path):
+    """``calibrate reliability`` (the whole-process speed target of issue 14) runs without
+    scipy.stats, scipy.optimize, statsmodels, matplotlib or ipywidgets: each costs up to
+    seconds of import on a loaded machine."""
+    path = tmp_path / "scores.csv"
+    path.write_text(
+        "submission_id,reviewer_id,score\n"
+        + "".join(f"S{i},R{j},{(i + j) % 4 + 1}\n" for i in range(12) for j in range(3))
+    )
+    heavy = ("scipy.stats", "scipy.optimize", "statsmodels", "matplotlib", "ipywidgets")
+    code = (
+        "import sys, io, contextlib\n"
+        "from calibrate.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    rc = main(['reliability', {str(path)!r}, '--level', 'ordinal', '--format', 'json'])\n"
+        f"print(rc, sorted(m for m in {heavy!r} if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "0 []", out.stdout + out.stderr

@@ -484,7 +484,9 @@ def read_ratings_without_rubric(
             ]
         )
     if "criterion_id" in f.columns:
-        ids = sorted({c.strip() for c in f["criterion_id"].astype(str) if c.strip()})
+        # one strip per distinct id, not per row
+        distinct = pd.unique(f["criterion_id"].astype(str).to_numpy(dtype=object))
+        ids = sorted({c.strip() for c in distinct if c.strip()})
     else:
         ids = [SCORES_ONLY_CRITERION]
     try:

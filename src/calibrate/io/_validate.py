@@ -228,7 +228,16 @@ def _utc_seconds(text: pd.Series) -> pd.Series | None:
 
     if not isinstance(text.array, pd.arrays.ArrowStringArray):
         return None
-    cells = pa.array(text.array)
+    # Each review's criteria share its time: parse each distinct text once.
+    codes, uniques = pd.factorize(text, use_na_sentinel=True)
+    if len(codes) and codes.min() < 0:
+        return None  # a blank time: the general parser says what to do with it
+    distinct = uniques.array
+    cells = (
+        pa.array(distinct)
+        if isinstance(distinct, pd.arrays.ArrowStringArray)
+        else pa.array(np.asarray(distinct, dtype=object), type=pa.string())
+    )
     if isinstance(cells, pa.Array):
         cells = pa.chunked_array([cells])
     if not pc.all(pc.match_substring_regex(cells, _UTC_SECONDS)).as_py():
@@ -238,7 +247,8 @@ def _utc_seconds(text: pd.Series) -> pd.Series | None:
     day = pc.cast(pc.utf8_slice_codeunits(cells, 8, 10), pa.int64())
     if when.null_count or not pc.all(pc.equal(pc.day(when), day)).as_py():
         return None
-    stamps = pd.DatetimeIndex(when.to_numpy()).tz_localize("UTC")
+    ns = np.asarray(when.to_numpy(), dtype="datetime64[ns]").view(np.int64)[codes]
+    stamps = pd.DatetimeIndex(ns.view("datetime64[ns]")).tz_localize("UTC")
     return pd.Series(stamps, index=text.index, dtype="datetime64[ns, UTC]")
 
 

@@ -6,8 +6,8 @@ import math
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from calibrate.reliability._dist import f_sf
 from calibrate.reliability._icc_anova import _twoway_anova
 from calibrate.reliability._icc_design import _design_from_codes, _design_from_data
 
@@ -120,7 +120,7 @@ def anova_table(
     for term, df, ss in rows:
         ms = ss / df
         f = ms / ms_e if ms_e > 0 else (math.inf if ms > 0 else math.nan)
-        p = float(stats.f.sf(f, df, c.df_residual)) if not math.isnan(f) else math.nan
+        p = f_sf(f, df, c.df_residual) if not math.isnan(f) else math.nan
         out.append((term, df, ss, ms, f, p))
     out.append(("residuals", c.df_residual, ms_e * c.df_residual, ms_e, math.nan, math.nan))
     frame = pd.DataFrame(out, columns=["term", *ANOVA_COLUMNS]).set_index("term")

@@ -6,11 +6,11 @@ import math
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 from calibrate._checks import check_confidence_level
 from calibrate.reliability._common import undefined_result
 from calibrate.reliability._data import CodedRatings, as_coded
+from calibrate.reliability._dist import norm_sf
 from calibrate.reliability._pairs import _pair_index
 from calibrate.reliability._result import ReliabilityResult
 from calibrate.reliability._weights import WeightName, resolve_weights
@@ -227,4 +227,4 @@ def _irr_test(
         return {}, _IRR_VARIANCE_NEGATIVE
     se0 = math.sqrt(c / n) * math.exp(-0.5 * log_one_minus_c)
     z = estimate / se0
-    return {"se_h0": se0, "z": z, "p_value_two_sided": float(2.0 * stats.norm.sf(abs(z)))}, ""
+    return {"se_h0": se0, "z": z, "p_value_two_sided": 2.0 * norm_sf(abs(z))}, ""
