@@ -223,7 +223,7 @@ def _line_count(text: str) -> int | None:
     """``len(text.splitlines())`` without splitting (a million lines cost half a second),
     when the only line breaks are "\n" and "\r\n"; otherwise None."""
     n_cr = text.count("\r")
-    if n_cr != text.count("\r\n") or any(c in text for c in _OTHER_BREAKS):
+    if (n_cr and n_cr != text.count("\r\n")) or any(c in text for c in _OTHER_BREAKS):
         return None
     n_lf = text.count("\n")
     return n_lf + (0 if not text or text.endswith("\n") else 1)
