@@ -47,7 +47,7 @@ MW = {
     "ICC(2,k)": "ICC(A,k)",
     "ICC(3,k)": "ICC(C,k)",
 }
-NEW_FIELDS = {"weights", "form", "form_mcgraw_wong", "F", "df1", "df2", "p"}
+NEW_FIELDS = {"weights", "form", "form_mcgraw_wong", "F", "df1", "df2", "p", "p_value"}
 
 
 def run_json(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, object]:
@@ -484,3 +484,19 @@ def test_weights_that_do_not_fit_the_scores_are_a_usage_error(tmp_path, capsys) 
     code = main(["reliability", str(path), "--level", "interval", "--weights", "ratio"])
     err = capsys.readouterr().err
     assert code == 2 and "--weights ratio: ratio weights need non-negative scores" in err
+
+
+def test_every_row_carries_the_coefficients_p_value(integers, capsys) -> None:
+    """``p_value`` is the direct call's (irrCAC's one-sided t test for AC2, the F test for
+    the ICC, where ``p`` carries it too)."""
+    code, rows = run_json(
+        ["reliability", str(integers), "--level", "interval", "--weights", "linear"], capsys
+    )
+    assert code == 0
+    cats = np.unique(SF[~np.isnan(SF)])
+    by = {(r["coefficient"], r["weights"] or r["level"]): r for r in rows}
+    ac2 = by["gwet_ac2", "linear"]
+    assert ac2["p_value"] == pytest.approx(
+        gwet_ac2(SF, weights="linear", categories=cats).p_value, abs=1e-12
+    )
+    assert by["icc", "ICC(2,1)"]["p_value"] == by["icc", "ICC(2,1)"]["p"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Literal
@@ -11,7 +12,7 @@ import scipy.linalg
 import scipy.sparse as sp
 import scipy.sparse.csgraph
 import scipy.sparse.linalg
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from calibrate.reliability._icc_design import _Design
 
@@ -91,6 +92,12 @@ def _oneway_anova(d: _Design) -> _Components:
     )
 
 
+@functools.cache
+def _blas() -> ThreadpoolController:
+    """The process's thread pools, looked up once (a lookup costs ~2 ms; a limit ~0.1 ms)."""
+    return ThreadpoolController()
+
+
 def _rater_system(d: _Design, unit_weight: np.ndarray) -> sp.csr_matrix:
     """``N' diag(w) N``: reviewer-by-reviewer sums of unit weights over shared units."""
     N = d.incidence
@@ -130,7 +137,7 @@ def _twoway_anova(d: _Design) -> _Components:
             # One BLAS thread: the same digits on every machine (a multi-threaded solve
             # changes the last ones with the thread count), and faster at this size
             # than threads contending for a loaded machine's cores.
-            with threadpool_limits(limits=1, user_api="blas"):
+            with _blas().limit(limits=1, user_api="blas"):
                 beta[free] = scipy.linalg.solve(C_free.toarray(), b[free], assume_a="pos")
         else:
             beta[free] = scipy.sparse.linalg.spsolve(C_free.tocsc(), b[free])

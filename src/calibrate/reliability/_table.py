@@ -62,6 +62,7 @@ TABLE_COLUMNS: tuple[str, ...] = (
     "df1",
     "df2",
     "p",
+    "p_value",
 )
 #: ``criterion_id`` of the rows pooling every criterion (the pass / not yet rows have
 #: ``_decisions.DECISION``).
@@ -391,6 +392,8 @@ def reliability_table(
         ``weights`` is the weight family of a weighted coefficient (None for the others);
         ICC rows have ``form`` (Shrout & Fleiss), ``form_mcgraw_wong`` and the F test of
         ICC = 0, ``F``, ``df1``, ``df2`` and ``p`` (None elsewhere, and without F test).
+        ``p_value`` is each coefficient's test of H0: coefficient = 0 as its reference
+        implementation reports it (:attr:`ReliabilityResult.p_value`; NaN where there is none).
         Each estimate equals the direct call of the coefficient on the group's ratings.
 
     References
@@ -544,6 +547,7 @@ def _row(
         "note": result.note,
         "weights": meta.get("weights"),
         **icc_fields,
+        "p_value": result.p_value,
     }
 
 

@@ -110,8 +110,9 @@ def prepare_ratings(table: RatingsTable) -> PreparedRatings:
     if not p:  # every criterion is the rubric's: encode (the level codes check the scores)
         try:
             codes = table.codes
+            codes.level  # noqa: B018 -- built on first read; a score no level of its criterion fails here
         except ValueError:
-            pass  # a score that is no level of its criterion: named row by row below
+            codes = None  # named row by row below
     if codes is None:
         problems += _bad_scores(crit, score, rubric, source, "score")
     problems += _unknown_kinds(frame["kind"], source)
