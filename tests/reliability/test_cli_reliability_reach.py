@@ -500,3 +500,13 @@ def test_every_row_carries_the_coefficients_p_value(integers, capsys) -> None:
         gwet_ac2(SF, weights="linear", categories=cats).p_value, abs=1e-12
     )
     assert by["icc", "ICC(2,1)"]["p_value"] == by["icc", "ICC(2,1)"]["p"]
+
+
+def test_the_clis_names_are_the_librarys() -> None:
+    """The CLI module keeps its own copy of the weight and ICC names so that building the
+    parser imports no numerics; the copies must not drift from the library's."""
+    from calibrate.cli import _reliability
+    from calibrate.reliability import ICC_FORMS
+
+    assert _reliability._WEIGHT_NAMES == WEIGHT_NAMES
+    assert _reliability._ICC_NAMES == ICC_FORMS[:6]  # the Shrout-Fleiss names
