@@ -94,8 +94,10 @@ def test_codes_of_a_selection_number_only_what_it_holds(table: RatingsTable, kin
     assert sub.codes.submission.max() == sub.codes.n_submissions - 1
 
 
-def test_codes_of_a_hand_built_frame(evidence_rubric) -> None:
-    frame = pd.DataFrame(
+def _hand_built_frame() -> pd.DataFrame:
+    """Plain columns (not the canonical categoricals), a blank round and kind, ids whose
+    text order is not their number order."""
+    return pd.DataFrame(
         {
             "submission_id": ["s2", "s1", "s2", "s10"],
             "reviewer_id": ["b", "a", "a", "b"],
@@ -106,6 +108,10 @@ def test_codes_of_a_hand_built_frame(evidence_rubric) -> None:
             "kind": ["live", "anchor", "anchor", None],
         }
     )
+
+
+def test_codes_of_a_hand_built_frame(evidence_rubric) -> None:
+    frame = _hand_built_frame()
     t = RatingsTable(frame, evidence_rubric)
     _check(t)
     assert list(t.codes.submission_ids) == ["s1", "s10", "s2"]
@@ -161,17 +167,7 @@ def test_criterion_codes_are_the_codes_of_that_criterion_alone(table: RatingsTab
 
 
 def test_criterion_codes_of_a_hand_built_frame(evidence_rubric) -> None:
-    frame = pd.DataFrame(
-        {
-            "submission_id": ["s2", "s1", "s2", "s10"],
-            "reviewer_id": ["b", "a", "a", "b"],
-            "criterion_id": ["reflection", "overview", "overview", "reflection"],
-            "score": [4, 1, 3, 2],
-            "rated_at": pd.to_datetime(["2026-01-02", None, "2026-01-01", "2026-01-03"], utc=True),
-            "round_id": [None, "r1", "r1", None],
-            "kind": ["live", "anchor", "anchor", None],
-        }
-    )
+    frame = _hand_built_frame()
     t = RatingsTable(frame, evidence_rubric)
     c = t.criterion_codes("reflection")
     assert list(c.submission_ids) == ["s10", "s2"] and list(c.reviewer_ids) == ["b"]
