@@ -139,6 +139,40 @@ def test_engines_draw_what_the_index_engine_draws() -> None:
         np.testing.assert_allclose(res.bootstrap_estimates, slow, rtol=1e-10, atol=1e-12)
 
 
+def _copy(coded: CodedRatings) -> CodedRatings:
+    return CodedRatings.from_codes(
+        coded.unit.copy(), coded.rater.copy(), coded.value.copy(), categories=coded.categories
+    )
+
+
+def test_shared_resamples_are_those_of_drawing_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Conger's kappa after the ICC on the same ratings and generator state takes the ICC's
+    resample counts: its values, and where it leaves the generator, equal drawing afresh
+    (on a copy of the ratings, and with sharing switched off)."""
+    coded = _panel(9, n=40, single=0.1)
+    g_icc, g_shared = np.random.default_rng(11), np.random.default_rng(11)
+    bootstrap("icc", coded, n_resamples=60, rng=g_icc, form="ICC(2,1)")
+    assert sums_mod._SHARED[coded].resamples is not None  # the ICC kept its counts
+    g_shared.bit_generator.state = np.random.default_rng(11).bit_generator.state
+    shared = bootstrap("conger_kappa", coded, n_resamples=60, rng=g_shared)
+    g_fresh = np.random.default_rng(11)
+    fresh = bootstrap("conger_kappa", _copy(coded), n_resamples=60, rng=g_fresh)
+    np.testing.assert_array_equal(shared.bootstrap_estimates, fresh.bootstrap_estimates)
+    assert shared.ci == fresh.ci
+    assert g_shared.integers(0, 2**62) == g_fresh.integers(0, 2**62)
+    monkeypatch.setattr(sums_mod, "_SHARED_BYTES", 0)
+    unshared = bootstrap("conger_kappa", coded, n_resamples=60, rng=11)
+    np.testing.assert_array_equal(unshared.bootstrap_estimates, fresh.bootstrap_estimates)
+
+
+def test_another_seed_is_not_taken_for_the_shared_one() -> None:
+    coded = _panel(10, n=40, single=0.1)
+    bootstrap("icc", coded, n_resamples=30, rng=1)
+    other = bootstrap("conger_kappa", coded, n_resamples=30, rng=2)
+    fresh = bootstrap("conger_kappa", _copy(coded), n_resamples=30, rng=2)
+    np.testing.assert_array_equal(other.bootstrap_estimates, fresh.bootstrap_estimates)
+
+
 def test_jackknife_is_leave_one_unit_out_and_grouped_above_the_limit() -> None:
     coded = _panel(5, n=30, single=0.1)
     engine = sum_engine("icc", coded, {"form": "ICC(3,1)"})

@@ -15,6 +15,7 @@ from calibrate.io import read_program, read_ratings
 from calibrate.reliability import (
     TABLE_COLUMNS,
     CodedRatings,
+    bootstrap,
     cohen_kappa_table,
     decision_ratings,
     interpretation_band,
@@ -265,6 +266,29 @@ def test_bootstrap_rows(live) -> None:
         decision=False,
     )
     assert (pct["ci_method"] == "bootstrap-percentile").all()
+
+
+def test_a_groups_intervals_do_not_depend_on_the_other_coefficients(live) -> None:
+    """One seed per group: Conger's kappa's bootstrap interval is the same asked alone or
+    beside alpha and the ICC (which draws the resamples Conger's kappa then reuses), and
+    each row equals bootstrap() with the group's seed (ordinal: quadratic weights)."""
+    small = live.select(criterion=["goals", "norms"])
+    common = {"bootstrap": 60, "rng": 5, "decision": False}
+    alone = reliability_table(small, coefficients=["conger_kappa"], **common)
+    beside = reliability_table(
+        small, coefficients=["krippendorff_alpha", "icc", "conger_kappa"], **common
+    )
+    beside = beside[beside["coefficient"] == "conger_kappa"].reset_index(drop=True)
+    cols = ["criterion_id", "estimate", "se", "ci_low", "ci_high", "ci_method", "note"]
+    pd.testing.assert_frame_equal(alone[cols], beside[cols])
+    seeds = np.random.default_rng(5).integers(0, 2**63, size=2)
+    for seed, crit in zip(seeds, ["goals", "norms"], strict=True):
+        coded = CodedRatings.from_ratings_table(small, crit)
+        direct = bootstrap(
+            "conger_kappa", coded, n_resamples=60, rng=int(seed), weights="quadratic"
+        )
+        row = alone[alone["criterion_id"] == crit].iloc[0]
+        assert (row["ci_low"], row["ci_high"]) == direct.ci
 
 
 # ---- decisions ---------------------------------------------------------------------------

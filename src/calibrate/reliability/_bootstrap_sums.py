@@ -16,8 +16,9 @@ index engine does, so a seed gives the same resamples on both paths.
 from __future__ import annotations
 
 import math
+import weakref
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -35,6 +36,36 @@ _BATCH = 50
 _SYSTEM_ENTRIES = 4_000_000
 # Larger connected reviewer groups are solved as banded systems when their bandwidth allows.
 _DENSE_BLOCK = 64
+# Bytes of resample type counts kept for the next engine on the same ratings (see _Shared).
+_SHARED_BYTES = 256 * 2**20
+
+
+class _Shared:
+    """What engines on the same :class:`CodedRatings` share: its unit types (by whether
+    raters matter) and the type counts of the last resamples drawn, keyed by the
+    generator's state before the draws. An engine handed a generator in a state already
+    drawn from (as :func:`reliability_table` does for every coefficient of a group) takes
+    the counts and moves the generator to where the draws left it: the values are those
+    of drawing again, without the draws (ICC and Conger's kappa of one criterion share
+    their unit types, so 1,000 resamples of 100,000 submissions are drawn once)."""
+
+    def __init__(self) -> None:
+        self.types: dict[bool, tuple[np.ndarray, np.ndarray]] = {}
+        self.resamples: tuple[object, np.ndarray, dict[str, Any]] | None = None
+
+
+_SHARED: weakref.WeakKeyDictionary[CodedRatings, _Shared] = weakref.WeakKeyDictionary()
+
+
+def _shared(coded: CodedRatings) -> _Shared:
+    slot = _SHARED.get(coded)
+    if slot is None:
+        slot = _SHARED[coded] = _Shared()
+    return slot
+
+
+def _state_key(gen: np.random.Generator) -> str:
+    return repr(gen.bit_generator.state)
 
 
 @dataclass
@@ -45,6 +76,8 @@ class _SumEngine:
     unit_type: np.ndarray
     features: sp.csr_matrix
     from_sums: Callable[[np.ndarray], np.ndarray]
+    #: The ratings and type kind the unit types came from (resamples are shared on them).
+    source: tuple[CodedRatings, bool] | None = field(default=None, repr=False)
 
     @property
     def n(self) -> int:
@@ -61,7 +94,7 @@ class _SumEngine:
 
     def __post_init__(self) -> None:
         self._features_t = self.features.T.tocsr()
-        self._type_offset = _TypeOffset(self.unit_type.astype(np.intp), self.n_types)
+        self._unit_type = self.unit_type.astype(np.intp)
 
     def values(self, unit_counts: np.ndarray) -> np.ndarray:
         """The coefficient for each row of unit counts (B x n units)."""
@@ -75,16 +108,45 @@ class _SumEngine:
         n, k = self.n, self.n_types
         out = np.empty(n_resamples)
         batch = max(1, min(_BATCH, 4_000_000 // max(k, 1)))
+        counts = self._shared_counts(n_resamples, gen)
+        unit_type = self._unit_type
+        drawn = np.empty(n, dtype=np.intp)
         for start in range(0, n_resamples, batch):
             b = min(batch, n_resamples - start)
-            flat = np.empty((b, n), dtype=np.intp)
-            for i in range(b):
-                # the same draws as the index engine: one integers() call per resample
-                np.take(self._type_offset[i], gen.integers(0, n, n), out=flat[i], mode="clip")
-            tc = np.bincount(flat.ravel(), minlength=b * k).reshape(b, k)
+            if counts is not None and counts.filled > start:
+                tc = counts.rows[start : start + b].astype(np.float64)
+            else:
+                tc = np.empty((b, k), dtype=np.float64)
+                for i in range(b):
+                    # the same draws as the index engine: one integers() call per resample;
+                    # one resample's type counts at a time (its bins stay in cache)
+                    np.take(unit_type, gen.integers(0, n, n), out=drawn, mode="clip")
+                    tc[i] = np.bincount(drawn, minlength=k)
+                if counts is not None:
+                    counts.rows[start : start + b] = tc
+                    counts.filled = start + b
             out[start : start + b] = self.from_sums(self.sums(tc))
             bar.update(b)
+        if counts is not None:
+            counts.finish(gen)
         return out
+
+    def _shared_counts(self, n_resamples: int, gen: np.random.Generator) -> _Counts | None:
+        """The type counts of these resamples when another engine drew them (the generator
+        is then moved past them), else a place to keep them for the next; None when they
+        would not fit in ``_SHARED_BYTES``."""
+        if self.source is None or n_resamples * self.n_types * 4 > _SHARED_BYTES:
+            return None
+        coded, with_raters = self.source
+        slot = _shared(coded)
+        key = (with_raters, n_resamples, _state_key(gen))
+        if slot.resamples is not None and slot.resamples[0] == key:
+            kept = slot.resamples[1]
+            gen.bit_generator.state = slot.resamples[2]
+            return _Counts(kept, n_resamples, None, slot, key)
+        rows = np.empty((n_resamples, self.n_types), dtype=np.uint32)
+        slot.resamples = None  # one set kept per ratings: the older one goes now
+        return _Counts(rows, 0, gen, slot, key)
 
     def jackknife(
         self, gen: np.random.Generator, max_groups: int
@@ -116,18 +178,27 @@ class _SumEngine:
         return out, weight, note
 
 
-class _TypeOffset:
-    """``offset[i]``: each unit's type shifted by ``i`` type blocks (cached per row of a batch)."""
+@dataclass
+class _Counts:
+    """Resample type counts being drawn (``filled`` rows so far) or taken from another engine."""
 
-    def __init__(self, unit_type: np.ndarray, n_types: int):
-        self.unit_type, self.n_types = unit_type, n_types
-        self.rows: dict[int, np.ndarray] = {}
+    rows: np.ndarray
+    filled: int
+    drawing: np.random.Generator | None
+    slot: _Shared
+    key: object
 
-    def __getitem__(self, i: int) -> np.ndarray:
-        row = self.rows.get(i)
-        if row is None:
-            row = self.rows[i] = self.unit_type + i * self.n_types
-        return row
+    def finish(self, gen: np.random.Generator) -> None:
+        if self.drawing is not None and self.filled == len(self.rows):
+            self.slot.resamples = (self.key, self.rows, gen.bit_generator.state)
+
+
+def _types(coded: CodedRatings, with_raters: bool) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_unit_types`, computed once per ratings and kind."""
+    slot = _shared(coded)
+    if with_raters not in slot.types:
+        slot.types[with_raters] = _unit_types(coded, with_raters)
+    return slot.types[with_raters]
 
 
 def _unit_types(coded: CodedRatings, with_raters: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -183,7 +254,7 @@ def icc_engine(coded: CodedRatings, options: dict[str, Any]) -> _SumEngine:
     sf = _CANONICAL[options.get("form", "ICC(2,1)")]
     k_given = options.get("k")
     twoway = not sf.startswith("ICC(1")
-    unit_type, rep = _unit_types(coded, with_raters=twoway)
+    unit_type, rep = _types(coded, with_raters=twoway)
     t, rater, value = _type_ratings(coded, unit_type, rep)
     n_types = len(rep)
     cats = coded.categories.astype(np.float64)
@@ -211,7 +282,7 @@ def icc_engine(coded: CodedRatings, options: dict[str, Any]) -> _SumEngine:
         def oneway(s: np.ndarray) -> np.ndarray:
             return _icc_oneway(s, n_scalar, q, sf, k_given)
 
-        return _SumEngine(unit_type, features, oneway)
+        return _SumEngine(unit_type, features, oneway, (coded, False))
 
     m = coded.n_raters
     rating_y = sp.csr_matrix((y, (t, rater)), shape=(n_types, m))
@@ -238,7 +309,7 @@ def icc_engine(coded: CodedRatings, options: dict[str, Any]) -> _SumEngine:
     def twoway_fn(s: np.ndarray) -> np.ndarray:
         return _icc_twoway(s, n_scalar, q, m, system, sf, k_given)
 
-    return _SumEngine(unit_type, features, twoway_fn)
+    return _SumEngine(unit_type, features, twoway_fn, (coded, True))
 
 
 def _pairs_within(ts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -427,10 +498,11 @@ def _solve_banded(
     w = np.where(fix[:, blk.low] | fix[:, blk.high], 0.0, w)
     ab[:, blk.high - blk.low, blk.low] = -w
     r = np.where(fix, 0.0, rhs[:, mem])
-    out = np.empty((b, size))
-    for i in range(b):
-        out[i] = scipy.linalg.solveh_banded(ab[i], r[i], lower=True, check_finite=False)
-    return out
+    # the resamples' systems side by side as one block-diagonal banded system (the
+    # entries that would couple two systems are the zero padding of each one's band)
+    stacked = ab.transpose(1, 0, 2).reshape(bw + 1, b * size)
+    out = scipy.linalg.solveh_banded(stacked, r.ravel(), lower=True, check_finite=False)
+    return out.reshape(b, size)
 
 
 def _icc_twoway(
@@ -480,7 +552,7 @@ def conger_engine(coded: CodedRatings, options: dict[str, Any]) -> _SumEngine:
     """Engine for :func:`conger_kappa`: pairwise agreement and each rater's category counts."""
     coded._require_raters("conger_kappa")
     w, _ = resolve_weights(options.get("weights", "identity"), coded.categories)
-    unit_type, rep = _unit_types(coded, with_raters=True)
+    unit_type, rep = _types(coded, with_raters=True)
     t, rater, value = _type_ratings(coded, unit_type, rep)
     n_types, q, m = len(rep), coded.n_categories, coded.n_raters
     counts = np.bincount(t * q + value, minlength=n_types * q).reshape(n_types, q).astype(float)
@@ -510,7 +582,7 @@ def conger_engine(coded: CodedRatings, options: dict[str, Any]) -> _SumEngine:
             kappa = (pa - pe) / (1.0 - pe)
         return np.where((r >= 2) & (n2 > 0) & (1.0 - pe > 1e-12), kappa, np.nan)
 
-    return _SumEngine(unit_type, features, from_sums)
+    return _SumEngine(unit_type, features, from_sums, (coded, True))
 
 
 def sum_engine(name: str, coded: CodedRatings, options: dict[str, Any]) -> _SumEngine | None:

@@ -360,7 +360,11 @@ def reliability_table(
         :func:`decision_ratings`, with nominal coefficients.
     bootstrap : int, default 0
         Bootstrap resamples per row (0: analytic intervals where published, ICC's F
-        interval). See :func:`bootstrap`.
+        interval). See :func:`bootstrap`. Every coefficient of a group (a criterion, a
+        round, a reviewer pair) is bootstrapped with the same seed, drawn for the group
+        from ``rng`` (so a group's intervals do not depend on which other coefficients
+        are asked for); the ICC forms and Conger's kappa then resample the same units,
+        drawn once.
     method : {'bca', 'percentile'}, default 'bca'
         Bootstrap interval method.
     confidence_level : float, default 0.95
@@ -485,6 +489,18 @@ class _Computer:
             gen,
             progress,
         )
+        self.group_seed: int | None = None
+
+    def start_group(self) -> None:
+        """A new group: its coefficients are bootstrapped on the same resamples of its
+        units (one seed per group, drawn in group order from the table's generator)."""
+        if self.n_boot:
+            self.group_seed = int(self.gen.integers(0, 2**63))
+
+    def _rng(self) -> np.random.Generator:
+        if self.group_seed is None:
+            return self.gen
+        return np.random.default_rng(self.group_seed)
 
     def __call__(
         self, name: str, coded: CodedRatings, options: dict[str, Any]
@@ -496,7 +512,7 @@ class _Computer:
                 n_resamples=self.n_boot,
                 confidence_level=self.cl,
                 method=self.method,  # type: ignore[arg-type]
-                rng=self.gen,
+                rng=self._rng(),
                 progress=self.progress,
                 **options,
             )
@@ -594,6 +610,7 @@ def _table_rows(
             if "pair" in keys:
                 key |= {"reviewer_a": None, "reviewer_b": None}
             coded = _coded(ratings.rubric, codes, rows, pooled=not by_crit)
+            compute.start_group()
             plan = _plan(level, wanted, coded.n_raters, weights, icc_forms, coded.categories)
             icc_plan = [meta["form"] for name, _, meta in plan if name == "icc"]
             iccs = iter(compute.iccs(coded, icc_plan) if icc_plan else [])
