@@ -153,8 +153,8 @@ def test_class_and_index_engines_agree() -> None:
 @pytest.mark.parametrize("method", ["bca", "percentile"])
 def test_alpha_interval_covers_the_population_value(method: str) -> None:
     """95% intervals for ordinal alpha from 100 submissions cover the population alpha (from
-    2,000,000 submissions) in 91-99% of 400 data sets: the Monte Carlo SE of a 95% rate over
-    400 seeds is 1.1%, so the band is about +-3.5 SE around nominal. (Observed: 95.25% for
+    2,000,000 submissions) in 93-97% of 400 data sets: the Monte Carlo SE of a 95% rate over
+    400 seeds is 1.1%, so the band is about +-1.8 SE around nominal. (Observed: 95.25% for
     both methods; with 60 submissions 92.5% BCa and 93.5% percentile, the known small-sample
     undercoverage of bootstrap intervals.)"""
     truth = krippendorff_alpha(_population(2_000_000, np.random.default_rng(0))).estimate
@@ -164,7 +164,7 @@ def test_alpha_interval_covers_the_population_value(method: str) -> None:
         data = _population(100, np.random.default_rng(10_000 + seed))
         res = bootstrap("krippendorff_alpha", data, method=method, n_resamples=1000, rng=seed)
         hits += res.ci[0] <= truth <= res.ci[1]
-    assert 0.91 <= hits / n_seeds <= 0.99, hits / n_seeds
+    assert 0.93 <= hits / n_seeds <= 0.97, hits / n_seeds
 
 
 @pytest.mark.slow

@@ -212,24 +212,25 @@ def _population(n: int, rng: np.random.Generator) -> CodedRatings:
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    ("name", "options"),
+    ("name", "options", "n_units"),
     [
-        ("icc", {"form": "ICC(2,1)"}),
-        ("icc", {"form": "ICC(1,k)"}),
-        ("conger_kappa", {"weights": "quadratic"}),
+        ("icc", {"form": "ICC(2,1)"}, 400),
+        ("icc", {"form": "ICC(1,k)"}, 200),
+        ("conger_kappa", {"weights": "quadratic"}, 200),
     ],
 )
-def test_interval_covers_the_population_value(name: str, options: dict) -> None:
-    """95% BCa intervals from 80 submissions cover the population value (from 400,000
-    submissions) in 89-99% of 200 data sets (Monte Carlo SE of a 95% rate: 1.5%).
-    Observed: ICC(2,1) 90.5%, ICC(1,k) 94.5%, Conger 91.5%. ICC(2,1) sits low because
-    resampling submissions keeps the 8 reviewers fixed, so the uncertainty of the
-    reviewer variance is not in the interval (the usual unit bootstrap)."""
+def test_interval_covers_the_population_value(name: str, options: dict, n_units: int) -> None:
+    """95% BCa intervals cover the population value (from 400,000 submissions) in 93-97%
+    of 400 data sets (Monte Carlo SE of a 95% rate over 400: 1.1%). Observed: ICC(2,1)
+    94.75% from 400 submissions, ICC(1,k) 94.5% and Conger's kappa 93.5% from 200.
+    ICC(2,1) needs the larger samples: from 200 submissions it covers 92.75%, from 80
+    90.5% (its reviewer variance, estimated from 8 reviewers, is the slowest part to
+    settle; the unit bootstrap's small-sample undercoverage, Efron & Tibshirani 1993, 14.3)."""
     fn = icc if name == "icc" else conger_kappa
     truth = fn(_population(400_000, np.random.default_rng(0)), **options).estimate
-    n_seeds, hits = 200, 0
+    n_seeds, hits = 400, 0
     for seed in range(n_seeds):
-        data = _population(80, np.random.default_rng(1000 + seed))
+        data = _population(n_units, np.random.default_rng(1000 + seed))
         res = bootstrap(name, data, n_resamples=400, rng=seed, **options)
         hits += res.ci[0] <= truth <= res.ci[1]
-    assert 0.89 <= hits / n_seeds <= 0.99, hits / n_seeds
+    assert 0.93 <= hits / n_seeds <= 0.97, hits / n_seeds
