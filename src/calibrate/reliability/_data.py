@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -302,8 +303,19 @@ class CodedRatings:
         Each unit's row of counts is encoded as one integer key (its counts as digits in
         base max-ratings-per-unit + 1) by a single weighted bincount over the ratings,
         without forming the units x categories matrix. Rows may come in another order
-        than :func:`compress_counts` gives; every coefficient sums over them.
+        than :func:`compress_counts` gives; every coefficient sums over them. Computed
+        once per instance (the codes do not change) and returned read-only.
         """
+        return self._compressed
+
+    @cached_property
+    def _compressed(self) -> tuple[np.ndarray, np.ndarray]:
+        rows, freq = self._compress()
+        rows.flags.writeable = False
+        freq.flags.writeable = False
+        return rows, freq
+
+    def _compress(self) -> tuple[np.ndarray, np.ndarray]:
         q = self.n_categories
         per_unit = np.bincount(self.unit, minlength=self.n_units)
         base = int(per_unit.max()) + 1 if len(per_unit) else 2
