@@ -29,6 +29,7 @@ from calibrate.store import (
     NotAStoreError,
     Store,
     StoreBusyError,
+    StoreDamagedError,
     StoreError,
     StoreVersionError,
     _connection,
@@ -891,9 +892,11 @@ def test_damaged_file_gives_a_store_error(db, evidence_rubric):
     with Store.open(db) as store:
         with pytest.raises(StoreError) as err:
             store.ratings("evidence-4level")
+        assert isinstance(err.value, StoreDamagedError)  # (issue 19: damaged, with what to do)
         assert str(err.value) == (
             f"could not read the store: SQLite reported 'database disk image is malformed' for the "
-            f"store {db}. The file is damaged: restore it from a backup"
+            f"store {db}. The file is damaged: restore it from a backup (calibrate backup "
+            f"--restore --store {db} --from BACKUP); there is no snapshot at {db}.bak"
         )
         with pytest.raises(
             StoreError,
