@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from calibrate._problems import Problem
 from calibrate.cli._inputs import load_inputs, pseudonymizer_from
 from calibrate.cli._main import UsageError, command
 from calibrate.cli._options import (
@@ -25,7 +26,7 @@ from calibrate.cli._options import (
 )
 from calibrate.cli._output import Outcome, frame_text
 from calibrate.io import export_table
-from calibrate.store import Progress, Store, file_sha256, restore_store
+from calibrate.store import ConflictError, Progress, Store, file_sha256, restore_store
 
 #: Imports smaller than this show no progress bar.
 _BAR_FROM = 200_000
@@ -92,25 +93,34 @@ def _import(args: argparse.Namespace) -> Outcome:
         # the rubric, the ratings and the key: one transaction, all of it or none
         with store.transaction(f"import {args.ratings}"):
             store.add_rubric(rubric)
+            conflicts: list[Problem] = []  # of the ratings and of the key: all listed at once
             with progress_bar(len(table), "importing") as progress:
-                reports.append(
-                    store.import_ratings(
-                        table,
-                        source=str(args.ratings),
-                        sha256=file_sha256(args.ratings),
-                        progress=progress,
-                        rows=None if args.wide else file_rows(args.ratings, len(table)),
+                try:
+                    reports.append(
+                        store.import_ratings(
+                            table,
+                            source=str(args.ratings),
+                            sha256=file_sha256(args.ratings),
+                            progress=progress,
+                            rows=None if args.wide else file_rows(args.ratings, len(table)),
+                        )
                     )
-                )
+                except ConflictError as exc:
+                    conflicts += exc.problems
             if key is not None:
-                reports.append(
-                    store.import_key(
-                        key,
-                        source=str(args.key),
-                        sha256=file_sha256(args.key),
-                        rows=file_rows(args.key, len(key)),
+                try:
+                    reports.append(
+                        store.import_key(
+                            key,
+                            source=str(args.key),
+                            sha256=file_sha256(args.key),
+                            rows=file_rows(args.key, len(key)),
+                        )
                     )
-                )
+                except ConflictError as exc:
+                    conflicts += exc.problems
+            if conflicts:  # raised inside the transaction: it rolls back, nothing is written
+                raise ConflictError(conflicts, store=str(path))
     payload = {
         "ok": True,
         "store": str(args.store),
