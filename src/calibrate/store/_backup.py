@@ -7,6 +7,7 @@ import os
 import sqlite3
 from pathlib import Path
 
+from calibrate.store._connection import io_hint
 from calibrate.store._errors import StoreError
 
 __all__ = ["partial_path", "write_backup"]
@@ -60,7 +61,7 @@ def write_backup(conn: sqlite3.Connection, target: Path, *, source: str) -> Path
         reason = f"SQLite reported {str(exc)!r}" if isinstance(exc, sqlite3.Error) else str(exc)
         raise StoreError(
             f"could not write the backup {target} of the store {source}: {reason}; "
-            "the store was not changed"
+            f"the store was not changed{io_hint(exc)}"
         ) from None
     finally:
         with contextlib.suppress(OSError):

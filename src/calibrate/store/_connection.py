@@ -36,6 +36,7 @@ __all__ = [
     "RETRIES",
     "is_busy",
     "is_damage",
+    "io_hint",
     "is_sqlite_file",
     "now_iso",
     "open_connection",
@@ -129,6 +130,17 @@ def is_sqlite_file(path: Path) -> bool:
         return False
 
 
+def _not_writable(path: Path) -> str:
+    """Why a store cannot be written where it is ("" if it can): SQLite needs to write
+    the file and to create its ``-wal`` and ``-shm`` files in the folder."""
+    folder = path.resolve().parent
+    if path.exists() and not os.access(path, os.W_OK):
+        return "the file is read-only"
+    if folder.is_dir() and not os.access(folder, os.W_OK):
+        return f"its folder {folder} is not writable (SQLite writes its journal there)"
+    return ""
+
+
 def _read_only_uri(path: Path) -> str:
     """The SQLite URI that opens ``path`` for reading only.
 
@@ -207,6 +219,14 @@ def open_connection(
         if not path.parent.is_dir():
             raise FileNotFoundError(
                 f"cannot create the store {shown}: the folder {path.parent} does not exist"
+            )
+    if not read_only:
+        why = _not_writable(path)
+        if why:
+            raise StoreError(
+                f"could not open {shown} for writing: {why}; nothing was written. "
+                "Reading commands (summary, export, backup) still work on it; to write, "
+                "copy the store to writable media"
             )
     if read_only and path.stat().st_size == 0:
         raise NotAStoreError(
@@ -291,6 +311,17 @@ def is_damage(exc: BaseException) -> bool:
     return "malformed" in text or "not a database" in text
 
 
+def io_hint(exc: BaseException) -> str:
+    """What a full disk or a failing write means for the person, or ""."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is None or (code & 0xFF) not in (sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR):
+        return ""
+    return (
+        ". The disk is full, a file-size limit was reached, or the device failed a write: "
+        "free some space (or check the device) and run the command again"
+    )
+
+
 def sqlite_failure(exc: sqlite3.Error, what: str, path: str, *, writing: bool = True) -> StoreError:
     """A :class:`StoreError` saying what could not be done and what SQLite reported;
     a :class:`StoreDamagedError` when SQLite says the file is damaged."""
@@ -302,6 +333,7 @@ def sqlite_failure(exc: sqlite3.Error, what: str, path: str, *, writing: bool = 
             f"The file is damaged: {restore_hint(path)}",
         )
         return err
+    tail += io_hint(exc)
     if getattr(exc, "sqlite_errorcode", None) is not None and (exc.sqlite_errorcode & 0xFF) in (
         sqlite3.SQLITE_READONLY,
         sqlite3.SQLITE_CANTOPEN,
