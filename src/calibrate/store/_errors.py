@@ -79,7 +79,7 @@ class StoreDamagedError(StoreError):
         head = f"could not {doing}: " if doing else ""
         super().__init__(
             f"{head}the store {self.path} is damaged ({shown}); nothing was written. "
-            f"To recover, {restore_hint(self.path)}"
+            f"The file is damaged: {restore_hint(self.path)}"
         )
 
 
