@@ -334,10 +334,15 @@ def sqlite_failure(exc: sqlite3.Error, what: str, path: str, *, writing: bool = 
         )
         return err
     tail += io_hint(exc)
-    if getattr(exc, "sqlite_errorcode", None) is not None and (exc.sqlite_errorcode & 0xFF) in (
-        sqlite3.SQLITE_READONLY,
-        sqlite3.SQLITE_CANTOPEN,
-        sqlite3.SQLITE_PERM,
+    if (
+        writing
+        and getattr(exc, "sqlite_errorcode", None) is not None
+        and (exc.sqlite_errorcode & 0xFF)
+        in (
+            sqlite3.SQLITE_READONLY,
+            sqlite3.SQLITE_CANTOPEN,
+            sqlite3.SQLITE_PERM,
+        )
     ):
         tail += (
             ". The store (or its folder) cannot be written here: reading commands "
