@@ -29,10 +29,12 @@ from calibrate.store import (
     NotAStoreError,
     Store,
     StoreBusyError,
+    StoreDamagedError,
     StoreError,
     StoreVersionError,
     _connection,
     file_sha256,
+    restore_store,
 )
 
 RUBRICS = Path(__file__).resolve().parents[1] / "rubrics"
@@ -891,9 +893,11 @@ def test_damaged_file_gives_a_store_error(db, evidence_rubric):
     with Store.open(db) as store:
         with pytest.raises(StoreError) as err:
             store.ratings("evidence-4level")
+        assert isinstance(err.value, StoreDamagedError)  # (issue 19: damaged, with what to do)
         assert str(err.value) == (
             f"could not read the store: SQLite reported 'database disk image is malformed' for the "
-            f"store {db}. The file is damaged: restore it from a backup"
+            f"store {db}. The file is damaged: restore it from a backup (calibrate backup "
+            f"--restore --store {db} --from BACKUP); there is no snapshot at {db}.bak"
         )
         with pytest.raises(
             StoreError,
@@ -965,3 +969,77 @@ def test_wrong_options_name_the_argument(db, evidence_rubric, call, error, messa
         with pytest.raises(error, match=re.escape(message)):
             call(db, store)
         assert store.summary()["totals"]["ratings"] == 0
+
+
+# ---- transactions, checks, backups (issue 19) ------------------------------------------------
+def test_transaction_commits_all_or_nothing(db, evidence_rubric):
+    table = make_table(evidence_rubric, n_subs=30, kinds=True)
+    with Store.open(db) as store:
+        store.add_rubric(evidence_rubric)
+        store.import_key(make_key(evidence_rubric))
+        before = store.summary()["totals"]
+        with pytest.raises(ConflictError), store.transaction("import a table and its key"):
+            store.import_ratings(table)
+            with store.transaction():  # a nested block joins the outer one
+                store.add_round("evidence-4level", "R9")
+            store.import_key(make_key(evidence_rubric, bump=0))  # conflicts: all rolled back
+        assert store.summary()["totals"] == before
+        with store.transaction():
+            store.import_ratings(table)
+            store.add_round("evidence-4level", "R9")
+        assert store.summary()["totals"]["ratings"] == len(table)
+        assert store.rounds()["round_id"].tolist() == ["R9"]
+    check_integrity(db)
+
+
+def test_conflicts_name_file_rows_when_given(db, evidence_rubric):
+    key = make_key(evidence_rubric, source="key.csv")
+    with Store.open(db) as store:
+        store.import_key(key)
+        changed = make_key(evidence_rubric, bump=4, source="key2.csv")
+        with pytest.raises(ConflictError) as err:
+            store.import_key(changed, rows=np.arange(10, 10 + len(changed)))
+        (problem,) = err.value.problems
+        assert (problem.file, problem.row, problem.column) == ("key2.csv", 14, "key_score")
+        assert "table row" not in problem.message
+        with pytest.raises(ValueError, match="rows must be None or 6 file row numbers"):
+            store.import_key(changed, rows=[2, 3])
+        with pytest.raises(TypeError, match="rows must be None or 6 file row numbers"):
+            store.import_key(changed, rows=["2"] * 6)
+
+
+def test_backup_and_restore(tmp_path, db, evidence_rubric):
+    first = make_table(evidence_rubric, n_subs=40)
+    with Store.open(db) as store:
+        store.import_ratings(first)
+        copy = store.backup(tmp_path / "copy.db")
+        assert store.backup() == tmp_path / "calibrate.db.bak"  # the default snapshot
+        store.import_ratings(make_table(evidence_rubric, n_subs=10, prefix="X"))
+        with pytest.raises(ValueError, match="another file than the store itself"):
+            store.backup(db)
+    check_integrity(copy)
+    with Store.open(copy, read_only=True) as b:
+        assert b.summary()["totals"]["ratings"] == len(first)
+    done = restore_store(db, copy)
+    assert done["previous"] == str(db) + ".before-restore"
+    assert done["totals"]["ratings"] == len(first)
+    with Store.open(db) as store:
+        assert_same_ratings(store.ratings("evidence-4level"), first)
+    with Store.open(done["previous"], read_only=True) as old:  # the replaced file is kept
+        assert old.summary()["totals"]["ratings"] == len(first) + 60
+    with pytest.raises(FileNotFoundError, match="no backup at"):
+        restore_store(db, tmp_path / "none.db")
+
+
+def test_read_only_open_of_an_older_schema_upgrades_it_first(db, evidence_rubric):
+    with Store.open(db) as store:
+        store.import_ratings(make_table(evidence_rubric, n_subs=5))
+    with contextlib.closing(sqlite3.connect(db, isolation_level=None)) as conn:
+        for t in ("rationales", "round_anchors", "round_reviewers"):  # back to version 1
+            conn.execute(f"DROP TABLE {t}")
+        conn.execute("PRAGMA user_version = 1")
+        conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    with Store.open(db, read_only=True) as store:
+        assert store.schema_version == SCHEMA_VERSION
+        assert store.summary()["totals"]["ratings"] == 5 * 2 * 3
+    check_integrity(db)

@@ -8,6 +8,7 @@ the drift step writes ``<program>-drift.html`` with the flags and control charts
 from __future__ import annotations
 
 import argparse
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ from calibrate.cli._main import command
 from calibrate.cli._options import add_store
 from calibrate.cli._output import Outcome
 from calibrate.cli._policy import DEFAULT_GRID
-from calibrate.cli._store import summary_text
+from calibrate.cli._store import prepare_write, summary_text
 from calibrate.drift import DriftMonitor
 from calibrate.io import read_program
 from calibrate.policy import best_policy, policy_grid, population_from_truth, sweep
@@ -59,7 +60,10 @@ def _demo(args: argparse.Namespace) -> Outcome:
     Path(args.store).parent.mkdir(parents=True, exist_ok=True)
     programs = [read_program(folder) for folder in folders]
     loaded: list[dict[str, Any]] = []
-    with Store.open(args.store) as store:
+    existed = Path(args.store).is_file() and Path(args.store).stat().st_size > 0
+    with Store.open(args.store) as store, ExitStack() as writing:
+        prepare_write(store, existed=existed, backup=True)
+        writing.enter_context(store.transaction(f"load the programs of {data}"))
         for folder, program in zip(folders, programs, strict=True):
             store.add_rubric(program.rubric)
             imports = [
@@ -85,6 +89,7 @@ def _demo(args: argparse.Namespace) -> Outcome:
                     "imports": [r.to_dict() for r in imports],
                 }
             )
+        writing.close()  # commit: every program, or none
         summary = store.summary()
     reports: list[dict[str, str]] = []
     for program in programs:  # a calibration round report for the last round of each program

@@ -38,6 +38,15 @@ def add_store(p: argparse.ArgumentParser) -> None:
     )
 
 
+def add_no_backup(p: argparse.ArgumentParser) -> None:
+    """``--no-backup``: skip the snapshot a writing command takes before it writes."""
+    p.add_argument(
+        "--no-backup",
+        action="store_true",
+        help="do not refresh the snapshot <store>.bak before writing (it costs about 0.1 s per million ratings)",
+    )
+
+
 def add_rubric_id(p: argparse.ArgumentParser, *, help: str) -> None:
     """``--rubric-id``: a rubric stored in the store (required)."""
     p.add_argument("--rubric-id", required=True, help=help)

@@ -34,9 +34,9 @@ def _serve_args(p: argparse.ArgumentParser) -> None:
     _serve_args,
 )
 def _serve(args: argparse.Namespace) -> Outcome:
-    if not Path(args.store).is_file():
+    if not Path(args.store).exists():
         raise FileNotFoundError(f"no store at {args.store}")
-    with Store.open(args.store, create=False) as store:
+    with Store.open(args.store, create=False, read_only=True) as store:
         try:
             assigned = store.round_assignment(args.rubric_id, args.round_id)
         except ValueError as exc:

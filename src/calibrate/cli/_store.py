@@ -1,18 +1,23 @@
-"""``calibrate import``, ``summary`` and ``export``: into, about and out of the embedded store."""
+"""``calibrate import``, ``summary``, ``export`` and ``backup``: into, about, out of and a copy of the store."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
+from calibrate._problems import Problem
 from calibrate.cli._inputs import load_inputs, pseudonymizer_from
 from calibrate.cli._main import UsageError, command
 from calibrate.cli._options import (
+    add_no_backup,
     add_pseudonymize,
     add_round,
     add_rubric_id,
@@ -21,7 +26,7 @@ from calibrate.cli._options import (
 )
 from calibrate.cli._output import Outcome, frame_text
 from calibrate.io import export_table
-from calibrate.store import Progress, Store, file_sha256
+from calibrate.store import ConflictError, Progress, Store, file_sha256, restore_store
 
 #: Imports smaller than this show no progress bar.
 _BAR_FROM = 200_000
@@ -42,6 +47,35 @@ def progress_bar(total: int, desc: str) -> Iterator[Progress | None]:
 def _import_args(p: argparse.ArgumentParser) -> None:
     ratings_args(p)
     add_store(p)
+    add_no_backup(p)
+
+
+def file_rows(path: str | Path, n: int) -> np.ndarray:
+    """The file row (header = row 1) of each of the ``n`` rows read from ``path``, as
+    the readers count them: a text file's blank lines are skipped, other files'
+    rows are 2..n+1."""
+    simple = np.arange(2, n + 2, dtype=np.int64)
+    path = Path(path)
+    if path.suffix.casefold() not in (".csv", ".tsv", ".txt"):
+        return simple
+    data = path.read_bytes()
+    lines = data.count(b"\n") + (0 if not data or data.endswith(b"\n") else 1)
+    if lines == n + 1 and b"\r" not in data.replace(b"\r\n", b""):
+        return simple
+    text = data.decode("utf-8-sig", errors="replace").splitlines()
+    kept = np.array([i + 1 for i, ln in enumerate(text) if ln.strip()], dtype=np.int64)
+    return kept[1 : n + 1] if len(kept) == n + 1 else simple
+
+
+def prepare_write(store: Store, *, existed: bool, backup: bool) -> str | None:
+    """Before a write command writes: check the store (a damaged one is refused) and
+    refresh the snapshot beside it (:func:`calibrate.store.snapshot_path`). Returns the
+    snapshot's path, or None when there was nothing to keep (a new store) or ``backup``
+    is false."""
+    store.check()
+    if not (backup and existed):
+        return None
+    return str(store.backup(check=False))
 
 
 @command(
@@ -52,23 +86,50 @@ def _import_args(p: argparse.ArgumentParser) -> None:
 def _import(args: argparse.Namespace) -> Outcome:
     rubric, table, key = load_inputs(args)  # nothing is written unless every row is valid
     reports = []
-    with Store.open(args.store) as store:
-        store.add_rubric(rubric)
-        with progress_bar(len(table), "importing") as progress:
-            reports.append(
-                store.import_ratings(
-                    table,
-                    source=str(args.ratings),
-                    sha256=file_sha256(args.ratings),
-                    progress=progress,
-                )
-            )
-        if key is not None:
-            reports.append(
-                store.import_key(key, source=str(args.key), sha256=file_sha256(args.key))
-            )
-    payload = {"ok": True, "store": str(args.store), "imports": [r.to_dict() for r in reports]}
+    path = Path(args.store)
+    existed = path.is_file() and path.stat().st_size > 0
+    with Store.open(path) as store:
+        snapshot = prepare_write(store, existed=existed, backup=not args.no_backup)
+        # the rubric, the ratings and the key: one transaction, all of it or none
+        with store.transaction(f"import {args.ratings}"):
+            store.add_rubric(rubric)
+            conflicts: list[Problem] = []  # of the ratings and of the key: all listed at once
+            with progress_bar(len(table), "importing") as progress:
+                try:
+                    reports.append(
+                        store.import_ratings(
+                            table,
+                            source=str(args.ratings),
+                            sha256=file_sha256(args.ratings),
+                            progress=progress,
+                            rows=None if args.wide else file_rows(args.ratings, len(table)),
+                        )
+                    )
+                except ConflictError as exc:
+                    conflicts += exc.problems
+            if key is not None:
+                try:
+                    reports.append(
+                        store.import_key(
+                            key,
+                            source=str(args.key),
+                            sha256=file_sha256(args.key),
+                            rows=file_rows(args.key, len(key)),
+                        )
+                    )
+                except ConflictError as exc:
+                    conflicts += exc.problems
+            if conflicts:  # raised inside the transaction: it rolls back, nothing is written
+                raise ConflictError(conflicts, store=str(path))
+    payload = {
+        "ok": True,
+        "store": str(args.store),
+        "imports": [r.to_dict() for r in reports],
+        "snapshot": snapshot,
+    }
     text = "\n".join(str(r) for r in reports) + f"\nstore: {args.store}"
+    if snapshot:
+        text += f" (its state before this import: {snapshot})"
     return Outcome(payload, text)
 
 
@@ -97,9 +158,9 @@ def summary_text(summary: dict) -> str:
     _summary_args,
 )
 def _summary(args: argparse.Namespace) -> Outcome:
-    if not Path(args.store).is_file():
+    if not Path(args.store).exists():
         raise FileNotFoundError(f"no store at {args.store} (create one with calibrate import)")
-    with Store.open(args.store, create=False) as store:
+    with Store.open(args.store, create=False, read_only=True) as store:
         summary = store.summary()
     return Outcome(summary, summary_text(summary))
 
@@ -126,11 +187,11 @@ def _export_args(p: argparse.ArgumentParser) -> None:
     _export_args,
 )
 def _export(args: argparse.Namespace) -> Outcome:
-    if not Path(args.store).is_file():
+    if not Path(args.store).exists():
         raise FileNotFoundError(f"no store at {args.store}")
     if Path(args.out).suffix.casefold() not in (".csv", ".xlsx"):
         raise UsageError(f"OUT must end in .csv or .xlsx; got {args.out!r}")
-    with Store.open(args.store, create=False) as store:
+    with Store.open(args.store, create=False, read_only=True) as store:
         table = (
             store.answer_key(args.rubric_id)
             if args.what == "key"
@@ -140,3 +201,67 @@ def _export(args: argparse.Namespace) -> Outcome:
     return Outcome(
         {"ok": True, "out": str(path), "rows": len(table)}, f"wrote {len(table)} rows to {path}"
     )
+
+
+def _backup_args(p: argparse.ArgumentParser) -> None:
+    add_store(p)
+    p.add_argument(
+        "--to",
+        metavar="PATH",
+        help="the copy to write (default: <store>.<UTC time>.bak beside the store)",
+    )
+    p.add_argument(
+        "--restore",
+        action="store_true",
+        help="put a backup in the store's place instead (the replaced file is kept as <store>.before-restore)",
+    )
+    p.add_argument(
+        "--from",
+        dest="source",
+        metavar="PATH",
+        help="with --restore: the backup to restore (default: the snapshot <store>.bak)",
+    )
+
+
+@command(
+    "backup",
+    "Copy the store with SQLite's online backup API (or --restore a backup in its place).",
+    _backup_args,
+)
+def _backup(args: argparse.Namespace) -> Outcome:
+    path = Path(args.store)
+    if args.restore:
+        if args.to:
+            raise UsageError("--to is for making a backup; with --restore, name it with --from")
+        done = restore_store(path, args.source)
+        text = f"restored {done['store']} from {done['restored_from']}: " + ", ".join(
+            f"{v} {k}" for k, v in done["totals"].items()
+        )
+        if done["previous"]:
+            text += f"\nthe file it replaced is kept as {done['previous']}"
+        return Outcome({"ok": True, **done}, text)
+    if args.source:
+        raise UsageError("--from names the backup to restore: use it with --restore")
+    if not path.exists():
+        raise FileNotFoundError(f"no store at {path}")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    target = Path(args.to) if args.to else path.with_name(f"{path.name}.{stamp}.bak")
+    started = time.perf_counter()
+    with Store.open(path, create=False, read_only=True) as store:
+        out = store.backup(target)  # checked first: a damaged store is not copied
+        totals = store.summary()["totals"]
+    seconds = time.perf_counter() - started
+    size = out.stat().st_size
+    payload = {
+        "ok": True,
+        "store": str(path),
+        "backup": str(out),
+        "bytes": size,
+        "seconds": round(seconds, 3),
+        "totals": totals,
+    }
+    text = (
+        f"backed up {path} to {out} ({size:,} bytes, {totals['ratings']} ratings) in {seconds:.2f} s"
+        f"\nrestore it with: calibrate backup --restore --store {path} --from {out}"
+    )
+    return Outcome(payload, text)

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import sqlite3
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
 
-from calibrate.store._connection import is_busy, retrying, sqlite_failure
+from calibrate.store._connection import is_busy, quick_check, retrying, sqlite_failure
+from calibrate.store._errors import StoreError
 
 __all__ = [
     "CHUNK_ROWS",
@@ -54,6 +56,11 @@ class StoreBase:
     _timeout: float
     _conn: sqlite3.Connection | None
     _version: int
+    _read_only: bool = False
+    #: Whether this connection has checked the store (quick_check) before writing.
+    _checked: bool = False
+    #: Whether a :meth:`transaction` is open (writes join it).
+    _outer: bool = False
 
     # ---- transactions ------------------------------------------------------------
     @property
@@ -63,13 +70,30 @@ class StoreBase:
         return self._conn
 
     def _write(self, fn: Callable[[], T], what: str) -> T:
-        """Run ``fn`` in one write transaction, retried if the store is locked."""
+        """Run ``fn`` in one write transaction, retried if the store is locked.
+
+        Inside :meth:`transaction`, ``fn`` joins the transaction already open. The first
+        write of a connection checks the store first (``PRAGMA quick_check``).
+        """
         c = self._c
+        if self._read_only:
+            raise StoreError(
+                f"could not {what}: the store {self._path} was opened read only "
+                "(Store.open(..., read_only=True)); nothing was written"
+            )
+        if self._outer:
+            try:
+                return fn()
+            except sqlite3.Error as exc:
+                raise sqlite_failure(exc, what, str(self._path)) from exc
 
         def attempt() -> T:
             try:
                 c.execute("BEGIN IMMEDIATE")
                 try:
+                    if not self._checked:
+                        quick_check(c, str(self._path), doing=what)
+                        self._checked = True
                     result = fn()
                     c.execute("COMMIT")
                 except BaseException:
@@ -84,18 +108,133 @@ class StoreBase:
 
         return retrying(attempt, path=str(self._path), timeout=self._timeout, what=what)
 
-    def _read(self, fn: Callable[[], T]) -> T:
-        """Run ``fn`` on one consistent snapshot (a concurrent import is all or nothing)."""
+    @contextlib.contextmanager
+    def transaction(self, what: str = "write to the store") -> Iterator[None]:
+        """Make every write inside the ``with`` block one transaction: all of them are
+        committed when the block ends, none if anything in it raises (or the process
+        is killed before the end).
+
+        The write lock is taken at the start (waiting, then retrying, as every write
+        does) and held to the end; the store is checked first (``PRAGMA quick_check``)
+        unless this connection already checked it. A nested ``transaction`` joins the
+        outer one.
+
+        Parameters
+        ----------
+        what : str
+            What the block does, for error messages ("could not import x.csv: ...").
+
+        Raises
+        ------
+        StoreDamagedError
+            The store failed the check; nothing was written.
+        StoreBusyError
+            Another process kept the store locked for too long; nothing was written.
+
+        Examples
+        --------
+        >>> import pathlib, tempfile
+        >>> from calibrate.rubric import load_rubric
+        >>> from calibrate.store import Store
+        >>> rubric = load_rubric("rubrics/evidence-4level.yaml")
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     with Store.open(pathlib.Path(tmp) / "calibrate.db") as store:
+        ...         try:
+        ...             with store.transaction("set up round R1"):
+        ...                 _ = store.add_rubric(rubric)
+        ...                 _ = store.add_round("evidence-4level", "R1")
+        ...                 raise KeyboardInterrupt  # anything going wrong
+        ...         except KeyboardInterrupt:
+        ...             pass
+        ...         store.rubrics().empty
+        True
+
+        References
+        ----------
+        SQLite, "Transaction": https://www.sqlite.org/lang_transaction.html
+        """
         c = self._c
+        if self._outer:
+            yield
+            return
+        if self._read_only:
+            raise StoreError(
+                f"could not {what}: the store {self._path} was opened read only; nothing was written"
+            )
+        path = str(self._path)
+
+        def begin() -> None:
+            try:
+                c.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                if is_busy(exc):
+                    raise
+                raise sqlite_failure(exc, what, path) from exc
+
+        retrying(begin, path=path, timeout=self._timeout, what=what)
+        self._outer = True
+        try:
+            if not self._checked:
+                quick_check(c, path, doing=what)
+                self._checked = True
+            yield
+            try:
+                c.execute("COMMIT")
+            except sqlite3.Error as exc:
+                raise sqlite_failure(exc, what, path) from exc
+        except BaseException:
+            if c.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    c.execute("ROLLBACK")
+            raise
+        finally:
+            self._outer = False
+
+    def check(self) -> None:
+        """Check the store: SQLite's ``PRAGMA quick_check`` of every page and row (the
+        tables and columns were checked on opening). Writing commands call it before
+        writing; about 0.4 s per million ratings.
+
+        Raises
+        ------
+        StoreDamagedError
+            Naming the file, what SQLite found and the snapshot to restore.
+
+        References
+        ----------
+        SQLite, "PRAGMA quick_check": https://www.sqlite.org/pragma.html#pragma_quick_check
+        """
+        path = str(self._path)
+
+        def run() -> None:
+            quick_check(self._c, path, doing="check the store")
+
+        self._read(run)
+        self._checked = True
+
+    def _read(self, fn: Callable[[], T]) -> T:
+        """Run ``fn`` on one consistent snapshot (a concurrent import is all or nothing);
+        inside :meth:`transaction`, on the transaction's own view."""
+        c = self._c
+        if self._outer:
+            try:
+                return fn()
+            except sqlite3.Error as exc:
+                raise sqlite_failure(exc, "read the store", str(self._path)) from exc
 
         def attempt() -> T:
             try:
                 c.execute("BEGIN")
                 try:
-                    return fn()
-                finally:
-                    if c.in_transaction:
-                        c.execute("COMMIT")
+                    result = fn()
+                except BaseException:
+                    if c.in_transaction:  # (a failed read may have ended it already)
+                        with contextlib.suppress(sqlite3.Error):
+                            c.execute("ROLLBACK")
+                    raise
+                if c.in_transaction:
+                    c.execute("COMMIT")
+                return result
             except sqlite3.Error as exc:
                 if is_busy(exc):
                     raise  # retried

@@ -8,10 +8,20 @@ this calibrate can do, and what to do next.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 
 from calibrate._problems import DataProblemError, Problem
 
-__all__ = ["ConflictError", "NotAStoreError", "StoreBusyError", "StoreError", "StoreVersionError"]
+__all__ = [
+    "ConflictError",
+    "NotAStoreError",
+    "StoreBusyError",
+    "StoreDamagedError",
+    "StoreError",
+    "StoreVersionError",
+    "restore_hint",
+    "snapshot_path",
+]
 
 
 class NotAStoreError(ValueError):
@@ -21,6 +31,56 @@ class NotAStoreError(ValueError):
 class StoreError(RuntimeError):
     """The store file could not be read or written (a full disk, no permission, an I/O
     error). The message says what SQLite reported; a write that failed wrote nothing."""
+
+
+def snapshot_path(path: str | Path) -> Path:
+    """Where calibrate keeps the snapshot of a store taken before each write command:
+    beside it, with ``.bak`` added to its name (``calibrate.db`` -> ``calibrate.db.bak``)."""
+    path = Path(path)
+    return path.with_name(path.name + ".bak")
+
+
+def restore_hint(path: str | Path) -> str:
+    """What to do with a damaged store: restore the snapshot if there is one."""
+    bak = snapshot_path(path)
+    if bak.is_file():
+        return (
+            f"restore it from a backup: the snapshot calibrate took before its last write is "
+            f"{bak} (calibrate backup --restore --store {path}); then run that write again"
+        )
+    return (
+        f"restore it from a backup (calibrate backup --restore --store {path} --from BACKUP); "
+        f"there is no snapshot at {bak}"
+    )
+
+
+class StoreDamagedError(StoreError):
+    """The store file is damaged: SQLite finds its pages or the store's tables broken
+    (a truncated copy, bytes overwritten, a table dropped by another tool).
+
+    Nothing was written. The message names the file, what was found and what to do:
+    restore the snapshot calibrate keeps beside the store (``<store>.bak``, see
+    :func:`snapshot_path`) with ``calibrate backup --restore``.
+
+    Attributes
+    ----------
+    path : str
+        The store file.
+    problems : tuple of str
+        What was found (SQLite's ``PRAGMA quick_check`` lines, missing tables or columns).
+    """
+
+    def __init__(self, path: str | Path, problems: Iterable[str], *, doing: str | None = None):
+        self.path = str(path)
+        self.problems = tuple(problems)
+        shown = "; ".join(self.problems[:5])
+        if len(self.problems) > 5:
+            shown += f"; ... and {len(self.problems) - 5} more"
+        head = f"could not {doing}: " if doing else ""
+        super().__init__(
+            f"{head}the store {self.path} is damaged ({shown}); nothing was written. "
+            f"The file is damaged: {restore_hint(self.path)}"
+        )
 
 
 class StoreVersionError(StoreError):

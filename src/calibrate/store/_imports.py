@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
@@ -28,7 +29,7 @@ from calibrate.store._prepare import PreparedRatings, prepare_ratings
 from calibrate.store._rounds import RoundsMixin
 from calibrate.store._schema import NO_ROUND_PK
 
-__all__ = ["ImportReport", "ImportsMixin", "file_sha256"]
+__all__ = ["ImportReport", "ImportsMixin", "check_rows", "file_sha256", "row_of"]
 
 #: Conflicting rows spelled out in a :class:`ConflictError` (all are counted).
 _MAX_CONFLICTS = 1000
@@ -99,6 +100,34 @@ def file_sha256(path: str | Path) -> str:
     return h.hexdigest()
 
 
+def check_rows(rows: object, n: int) -> np.ndarray | None:
+    """``rows`` (the file row of each of ``n`` table rows) as an int64 array, checked."""
+    if rows is None:
+        return None
+    what = (
+        f"rows must be None or {n} file row numbers (>= 2, the header is row 1), one per table row"
+    )
+    try:
+        out = np.asarray(rows)
+    except (TypeError, ValueError):
+        raise TypeError(f"{what}; got {type(rows).__name__}") from None
+    if out.ndim != 1 or (out.size and out.dtype.kind not in "iu"):
+        raise TypeError(f"{what}; got {type(rows).__name__} of {out.dtype}")
+    if len(out) != n:
+        raise ValueError(f"{what}; got {len(out)}")
+    if out.size and out.min() < 1:
+        raise ValueError(f"{what}; got {int(out.min())}")
+    return out.astype(np.int64)
+
+
+def row_of(pos: int, file_rows: np.ndarray | None) -> tuple[int | None, str]:
+    """The file row of table row ``pos`` (or None), and the prefix naming it when
+    there is no file row ("table row 3: ")."""
+    if file_rows is None:
+        return None, f"table row {int(pos)}: "
+    return int(file_rows[int(pos)]), ""
+
+
 class ImportsMixin(RoundsMixin):
     """Bulk imports of ratings, and the ``imports`` record every import (ratings or key) adds to."""
 
@@ -109,6 +138,7 @@ class ImportsMixin(RoundsMixin):
         source: str | None = None,
         sha256: str | None = None,
         progress: Progress | None = None,
+        rows: Sequence[int] | np.ndarray | None = None,
     ) -> ImportReport:
         """Add a ratings table to the store in one transaction.
 
@@ -128,6 +158,10 @@ class ImportsMixin(RoundsMixin):
         progress : callable, optional
             ``progress(rows_done, rows_total)``, called after each chunk of rows is
             written (e.g. to drive a progress bar). If it raises, nothing is written.
+        rows : sequence of int, optional
+            The file row of each table row (header = row 1), named in conflict
+            messages. Default: rows are named by their position in the table
+            ("table row 0" is the first).
 
         Returns
         -------
@@ -145,10 +179,11 @@ class ImportsMixin(RoundsMixin):
             Another process kept the store locked for too long; nothing is written.
         """
         check_progress(progress)
+        file_rows = check_rows(rows, len(table))
         prepared = prepare_ratings(table)
         source = table.source if source is None else str(source)
         return self._write(
-            lambda: self._import_ratings(prepared, source, check_sha(sha256), progress),
+            lambda: self._import_ratings(prepared, source, check_sha(sha256), progress, file_rows),
             f"import {source or 'ratings'}",
         )
 
@@ -178,7 +213,12 @@ class ImportsMixin(RoundsMixin):
 
     # ---- internals ---------------------------------------------------------------
     def _import_ratings(
-        self, p: PreparedRatings, source: str | None, sha256: str | None, progress: Progress | None
+        self,
+        p: PreparedRatings,
+        source: str | None,
+        sha256: str | None,
+        progress: Progress | None,
+        file_rows: np.ndarray | None = None,
     ) -> ImportReport:
         c = self._c
         n = len(p)
@@ -222,7 +262,9 @@ class ImportsMixin(RoundsMixin):
         added = c.total_changes - before
 
         if added < n:
-            self._refuse_rating_conflicts(p, rubric_pk, round_pk, sub_pk, rev_pk, crit_pk, source)
+            self._refuse_rating_conflicts(
+                p, rubric_pk, round_pk, sub_pk, rev_pk, crit_pk, source, file_rows
+            )
         closed = [
             (str(round_names[i]), closed_at[i]) for i, s in enumerate(status) if s == "closed"
         ]
@@ -269,6 +311,7 @@ class ImportsMixin(RoundsMixin):
         rev_pk: np.ndarray,
         crit_pk: np.ndarray,
         source: str | None,
+        file_rows: np.ndarray | None = None,
     ) -> None:
         """Raise ConflictError naming rows whose key is stored with another score."""
         c = self._c
@@ -319,10 +362,12 @@ class ImportsMixin(RoundsMixin):
                 if imp is None
                 else f"import #{imp}" + (f" of {imp_source}" if imp_source else "")
             )
+            file_row, at = row_of(p.pos[i], file_rows)
             problems.append(
                 Problem(
-                    f"table row {int(p.pos[i])}: {where} is stored with score {stored} ({origin}); this table has {int(p.score[i])}",
+                    f"{at}{where} is stored with score {stored} ({origin}); this table has {int(p.score[i])}",
                     file=source,
+                    row=file_row,
                     column="score",
                     value=str(int(p.score[i])),
                 )

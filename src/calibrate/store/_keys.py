@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 
@@ -15,7 +17,7 @@ from calibrate.store._base import (
     insert_rows,
 )
 from calibrate.store._errors import ConflictError
-from calibrate.store._imports import ImportReport, ImportsMixin
+from calibrate.store._imports import ImportReport, ImportsMixin, check_rows, row_of
 from calibrate.store._prepare import PreparedKey, prepare_key
 
 __all__ = ["KeysMixin"]
@@ -31,18 +33,21 @@ class KeysMixin(ImportsMixin):
         source: str | None = None,
         sha256: str | None = None,
         progress: Progress | None = None,
+        rows: Sequence[int] | np.ndarray | None = None,
     ) -> ImportReport:
         """Add an answer key to the store in one transaction.
 
         A key score already stored with the same value is already present (its
-        rationale stays as first stored); a different value is a :class:`ConflictError`.
+        rationale stays as first stored); a different value is a :class:`ConflictError`
+        naming the key file's row (``rows``), submission, criterion and both scores.
         Parameters and errors are those of :meth:`import_ratings`.
         """
         check_progress(progress)
+        file_rows = check_rows(rows, len(key))
         prepared = prepare_key(key)
         source = key.source if source is None else str(source)
         return self._write(
-            lambda: self._import_key(prepared, source, check_sha(sha256), progress),
+            lambda: self._import_key(prepared, source, check_sha(sha256), progress, file_rows),
             f"import {source or 'answer key'}",
         )
 
@@ -52,7 +57,12 @@ class KeysMixin(ImportsMixin):
 
     # ---- internals ---------------------------------------------------------------
     def _import_key(
-        self, p: PreparedKey, source: str | None, sha256: str | None, progress: Progress | None
+        self,
+        p: PreparedKey,
+        source: str | None,
+        sha256: str | None,
+        progress: Progress | None,
+        file_rows: np.ndarray | None = None,
     ) -> ImportReport:
         c = self._c
         n = len(p)
@@ -94,11 +104,14 @@ class KeysMixin(ImportsMixin):
             for i in range(n):
                 v, imp = stored[(int(sub_pk[i]), int(crit_pk[i]))]
                 if v != p.score[i]:
+                    file_row, at = row_of(p.pos[i], file_rows)
+                    origin = f"import #{imp}"
                     problems.append(
                         Problem(
-                            f"table row {int(p.pos[i])}: the key for submission {str(p.sub_names[p.sub_codes[i]])!r}, criterion "
-                            f"{p.rubric.criterion_ids[p.crit[i]]!r} is stored with score {v} (import #{imp}); this key has {int(p.score[i])}",
+                            f"{at}the key for submission {str(p.sub_names[p.sub_codes[i]])!r}, criterion "
+                            f"{p.rubric.criterion_ids[p.crit[i]]!r} is stored with score {v} ({origin}); this key has {int(p.score[i])}",
                             file=source,
+                            row=file_row,
                             column="key_score",
                             value=str(int(p.score[i])),
                         )

@@ -12,9 +12,19 @@ the missing steps in one transaction.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import sqlite3
 
-__all__ = ["APPLICATION_ID", "MIGRATIONS", "NO_ROUND_PK", "SCHEMA_VERSION", "migrate"]
+__all__ = [
+    "APPLICATION_ID",
+    "MIGRATIONS",
+    "NO_ROUND_PK",
+    "SCHEMA_VERSION",
+    "expected_tables",
+    "migrate",
+    "schema_problems",
+]
 
 #: ``PRAGMA application_id`` of a calibrate store: "CALB" in ASCII.
 APPLICATION_ID = 0x43414C42
@@ -171,3 +181,54 @@ def migrate(conn: sqlite3.Connection, found: int, calibrate_version: str, now: s
         (str(SCHEMA_VERSION),),
     )
     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+@functools.lru_cache(maxsize=8)
+def expected_tables(version: int) -> dict[str, tuple[str, ...]]:
+    """The tables of a store of schema ``version`` and their columns, in order."""
+    with contextlib.closing(sqlite3.connect(":memory:")) as conn:
+        for step in range(version):
+            for statement in MIGRATIONS[step]:
+                conn.execute(statement)
+        return _tables(conn)
+
+
+def _tables(conn: sqlite3.Connection) -> dict[str, tuple[str, ...]]:
+    names = [
+        r[0]
+        for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        )
+    ]
+    return {n: tuple(r[1] for r in conn.execute(f"PRAGMA table_info({_quoted(n)})")) for n in names}
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def schema_problems(conn: sqlite3.Connection, version: int) -> list[str]:
+    """What is missing from (or does not belong in) a store of schema ``version``.
+
+    Tables of its own a program adds are allowed; a missing table or column, or a
+    table of a later schema version in an older store, is a problem.
+    """
+    if not 0 <= version <= SCHEMA_VERSION:
+        return [f"schema version {version} is not one calibrate writes"]
+    found = _tables(conn)
+    problems = []
+    for table, columns in expected_tables(version).items():
+        if table not in found:
+            problems.append(f"table {table!r} is missing")
+            continue
+        missing = [c for c in columns if c not in found[table]]
+        if missing:
+            problems.append(f"table {table!r} has no column {', '.join(map(repr, missing))}")
+    later = sorted(set(expected_tables(SCHEMA_VERSION)) - set(expected_tables(version)))
+    early = [t for t in later if t in found]
+    if early:
+        problems.append(
+            f"it records schema version {version} but holds {', '.join(map(repr, early))} "
+            "of a later version"
+        )
+    return problems

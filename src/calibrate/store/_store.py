@@ -8,19 +8,31 @@ tables of ``_base``.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from calibrate._checks import check_instance
 from calibrate._version import __version__
+from calibrate.store._backup import partial_path, write_backup
 from calibrate.store._base import DEFAULT_PATH, Progress
-from calibrate.store._connection import open_connection
+from calibrate.store._connection import open_connection, tidy_after_read
+from calibrate.store._errors import NotAStoreError, snapshot_path
 from calibrate.store._imports import ImportReport, file_sha256
 from calibrate.store._keys import KeysMixin
 from calibrate.store._ratings import RatingsMixin
 from calibrate.store._schema import NO_ROUND_PK
 
-__all__ = ["DEFAULT_PATH", "ImportReport", "Progress", "Store", "file_sha256"]
+__all__ = [
+    "DEFAULT_PATH",
+    "ImportReport",
+    "Progress",
+    "Store",
+    "file_sha256",
+    "restore_store",
+    "snapshot_path",
+]
 
 
 class Store(RatingsMixin, KeysMixin):
@@ -44,11 +56,20 @@ class Store(RatingsMixin, KeysMixin):
         When false, a missing file is a ``FileNotFoundError`` instead of a new store.
     timeout : float
         Seconds SQLite waits for another process's write lock before each retry.
+    read_only : bool
+        Open the file for reading only (SQLite ``mode=ro``, and ``immutable=1`` when the
+        file or its folder is not writable): nothing is created or written, so a store
+        on read-only media can be read. Writes raise :class:`StoreError`. Every reading
+        command opens the store this way.
 
     Raises
     ------
     NotAStoreError
-        The file is not SQLite, or is another program's SQLite database.
+        The file is not SQLite, is another program's SQLite database, or (read only)
+        is empty.
+    StoreDamagedError
+        SQLite cannot read the file (truncated, overwritten) or the store's tables or
+        columns are missing; the message names the snapshot to restore.
     StoreVersionError
         The file was written by a newer calibrate.
 
@@ -81,7 +102,12 @@ class Store(RatingsMixin, KeysMixin):
     """
 
     def __init__(
-        self, path: str | Path = DEFAULT_PATH, *, create: bool = True, timeout: float = 10.0
+        self,
+        path: str | Path = DEFAULT_PATH,
+        *,
+        create: bool = True,
+        timeout: float = 10.0,
+        read_only: bool = False,
     ) -> None:
         if isinstance(timeout, bool) or not isinstance(timeout, int | float):
             raise TypeError(
@@ -89,12 +115,24 @@ class Store(RatingsMixin, KeysMixin):
             )
         if not timeout >= 0:  # (NaN too)
             raise ValueError(f"timeout must be a number of seconds >= 0; got {timeout!r}")
+        check_instance("read_only", read_only, bool)
         self._path = Path(path)
         self._timeout = float(timeout)
         self._conn = None
-        conn, version = open_connection(
-            self._path, create=create, timeout=self._timeout, calibrate_version=__version__
-        )
+        self._read_only = read_only
+        self._tidy = read_only and not self._path.with_name(self._path.name + "-wal").exists()
+        try:
+            conn, version = open_connection(
+                self._path,
+                create=create,
+                timeout=self._timeout,
+                calibrate_version=__version__,
+                read_only=read_only,
+            )
+        except BaseException:
+            if self._tidy:
+                tidy_after_read(self._path)
+            raise
         self._conn = conn
         self._version = version
         for ddl in (
@@ -107,13 +145,18 @@ class Store(RatingsMixin, KeysMixin):
 
     @classmethod
     def open(
-        cls, path: str | Path = DEFAULT_PATH, *, create: bool = True, timeout: float = 10.0
+        cls,
+        path: str | Path = DEFAULT_PATH,
+        *,
+        create: bool = True,
+        timeout: float = 10.0,
+        read_only: bool = False,
     ) -> Store:
         """Open (or create) the store at ``path``; use it as a context manager.
 
         See :class:`Store` for the parameters and errors.
         """
-        return cls(path, create=create, timeout=timeout)
+        return cls(path, create=create, timeout=timeout, read_only=read_only)
 
     @property
     def path(self) -> Path:
@@ -126,6 +169,11 @@ class Store(RatingsMixin, KeysMixin):
         return self._version
 
     @property
+    def read_only(self) -> bool:
+        """Whether the store was opened for reading only."""
+        return self._read_only
+
+    @property
     def closed(self) -> bool:
         return self._conn is None
 
@@ -136,6 +184,8 @@ class Store(RatingsMixin, KeysMixin):
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             conn.close()
+            if self._tidy:
+                tidy_after_read(self._path)
 
     def __enter__(self) -> Store:
         return self
@@ -153,6 +203,48 @@ class Store(RatingsMixin, KeysMixin):
         return f"Store({str(self._path)!r}, {state})"
 
     # ---- the whole store -----------------------------------------------------------
+    def backup(self, target: str | Path | None = None, *, check: bool = True) -> Path:
+        """Copy the store to ``target`` with SQLite's online backup API.
+
+        The copy is one consistent moment of the store, taken while other processes go
+        on reading and writing it, and written atomically (a ``.partial`` file renamed
+        when complete). It is itself a store: open it, or put it back with
+        :func:`restore_store`.
+
+        Parameters
+        ----------
+        target : str or Path, optional
+            The copy's file (replaced if it exists). Default: the snapshot beside the
+            store, :func:`snapshot_path` (``calibrate.db`` -> ``calibrate.db.bak``),
+            which writing commands refresh before each write.
+        check : bool
+            Run :meth:`check` first (unless this connection already did), so a damaged
+            store is never copied over a good backup.
+
+        Returns
+        -------
+        Path
+            The copy.
+
+        Raises
+        ------
+        StoreDamagedError
+            The store failed the check; nothing was copied.
+        StoreError
+            The copy could not be written (a full disk, no permission); ``target`` is
+            as it was and the store unchanged.
+
+        References
+        ----------
+        SQLite, "Online Backup API": https://www.sqlite.org/backup.html
+        """
+        out = snapshot_path(self._path) if target is None else Path(target)
+        if out.resolve() == self._path.resolve():
+            raise ValueError(f"target must be another file than the store itself; got {out}")
+        if check and not self._checked:
+            self.check()
+        return write_backup(self._c, out, source=str(self._path))
+
     def summary(self) -> dict[str, Any]:
         """Counts per rubric version and in total.
 
@@ -228,3 +320,66 @@ class Store(RatingsMixin, KeysMixin):
             "rubrics": list(per.values()),
             "totals": dict(zip(keys, (int(v) for v in total), strict=True)),
         }
+
+
+def restore_store(path: str | Path, backup: str | Path | None = None) -> dict[str, Any]:
+    """Put a backup of a store in its place (the store file is replaced, not merged).
+
+    The backup is checked first (it must be a healthy calibrate store). It is copied
+    beside the store and renamed onto it; the file it replaces (if any) is kept as
+    ``<store>.before-restore`` (with its write-ahead log, if one was waiting, as
+    ``<store>.before-restore-wal``), so a restore can itself be undone. Stop other
+    programs using the store first.
+
+    Parameters
+    ----------
+    path : str or Path
+        The store to restore.
+    backup : str or Path, optional
+        The copy to restore (default: the snapshot :func:`snapshot_path`).
+
+    Returns
+    -------
+    dict
+        ``{"store", "restored_from", "previous", "totals"}``: the store, the backup, the
+        kept former file (or None) and the restored store's totals (as in
+        :meth:`Store.summary`).
+
+    Raises
+    ------
+    FileNotFoundError
+        There is no such backup.
+    NotAStoreError, StoreDamagedError, StoreVersionError
+        The backup is not a healthy store this calibrate reads; nothing was changed.
+    """
+    path = Path(path)
+    src = snapshot_path(path) if backup is None else Path(backup)
+    if not src.is_file():
+        raise FileNotFoundError(
+            f"no backup at {src} to restore the store {path} from "
+            "(calibrate backup --store S --to FILE makes one; writing commands keep "
+            f"{snapshot_path(path)})"
+        )
+    if path.is_dir():
+        raise NotAStoreError(f"{path} is a folder; a store is a single file")
+    if src.resolve() == path.resolve():
+        raise ValueError(f"backup must be another file than the store itself; got {src}")
+    with Store.open(src, create=False, read_only=True) as b:
+        b.check()
+        totals = b.summary()["totals"]
+        staged = write_backup(b._c, partial_path(path).with_suffix(".restore"), source=str(src))
+    previous = None
+    if path.exists():
+        previous = path.with_name(path.name + ".before-restore")
+        os.replace(path, previous)
+        wal = path.with_name(path.name + "-wal")
+        if wal.exists():
+            os.replace(wal, previous.with_name(previous.name + "-wal"))
+        path.with_name(path.name + "-shm").unlink(missing_ok=True)
+    os.replace(staged, path)
+    return {
+        "store": str(path),
+        "restored_from": str(src),
+        "previous": None if previous is None else str(previous),
+        "totals": totals,
+    }
