@@ -559,3 +559,23 @@ def test_many_problems_of_a_kind_are_counted_not_listed(tmp_path, template_store
         "scores that are not levels of criterion 'overview'": (400, 50),
         "scores that are not levels of criterion 'artifacts'": (3, 3),
     }
+
+
+def test_the_formula_guard_round_trips_without_merging(tmp_path):
+    """Reviewers '=x and =x export as ''=x and '=x and read back as two reviewers."""
+    from calibrate.io import export_table, read_ratings
+    from calibrate.rubric import load_rubric
+
+    from tests.hardening.corpus import RUBRIC
+
+    rubric = load_rubric(RUBRIC)
+    path = tmp_path / "r.csv"
+    path.write_text(csv_text("S1,'=x,overview,3", "S1,=x,overview,2"))
+    with pytest.raises(Exception, match="would be one id"):
+        read_ratings(path, rubric)  # a file holding both spellings is ambiguous
+    path.write_text(csv_text("S1,''=x,overview,3", "S1,'=y,overview,2"))
+    table = read_ratings(path, rubric)
+    assert sorted(table.frame["reviewer_id"].astype(str)) == ["'=x", "=y"]
+    for suffix in (".csv", ".xlsx"):
+        again = read_ratings(export_table(table, tmp_path / f"out{suffix}"), rubric)
+        assert sorted(again.frame["reviewer_id"].astype(str)) == ["'=x", "=y"]
