@@ -565,7 +565,6 @@ def test_the_formula_guard_round_trips_without_merging(tmp_path):
     """Reviewers '=x and =x export as ''=x and '=x and read back as two reviewers."""
     from calibrate.io import export_table, read_ratings
     from calibrate.rubric import load_rubric
-
     from tests.hardening.corpus import RUBRIC
 
     rubric = load_rubric(RUBRIC)
