@@ -64,6 +64,25 @@ def read_ratings(
     ``round_id`` and ``kind`` (``anchor``, ``live`` or ``seeded``). Other columns are
     ignored. Criteria may be given by id or by name.
 
+    What is refused, each with its file, row, column and value:
+
+    * ids (submission, reviewer, criterion, round) holding control or invisible format
+      characters (Unicode Cc/Cf: U+200B, U+200D, U+FEFF, U+2060, bidi controls) or longer
+      than :data:`calibrate.ratings.MAX_ID_LENGTH` (200) characters; ids are stripped and
+      NFC-normalised (composed and decomposed "Renée" are one reviewer), nothing else;
+    * one id written both as ``'=x`` (the ``'`` our exports put before formula-like text)
+      and ``=x``: they would become one id;
+    * scores that are no plain number (``3_0``, full-width or Arabic-Indic digits,
+      ``1e400``, ``nan``, ``inf``, ``3e0``) and are no level label;
+    * rows with more or fewer fields than the header ("row 2 has 9 fields where the header
+      has 7"), repeated header names, more than :data:`MAX_COLUMNS` (1,000) columns, a
+      cell over :data:`MAX_FIELD_CHARS` (100,000) characters, NUL bytes, bytes that are
+      neither UTF-8 nor Windows-1252 (UTF-16 with a byte-order mark is read);
+    * Excel cells holding a formula with no saved result (named with the sheet, the cell
+      and the formula), an empty first sheet (the sheets with data are named).
+
+    Problems of one kind are listed up to 50 times, then counted (``more``).
+
     Parameters
     ----------
     path : path of the file; its suffix says its format.
