@@ -241,7 +241,8 @@ def test_wrong_field_counts_are_listed_with_the_other_problems(tmp_path, evidenc
         read_ratings(path, evidence_rubric)
     got = problems(info)
     assert any(
-        p.startswith(f"{path}, row 6: this line has 8 fields; the header has 7") for p in got
+        p.startswith(f"{path}, row 6, value ") and "row 6 has 8 fields where the header has 7" in p
+        for p in got
     ), got
     assert any(p.startswith(f"{path}, row 7, column 'score'") for p in got), got
 

@@ -13,6 +13,8 @@ import sys
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from calibrate._problems import DataProblemError
+
 if TYPE_CHECKING:  # numpy and pandas load with the first command, not with the parser
     import pandas as pd
 
@@ -79,11 +81,17 @@ def frame_text(frame: pd.DataFrame, *, max_rows: int = 60) -> str:
 
 def problems_outcome(exc: Exception, *, what: str) -> Outcome:
     """Data problems as an outcome with exit code 1 (every problem listed)."""
-    problems = list(getattr(exc, "problems", ()))
+    if not isinstance(exc, DataProblemError):
+        exc = DataProblemError(getattr(exc, "problems", ()))
+    listed = [p for p in exc.problems if not p.more]
+    n = exc.total
     payload = {
         "ok": False,
-        "error": f"{len(problems)} problem(s) in the {what}",
-        "problems": [p.to_dict() for p in problems],
+        "error": f"{n} problem(s) in the {what}",
+        # the listed problems (at most 50 of a kind); problem_counts counts every kind
+        "problems": [p.to_dict() for p in listed],
+        "problem_counts": exc.problem_counts,
+        "more": n - len(listed),
     }
-    lines = [f"{len(problems)} problem(s) in the {what}:"] + [f"  - {p}" for p in problems]
+    lines = [f"{n} problem(s) in the {what}:", *exc.lines()]
     return Outcome(payload, "\n".join(lines), EXIT_DATA)

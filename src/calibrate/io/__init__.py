@@ -1,6 +1,7 @@
 """Reading, validating and exporting ratings, answer keys and form-export sheets."""
 
 from calibrate.io._export import export_table, neutralise_formulas, ratings_to_records
+from calibrate.io._files import MAX_COLUMNS, MAX_FIELD_CHARS
 from calibrate.io._program import ProgramData, read_program
 from calibrate.io._read import (
     DECIMAL_SCORES_RUBRIC,
@@ -14,6 +15,8 @@ from calibrate.io._read import (
 
 __all__ = [
     "DECIMAL_SCORES_RUBRIC",
+    "MAX_COLUMNS",
+    "MAX_FIELD_CHARS",
     "SCORES_ONLY_CRITERION",
     "SCORES_RUBRIC",
     "ProgramData",

@@ -36,7 +36,9 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
         ):
             continue
         text = s.astype(object).where(s.notna(), None)
-        risky = text.map(lambda v: isinstance(v, str) and v.startswith(FORMULA_STARTS))
+        # also text that already starts with ' before such text, so that the reader,
+        # which takes one ' away, gives back exactly what was written ('=x and =x stay two)
+        risky = text.map(lambda v: isinstance(v, str) and v.lstrip("'").startswith(FORMULA_STARTS))
         out[col] = text.where(~risky, "'" + text.astype(str))
     return out
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -62,6 +63,25 @@ def read_ratings(
     level label such as ``Proficient``), and optionally ``rated_at`` (ISO 8601),
     ``round_id`` and ``kind`` (``anchor``, ``live`` or ``seeded``). Other columns are
     ignored. Criteria may be given by id or by name.
+
+    What is refused, each with its file, row, column and value:
+
+    * ids (submission, reviewer, criterion, round) holding control or invisible format
+      characters (Unicode Cc/Cf: U+200B, U+200D, U+FEFF, U+2060, bidi controls) or longer
+      than :data:`calibrate.ratings.MAX_ID_LENGTH` (200) characters; ids are stripped and
+      NFC-normalised (composed and decomposed "Renée" are one reviewer), nothing else;
+    * one id written both as ``'=x`` (the ``'`` our exports put before formula-like text)
+      and ``=x``: they would become one id;
+    * scores that are no plain number (``3_0``, full-width or Arabic-Indic digits,
+      ``1e400``, ``nan``, ``inf``, ``3e0``) and are no level label;
+    * rows with more or fewer fields than the header ("row 2 has 9 fields where the header
+      has 7"), repeated header names, more than :data:`MAX_COLUMNS` (1,000) columns, a
+      cell over :data:`MAX_FIELD_CHARS` (100,000) characters, NUL bytes, bytes that are
+      neither UTF-8 nor Windows-1252 (UTF-16 with a byte-order mark is read);
+    * Excel cells holding a formula with no saved result (named with the sheet, the cell
+      and the formula), an empty first sheet (the sheets with data are named).
+
+    Problems of one kind are listed up to 50 times, then counted (``more``).
 
     Parameters
     ----------
@@ -243,10 +263,28 @@ def _problem(raw: RawTable, i: int, value: str, message: str) -> Problem:
     return Problem(message, file=raw.source, row=int(raw.rows[i]), column="score", value=value)
 
 
-def _classify(text: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Per distinct score text: its number (NaN for a label) and whether it is a label."""
-    numbers = pd.to_numeric(pd.Series(text, dtype=object), errors="coerce").to_numpy(dtype=float)
-    return numbers, np.isnan(numbers)
+#: A number as a score is written: ASCII digits, an optional sign and decimal point.
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
+
+
+def _classify(text: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per distinct score text: its number (NaN for a label), whether it is a label, and
+    whether it is neither: text ``float()`` reads that is no plain number (``3_0``,
+    full-width digits, ``1e400``, ``nan``, ``inf``)."""
+    numbers = np.full(len(text), np.nan)
+    label = np.zeros(len(text), dtype=bool)
+    odd = np.zeros(len(text), dtype=bool)
+    for k, t in enumerate(text):
+        if _PLAIN_NUMBER.fullmatch(t):
+            numbers[k] = float(t)
+            continue
+        try:
+            float(t)
+        except ValueError:
+            label[k] = True
+        else:
+            odd[k] = True
+    return numbers, label, odd
 
 
 def _order_levels(order: object) -> list[str]:
@@ -379,7 +417,7 @@ def read_ratings_without_rubric(
     # every decision is taken on the distinct spellings, then spread to the rows
     codes, uniques = pd.factorize(f["score"].astype(str).str.strip(), sort=False)
     text = [str(u) for u in uniques]
-    numbers, label = _classify(text)
+    numbers, label, odd = _classify(text)
     blank = np.array([t == "" for t in text], dtype=bool)
     label &= ~blank
     finite = np.isfinite(numbers)
@@ -422,6 +460,12 @@ def read_ratings_without_rubric(
                 "(or ordinal with --order) for labels"
             )
 
+    if levels_in_order is None:
+        for u in np.flatnonzero(odd):
+            bad_reason[int(u)] = (
+                "not a plain number: a score is written with the digits 0-9, an optional "
+                "sign and decimal point (not 3_0, full-width digits, 1e400, nan or inf)"
+            )
     # the levels, and the score text each spelling becomes: the label of its level, which
     # validate_ratings resolves before any number
     new_text = np.array(text, dtype=object)
@@ -469,6 +513,8 @@ def read_ratings_without_rubric(
                     f"{len(rows) - 50} more score(s) like these are left out of this list",
                     file=raw.source,
                     column="score",
+                    kind="scores the level does not allow",
+                    more=len(rows) - 50,
                 )
             )
         raise RatingsError(problems)

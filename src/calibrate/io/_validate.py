@@ -8,39 +8,172 @@ one :class:`Problem` naming its file, row, column and value.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
-from calibrate._problems import Problem, RatingsError
+from calibrate._problems import PER_KIND, Problem, RatingsError, more_like_this, shown_value
 from calibrate.io._files import RawTable
-from calibrate.ratings import KINDS, AnswerKey, RatingsTable, canonical_frame
+from calibrate.ratings import (
+    KINDS,
+    MAX_ID_LENGTH,
+    AnswerKey,
+    RatingsTable,
+    canonical_frame,
+    id_problem,
+    normalise_id,
+)
 from calibrate.rubric import Criterion, Rubric
 
 __all__ = ["validate_key", "validate_ratings"]
 
 _BAD = np.int64(-(2**62))  # sentinel: this (criterion, spelling) is not a level
-_FORMULA_QUOTE = ("'=", "'+", "'-", "'@")  # what our exports put before formula-like text
+#: What a spreadsheet runs as a formula; our exports put ``'`` before such text.
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+#: A score as typed: ASCII digits, an optional sign, an optional decimal point (or one
+#: decimal comma). Not ``3_0``, not full-width or Arabic-Indic digits, not ``1e400``,
+#: ``nan`` or ``inf``, which ``float()`` also takes.
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:[.,][0-9]*)?|[.,][0-9]+)")
+
+
+def _guarded(text: str) -> bool:
+    """Whether ``text`` is formula-like text behind our exports' ``'`` guard."""
+    return text.startswith("'") and text.lstrip("'").startswith(_FORMULA)
 
 
 def _unquote(s: pd.Series) -> pd.Series:
     """Undo the quote our CSV/Excel exports add before formula-like text (round trips)."""
-    quoted = s.str.startswith(_FORMULA_QUOTE)
-    return s.where(~quoted, s.str.slice(1)) if quoted.any() else s
+    quoted = s.str.startswith("'")
+    if not quoted.any():
+        return s
+    codes, uniques = pd.factorize(s)
+    fixed = np.array([u[1:] if _guarded(u) else u for u in uniques] + [""], dtype=object)
+    return pd.Series(fixed[codes], index=s.index, dtype=s.dtype)
 
 
 def _rows_problems(
-    raw: RawTable, mask: np.ndarray, column: str, message: str, values: pd.Series | None = None
+    raw: RawTable,
+    mask: np.ndarray,
+    column: str,
+    message: str,
+    values: pd.Series | None = None,
+    kind: str | None = None,
 ) -> list[Problem]:
+    """One problem per marked row, the first :data:`PER_KIND` of them listed and the rest
+    counted (a million bad rows build 51 records, not a million)."""
     idx = np.flatnonzero(mask)
     if not len(idx):
         return []
-    vals = (values if values is not None else raw.frame[column]).iloc[idx].to_numpy(dtype=object)
-    return [
-        Problem(message, file=raw.source, row=int(raw.rows[i]), column=column, value=str(v))
-        for i, v in zip(idx, vals, strict=True)
+    vals = (values if values is not None else raw.frame[column]).iloc[idx[:PER_KIND]]
+    listed = [
+        Problem(
+            message,
+            file=raw.source,
+            row=int(raw.rows[i]),
+            column=column,
+            value=shown_value(v),
+            kind=kind,
+        )
+        for i, v in zip(idx[:PER_KIND], vals.to_numpy(dtype=object), strict=True)
     ]
+    if len(idx) > PER_KIND:
+        listed.append(more_like_this(listed[0], len(idx) - PER_KIND))
+    return listed
+
+
+_ID_NAMES = {
+    "submission_id": "submission id",
+    "reviewer_id": "reviewer id",
+    "criterion_id": "criterion",
+    "round_id": "round id",
+}
+
+
+def _special(uniques: object) -> np.ndarray:
+    """Which distinct spellings need a closer look (not ASCII, a leading ', an ASCII
+    control, too long): one vectorised pass, so a million plain ids cost no Python loop."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    cells = pa.array(np.asarray(uniques, dtype=object), type=pa.string())
+    look = pc.or_(
+        pc.or_(pc.invert(pc.string_is_ascii(cells)), pc.starts_with(cells, "'")),
+        pc.or_(
+            pc.greater(pc.utf8_length(cells), MAX_ID_LENGTH),
+            pc.match_substring_regex(cells, r"[\x00-\x1f\x7f]"),
+        ),
+    )
+    return np.asarray(look.to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _ids(raw: RawTable, column: str) -> tuple[pd.Series, list[Problem]]:
+    """The ids of ``column``: each distinct spelling unquoted (our exports' formula guard),
+    stripped and NFC-normalised once; spellings that are no id (control or invisible
+    characters, too long) and two spellings that would become one id only through the
+    guard (``'=x`` and ``=x``) are problems: an id is what the file says."""
+    s = raw.frame[column]
+    codes, uniques = pd.factorize(s)
+    what = _ID_NAMES.get(column, column)
+    look = np.flatnonzero(_special(uniques))
+    if not len(look):
+        return s, []
+    text = {int(k): str(uniques[k]) for k in look}
+    ids = {k: normalise_id(t[1:] if _guarded(t) else t) for k, t in text.items()}
+    bad = np.zeros(len(uniques) + 1, dtype=bool)
+    reasons: dict[int, str] = {}
+    for k, t in ids.items():
+        why = id_problem(t)
+        if why is not None:
+            bad[k] = True
+            reasons[k] = why
+    problems: list[Problem] = []
+    if reasons:
+        rows = np.flatnonzero(bad[codes])
+        for i in rows[:PER_KIND]:
+            problems.append(
+                Problem(
+                    f"{what} {shown_value(text[int(codes[i])])!r} {reasons[int(codes[i])]}",
+                    file=raw.source,
+                    row=int(raw.rows[i]),
+                    column=column,
+                    value=shown_value(text[int(codes[i])]),
+                    kind=f"{what}s with control or invisible characters, or too long",
+                )
+            )
+        if len(rows) > PER_KIND:
+            problems.append(more_like_this(problems[0], len(rows) - PER_KIND))
+    # the guard must not merge ids: '=x (exported =x) beside a plain =x is ambiguous
+    guarded = [k for k, t in text.items() if _guarded(t)]
+    if guarded:
+        position = {str(u): k for k, u in enumerate(uniques)}
+        first_row = pd.Series(raw.rows).groupby(codes).min()
+        for k in guarded:
+            other = position.get(ids[k])
+            if other is None or _guarded(str(uniques[other])):
+                continue
+            problems.append(
+                Problem(
+                    f"{what} {text[k]!r} (row {int(first_row[k])}) and {ids[k]!r} (row "
+                    f"{int(first_row[other])}) would be one id once the ' that spreadsheet "
+                    f"exports put before formula-like text is removed: write {ids[k]!r} the "
+                    "same way in every row",
+                    file=raw.source,
+                    row=int(first_row[k]),
+                    column=column,
+                    value=text[k],
+                    kind=f"{what}s written two ways",
+                )
+            )
+    changed = {k: t for k, t in ids.items() if t != text[k]}
+    if not changed:
+        return s, problems
+    fixed = np.asarray(uniques, dtype=object).copy()
+    for k, t in changed.items():
+        fixed[k] = t
+    fixed = np.append(fixed, "")
+    return pd.Series(fixed[codes], index=s.index, dtype=s.dtype), problems
 
 
 def _empty(s: pd.Series) -> np.ndarray:
@@ -72,11 +205,14 @@ def _require(raw: RawTable, required: Sequence[str], what: str) -> list[Problem]
 
 def _criterion_index(
     raw: RawTable, rubric: Rubric, column: str = "criterion_id"
-) -> tuple[np.ndarray, list[Problem]]:
-    """Rubric criterion position of every row (-1 where unknown or empty)."""
+) -> tuple[np.ndarray, np.ndarray, list[Problem]]:
+    """Rubric criterion position of every row (-1 where unknown or empty), and a key per
+    row that tells unknown criteria apart (for the duplicate check)."""
     if column not in raw.frame.columns:
-        return np.zeros(len(raw.frame), dtype=np.int64), []
-    codes, uniques = pd.factorize(_unquote(raw.frame[column]))
+        zeros = np.zeros(len(raw.frame), dtype=np.int64)
+        return zeros, zeros, []
+    text, problems = _ids(raw, column)
+    codes, uniques = pd.factorize(text)
     by_key: dict[str, int] = {}
     for i, c in enumerate(rubric.criteria):
         by_key.setdefault(c.name.casefold(), i)
@@ -84,16 +220,34 @@ def _criterion_index(
         by_key[c.id.casefold()] = i  # ids win over names
     lookup = np.array([by_key.get(str(u).casefold(), -1) for u in uniques] + [-1], dtype=np.int64)
     idx = lookup[codes]  # codes == -1 never happens (no NaN): cells are strings
-    empty = _empty(raw.frame[column])
-    problems = _rows_problems(raw, empty, column, "criterion is empty")
+    key = np.where(idx >= 0, idx, len(rubric.criteria) + codes)
+    empty = _empty(text)
+    problems += _rows_problems(raw, empty, column, "criterion is empty")
     unknown = (idx < 0) & ~empty
-    problems += _rows_problems(
-        raw,
-        unknown,
-        column,
-        f"not a criterion of rubric {rubric.id!r} (criteria: {', '.join(rubric.criterion_ids)})",
-    )
-    return idx, problems
+    n_given, n_unknown = int((~empty).sum()), int(unknown.sum())
+    known = f"criteria: {', '.join(rubric.criterion_ids)}"
+    if n_given and n_unknown == n_given and n_given > 1:
+        # not a million "not a criterion" lines: one, saying what is likely wrong
+        others = [str(u) for u in uniques if str(u) and by_key.get(str(u).casefold(), -1) < 0]
+        first = int(raw.rows[np.flatnonzero(unknown)[0]])
+        problems.append(
+            Problem(
+                f"0 of {n_given:,} criterion ids are in the rubric {rubric.id!r} ({known}); "
+                f"the file has {len(others):,} other criterion id(s): "
+                f"{', '.join(map(repr, others[:10]))}{', ...' if len(others) > 10 else ''}: "
+                "is this the right rubric?",
+                file=raw.source,
+                row=first,
+                column=column,
+                value=shown_value(others[0]),
+                kind="wrong rubric",
+            )
+        )
+    else:
+        problems += _rows_problems(
+            raw, unknown, column, f"not a criterion of rubric {rubric.id!r} ({known})", text
+        )
+    return idx, key, problems
 
 
 def _parse_score(token: str, crit: Criterion) -> int | str:
@@ -104,12 +258,16 @@ def _parse_score(token: str, crit: Criterion) -> int | str:
     labels = {lv.label.casefold(): lv.score for lv in crit.levels}
     if t.casefold() in labels:
         return labels[t.casefold()]
-    try:
-        x = float(t.replace(",", ".")) if t.count(",") == 1 and "." not in t else float(t)
-    except ValueError:
+    if not _PLAIN_NUMBER.fullmatch(t) or (t.count(",") == 1 and "." in t):
+        try:
+            float(t)
+        except ValueError:
+            return f"not a level of criterion {crit.id!r}: use a score or a label ({_levels_text(crit)})"
         return (
-            f"not a level of criterion {crit.id!r}: use a score or a label ({_levels_text(crit)})"
+            f"not a plain number: a score is written with the digits 0-9, an optional sign "
+            f"and decimal point ({_levels_text(crit)})"
         )
+    x = float(t.replace(",", "."))
     if not math.isfinite(x) or x != round(x):
         return f"not a level of criterion {crit.id!r}: level scores are whole numbers ({_levels_text(crit)})"
     if int(x) not in crit.scores:
@@ -147,18 +305,25 @@ def _scores(
     scores = np.full(len(codes), _BAD, dtype=np.int64)
     scores[ok_rows] = table[crit_idx[ok_rows], codes[ok_rows]]
     bad = ok_rows & (scores == _BAD)
-    problems = []
-    for i in np.flatnonzero(bad):
-        col = column if labels is None else str(labels[i])
-        problems.append(
+    problems: list[Problem] = []
+    bad_rows = np.flatnonzero(bad)
+    for ci in np.unique(crit_idx[bad_rows]):
+        rows = bad_rows[crit_idx[bad_rows] == ci]  # the first PER_KIND per criterion listed
+        kind = f"scores that are not levels of criterion {rubric.criteria[ci].id!r}"
+        listed = [
             Problem(
-                reasons[(int(crit_idx[i]), int(codes[i]))],
+                reasons[(int(ci), int(codes[i]))],
                 file=raw.source,
                 row=int(raw.rows[i]),
-                column=col,
-                value=str(uniques[codes[i]]),
+                column=column if labels is None else str(labels[i]),
+                value=shown_value(uniques[codes[i]]),
+                kind=kind,
             )
-        )
+            for i in rows[:PER_KIND]
+        ]
+        if len(rows) > PER_KIND:
+            listed.append(more_like_this(listed[0], len(rows) - PER_KIND))
+        problems += listed
     return scores, problems
 
 
@@ -174,15 +339,20 @@ def _duplicates(
         return []
     first = key_frame.groupby(list(key_frame.columns), sort=False).ngroup().to_numpy()
     first_row = pd.Series(np.arange(len(first))).groupby(first).transform("min").to_numpy()
-    return [
+    rows = np.flatnonzero(dup)
+    listed = [
         Problem(
             f"duplicate {what}: the same as row {int(raw.rows[first_row[i]])}",
             file=raw.source,
             row=int(raw.rows[i]),
             column=None if column_labels is None else str(column_labels[i]),
+            kind=f"duplicate {what}",
         )
-        for i in np.flatnonzero(dup)
+        for i in rows[:PER_KIND]
     ]
+    if len(rows) > PER_KIND:
+        listed.append(more_like_this(listed[0], len(rows) - PER_KIND))
+    return listed
 
 
 def _all_distinct(keys: list[np.ndarray]) -> bool:
@@ -276,11 +446,13 @@ def validate_ratings(
     if any(q.row == 1 for q in problems):
         raise RatingsError(problems)
 
-    sub = _unquote(f["submission_id"])
-    rev = _unquote(f["reviewer_id"])
+    sub, p = _ids(raw, "submission_id")
+    problems += p
+    rev, p = _ids(raw, "reviewer_id")
+    problems += p
     problems += _rows_problems(raw, _empty(sub), "submission_id", "submission id is empty")
     problems += _rows_problems(raw, _empty(rev), "reviewer_id", "reviewer id is empty")
-    crit_idx, p = _criterion_index(raw, rubric)
+    crit_idx, crit_key, p = _criterion_index(raw, rubric)
     problems += p
     scores, p = _scores(raw, rubric, crit_idx, "score", score_labels)
     problems += p
@@ -316,7 +488,8 @@ def validate_ratings(
 
     round_id = None
     if "round_id" in f.columns:
-        round_id = _unquote(f["round_id"])
+        round_id, p = _ids(raw, "round_id")
+        problems += p
         round_id = round_id.where(round_id != "", None)
 
     round_codes = (
@@ -326,7 +499,7 @@ def validate_ratings(
     rev_cat, rev_codes = _as_category(rev)
     dup_p = _duplicates(
         raw,
-        [round_codes, sub_codes, rev_codes, crit_idx],
+        [round_codes, sub_codes, rev_codes, crit_key],
         "rating (same submission, reviewer, criterion and round)",
         score_labels,
     )
@@ -364,14 +537,15 @@ def validate_key(
     )
     if any(q.row == 1 for q in problems):
         raise RatingsError(problems)
-    sub = _unquote(f["submission_id"])
+    sub, p = _ids(raw, "submission_id")
+    problems += p
     problems += _rows_problems(raw, _empty(sub), "submission_id", "submission id is empty")
-    crit_idx, p = _criterion_index(raw, rubric)
+    crit_idx, crit_key, p = _criterion_index(raw, rubric)
     problems += p
     scores, p = _scores(raw, rubric, crit_idx, "key_score")
     problems += p
     problems += _duplicates(
-        raw, [pd.factorize(sub)[0], crit_idx], "key score (same submission and criterion)"
+        raw, [pd.factorize(sub)[0], crit_key], "key score (same submission and criterion)"
     )
     if ratings is not None and ratings.frame["kind"].notna().any():
         rf = ratings.frame

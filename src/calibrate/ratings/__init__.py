@@ -1,10 +1,12 @@
 """The canonical ratings table and answer key, with converters to the shapes formulas need."""
 
 from calibrate.ratings._codes import NO_TIME, RatingCodes, compact, level_codes
+from calibrate.ratings._ids import MAX_ID_LENGTH, id_problem, normalise_id
 from calibrate.ratings._table import KINDS, RATING_COLUMNS, AnswerKey, RatingsTable, canonical_frame
 
 __all__ = [
     "KINDS",
+    "MAX_ID_LENGTH",
     "NO_TIME",
     "RatingCodes",
     "compact",
@@ -13,4 +15,6 @@ __all__ = [
     "AnswerKey",
     "RatingsTable",
     "canonical_frame",
+    "id_problem",
+    "normalise_id",
 ]
