@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,7 +51,7 @@ class _Shared:
 
     def __init__(self) -> None:
         self.types: dict[bool, tuple[np.ndarray, np.ndarray]] = {}
-        self.resamples: tuple[object, np.ndarray, dict[str, Any]] | None = None
+        self.resamples: tuple[object, np.ndarray, Mapping[str, Any]] | None = None
 
 
 _SHARED: weakref.WeakKeyDictionary[CodedRatings, _Shared] = weakref.WeakKeyDictionary()
