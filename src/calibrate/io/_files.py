@@ -11,6 +11,7 @@ import codecs
 import csv
 import io
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -257,10 +258,21 @@ def _finish(
     return RawTable(frame, rows, header, src), []
 
 
+def _lines(text: str) -> Iterator[str]:
+    """The lines of ``text`` (with their ends), one at a time: the csv module reads only as
+    many as a record needs, without copying the whole text."""
+    start = 0
+    while start < len(text):
+        end = text.find("\n", start)
+        end = len(text) if end < 0 else end + 1
+        yield text[start:end]
+        start = end
+
+
 def _header_fields(text: str, sep: str) -> list[str]:
     """The first record of ``text`` as the CSV parsers split it (quotes respected)."""
     try:
-        return next(csv.reader(io.StringIO(text), delimiter=sep), [])
+        return next(csv.reader(_lines(text), delimiter=sep), [])
     except csv.Error:
         return text.split("\n", 1)[0].split(sep)
 
