@@ -415,8 +415,11 @@ def read_ratings_without_rubric(
             ]
         )
     # every decision is taken on the distinct spellings, then spread to the rows
-    codes, uniques = pd.factorize(f["score"].astype(str).str.strip(), sort=False)
-    text = [str(u) for u in uniques]
+    codes, uniques = pd.factorize(f["score"], sort=False, use_na_sentinel=False)
+    spelled = [str(u).strip() for u in uniques]
+    merged, distinct = pd.factorize(pd.Index(spelled, dtype=object), sort=False)
+    codes = merged[codes]  # spellings equal once stripped are one
+    text = [str(u) for u in distinct]
     numbers, label, odd = _classify(text)
     blank = np.array([t == "" for t in text], dtype=bool)
     label &= ~blank
