@@ -96,3 +96,33 @@ def test_bad_alpha_is_a_usage_error(ratings_file, capsys):
     )
     assert code == 2
     assert "--alpha" in capsys.readouterr().err
+
+
+def test_html_page_is_self_contained_and_pseudonymised(ratings_file, tmp_path, capsys):
+    page = tmp_path / "fair.html"
+    key = tmp_path / "pseudonym.key"
+    code = main(
+        [
+            "fairness",
+            str(ratings_file),
+            "--rubric",
+            RUBRIC,
+            "--by",
+            "district",
+            "--html",
+            str(page),
+            "--pseudonymize",
+            "--pseudonym-key",
+            str(key),
+            "--format",
+            "json",
+        ]
+    )
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0
+    text = page.read_text()
+    assert "<img" in text and "Reviewer x district bias" in text
+    assert "http://" not in text and "https://" not in text
+    real = {f"R{i:02d}" for i in range(6)}
+    assert not any(f">{r}<" in text for r in real)
+    assert not {row["reviewer_id"] for row in out["reviewer_groups"]} & real

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 
 from calibrate._problems import Problem, RatingsError
-from calibrate.cli._inputs import load_inputs
+from calibrate.cli._inputs import load_inputs, pseudonymizer_from
 from calibrate.cli._main import UsageError, command
-from calibrate.cli._options import ratings_args
+from calibrate.cli._options import add_html, add_pseudonymize, ratings_args
 from calibrate.cli._output import Outcome, frame_text
 
 
@@ -32,6 +32,8 @@ def _configure(p: argparse.ArgumentParser) -> None:
         default=0.05,
         help="level of the Holm-adjusted tests and 1 - alpha intervals (default 0.05)",
     )
+    add_html(p, help="also write the fairness page (group table, bias heat map) there")
+    add_pseudonymize(p)
 
 
 @command(
@@ -66,7 +68,21 @@ def _fairness(args: argparse.Namespace) -> Outcome:
     result = fairness(
         table, by=names, attributes=attrs, key=key, min_ratings=args.min_ratings, alpha=args.alpha
     )
-    g, cells = result.groups, result.reviewer_groups
+    hider = pseudonymizer_from(args)
+    page_path = None
+    if args.html:
+        from calibrate.report import fairness_report
+
+        page_path = fairness_report(result, pseudonymizer=hider).write(args.html)
+    payload = result.to_dict()
+    g, cells, flagged_cells = result.groups, result.reviewer_groups, result.flagged
+    if hider is not None:
+        cells = hider.frame(cells, {"reviewer_id": "R"})
+        flagged_cells = hider.frame(flagged_cells, {"reviewer_id": "R"})
+        payload["reviewer_groups"] = [
+            {**row, "reviewer_id": rid}
+            for row, rid in zip(payload["reviewer_groups"], cells["reviewer_id"], strict=True)
+        ]
     group_cols = [
         "attribute",
         "group",
@@ -79,7 +95,7 @@ def _fairness(args: argparse.Namespace) -> Outcome:
         "fair_difference_low",
         "fair_difference_high",
     ] + [c for c in ("key_exact",) if c in g.columns]
-    flagged = result.flagged[
+    flagged = flagged_cells[
         [
             "reviewer_id",
             "attribute",
@@ -103,6 +119,8 @@ def _fairness(args: argparse.Namespace) -> Outcome:
             f"than {args.min_ratings} ratings not tested; flagged at Holm-adjusted p < {args.alpha:g}:",
             frame_text(flagged),
             "A flag is evidence for a conversation with the reviewer, not a verdict.",
+            *([f"HTML page: {page_path}"] if page_path else []),
         ]
     )
-    return Outcome(result.to_dict(), text)
+    note = [f"calibrate fairness: wrote {page_path}"] if page_path and args.format == "json" else []
+    return Outcome(payload, text, stderr=note)
