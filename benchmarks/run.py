@@ -26,6 +26,7 @@ BENCHMARKS = [
     "bench_bootstrap",
     "bench_drift",
     "bench_cli",
+    "bench_fairness",
 ]
 
 

@@ -1,5 +1,6 @@
 """Reading, validating and exporting ratings, answer keys and form-export sheets."""
 
+from calibrate.io._attributes import read_submission_attributes
 from calibrate.io._export import export_table, neutralise_formulas, ratings_to_records
 from calibrate.io._files import MAX_COLUMNS, MAX_FIELD_CHARS
 from calibrate.io._program import ProgramData, read_program
@@ -27,5 +28,6 @@ __all__ = [
     "read_program",
     "read_ratings",
     "read_ratings_without_rubric",
+    "read_submission_attributes",
     "read_wide",
 ]

@@ -3,6 +3,7 @@ monitor and a rubric audit, built from their result objects, with keyed pseudony
 
 from calibrate.report._audit import audit_figures, audit_report
 from calibrate.report._drift import drift_report
+from calibrate.report._fairness import fairness_report
 from calibrate.report._html import HtmlReport
 from calibrate.report._pseudonym import DEFAULT_KEY_FILE, Pseudonymizer, load_or_create_key
 from calibrate.report._round import round_report, shaky_calls
@@ -14,6 +15,7 @@ __all__ = [
     "audit_figures",
     "audit_report",
     "drift_report",
+    "fairness_report",
     "load_or_create_key",
     "round_report",
     "shaky_calls",

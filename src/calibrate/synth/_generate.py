@@ -70,6 +70,9 @@ class SyntheticProgram:
     rubric_path : str or None
         How the manifest names the rubric file; None when the program carries its own copy
         (:func:`write_program` then writes ``rubric.yaml`` next to the ratings).
+    attributes : DataFrame or None
+        With ``spec.n_groups``: ``submission_id, group`` for every live submission
+        (written as a ``group`` column of ``ratings.csv``); else None.
     """
 
     name: str
@@ -81,6 +84,7 @@ class SyntheticProgram:
     truth: dict[str, Any] = field(repr=False)
     manifest: dict[str, Any] = field(repr=False)
     rubric_path: str | None = None
+    attributes: pd.DataFrame | None = field(default=None, repr=False)
 
     def __repr__(self) -> str:
         c = self.manifest["counts"]
@@ -304,10 +308,30 @@ class _Generator:
         rev: np.ndarray,
         t: np.ndarray,
         rng: np.random.Generator | None = None,
+        sub: np.ndarray | None = None,
     ) -> np.ndarray:
         """Level indices given by reviewers ``rev`` at working minutes ``t`` to submissions
-        whose true level indices are ``true`` (shape (m, n_criteria))."""
-        return self.model.score(true, rev, self.n_levels, self.live_rng if rng is None else rng, t)
+        ``sub`` whose true level indices are ``true`` (shape (m, n_criteria)); a planted
+        reviewer x group bias applies when ``sub`` is given and groups are set."""
+        extra = None
+        if sub is not None and self.spec.n_group_biased > 0:
+            hit = self.group_biased[rev] & (self.group_of[sub] == 0)
+            extra = np.where(hit, self.spec.group_bias, 0.0)
+        return self.model.score(
+            true, rev, self.n_levels, self.live_rng if rng is None else rng, t, extra
+        )
+
+    def _draw_groups(self, n_anchor: int) -> None:
+        """Group of every submission (-1 for anchors) and the group-biased reviewers, from
+        a generator of their own (the rest of the program does not change)."""
+        s = self.spec
+        self.group_of = np.full(n_anchor + s.n_submissions, -1, dtype=np.int64)
+        self.group_biased = np.zeros(s.n_reviewers, dtype=bool)
+        if s.n_groups == 0:
+            return
+        grng = np.random.default_rng([s.seed, 17_017])
+        self.group_of[n_anchor:] = grng.integers(0, s.n_groups, size=s.n_submissions)
+        self.group_biased[np.sort(grng.permutation(s.n_reviewers)[: s.n_group_biased])] = True
 
     # ---- time ------------------------------------------------------------------
     def _calendar(self, minutes: np.ndarray) -> np.ndarray:
@@ -346,6 +370,7 @@ class _Generator:
                 [anchor_true, self._true_levels(live_ability, location, difficulty, self.live_rng)]
             )
         share, drifting, onset = self._draw_reviewer_parameters()
+        self._draw_groups(n_anchor)
 
         # Who scores what and when; the first live reviews are scored at once, because the
         # third-review trigger reads them. The rest are scored afterwards, in list order
@@ -353,7 +378,7 @@ class _Generator:
         parts = self._calibration_rounds()
         if s.live_seed is not None:
             for p in parts:
-                p["levels"] = self._score(true[p["sub"]], p["rev"], p["t"], rng)
+                p["levels"] = self._score(true[p["sub"]], p["rev"], p["t"], rng, p["sub"])
         live, n_third = self._live_reviews(true[n_anchor:], n_anchor, share)
         parts += live
         if n_seed and s.seeded_rate > 0:
@@ -361,7 +386,7 @@ class _Generator:
             parts.append(self._seeded(load, n_cal, n_seed))
         for p in parts:
             if "levels" not in p:
-                p["levels"] = self._score(true[p["sub"]], p["rev"], p["t"])
+                p["levels"] = self._score(true[p["sub"]], p["rev"], p["t"], None, p["sub"])
         scorings = {k: np.concatenate([p[k] for p in parts]) for k in _PART_KEYS}
 
         ids = _ids("A", n_anchor, 3) + _ids("S", s.n_submissions, 5)
@@ -417,6 +442,22 @@ class _Generator:
             "seeded_anchors": ids[n_cal:n_anchor],
             "reviewers": reviewers,
         }
+        attributes = None
+        if s.n_groups:
+            labels = np.array([f"G{g + 1}" for g in range(s.n_groups)], dtype=object)
+            live_groups = labels[self.group_of[n_anchor:]]
+            attributes = pd.DataFrame(
+                {"submission_id": ids[n_anchor:], "group": live_groups.tolist()}
+            )
+            truth["groups"] = {
+                "attribute": "group",
+                "biased_against": "G1",
+                "bias": _num(s.group_bias),
+                "biased_reviewers": [
+                    rid for i, rid in enumerate(reviewer_ids) if self.group_biased[i]
+                ],
+                "submissions": dict(zip(ids[n_anchor:], live_groups.tolist(), strict=True)),
+            }
         by_kind = ratings["kind"].value_counts()
         manifest = {
             "name": name,
@@ -444,7 +485,7 @@ class _Generator:
             "files": ["ratings.csv", *(["key.csv"] if n_anchor else []), "truth.json"],
         }
         return SyntheticProgram(
-            name, description, rubric, s, ratings, key, truth, manifest, rubric_path
+            name, description, rubric, s, ratings, key, truth, manifest, rubric_path, attributes
         )
 
     def _draw_reviewer_parameters(self) -> tuple[np.ndarray, set[int], int]:
@@ -506,7 +547,13 @@ class _Generator:
         arrival = rng.integers(0, self.window - 2 * delay, size=n)
         revs = self._draw_reviewers(share, n, first)
         times = arrival[:, None] + rng.integers(0, delay, size=(n, first))
-        levels = self._score(np.repeat(true, first, axis=0), revs.ravel(), times.ravel())
+        levels = self._score(
+            np.repeat(true, first, axis=0),
+            revs.ravel(),
+            times.ravel(),
+            None,
+            np.repeat(sub, first),
+        )
         parts = [_part(np.repeat(sub, first), revs.ravel(), times.ravel(), "live", levels=levels)]
         if first != 2 or not rubric.review_policy.third_review.any:
             return parts, 0

@@ -85,9 +85,11 @@ class ReviewerModel:
         n_levels: Sequence[int] | np.ndarray,
         rng: np.random.Generator,
         t: np.ndarray | None = None,
+        extra: np.ndarray | None = None,
     ) -> np.ndarray:
         """Level indices reviewers ``rev`` give to submissions with true level indices
-        ``true`` (shape (m, n_criteria)) at times ``t`` (None: before any drift)."""
+        ``true`` (shape (m, n_criteria)) at times ``t`` (None: before any drift);
+        ``extra`` adds to each scoring's severity (e.g. a planted reviewer x group bias)."""
         k = np.asarray(n_levels)
         mid, top = (k - 1) / 2, k - 1
         m = len(rev)
@@ -96,6 +98,8 @@ class ReviewerModel:
             if t is None
             else self.severity[rev] + np.where(t >= self.onset[rev], self.drift[rev], 0.0)
         )
+        if extra is not None:
+            severity = severity + extra
         halo = self.halo[rev] * rng.standard_normal(m)
         noise = self.noise[rev][:, None] * rng.standard_normal((m, true.shape[1]))
         x = true - (severity - halo)[:, None] + noise

@@ -86,6 +86,16 @@ class SynthSpec:
         with ``(seed, live_seed)``. Two live seeds give two independent samples of
         submissions reviewed by the same reviewers: fit a model on one, check its
         predictions on the other. Left out of :meth:`to_dict` when None.
+    n_groups : int
+        Values of a group attribute (``group``: ``G1``, ``G2``, ...) given to the live
+        submissions at random (0, the default: no attribute). Drawn from their own
+        generator, so the rest of the program is the same with or without them.
+    n_group_biased : int
+        Reviewers who score group ``G1`` harder by ``group_bias`` (planted reviewer x
+        group bias, for differential reviewer functioning); needs ``n_groups >= 1``.
+    group_bias : float
+        How much harder, in score points (positive = harsher), before rounding. The
+        three group fields are left out of :meth:`to_dict` at their defaults.
 
     Examples
     --------
@@ -168,6 +178,17 @@ class SynthSpec:
         ),
     )
 
+    n_groups: int = field(
+        default=0, metadata=_help("values of a submission group attribute 'group' (0: none)")
+    )
+    n_group_biased: int = field(
+        default=0, metadata=_help("reviewers who score group G1 harder by --group-bias")
+    )
+    group_bias: float = field(
+        default=0.5,
+        metadata=_help("planted reviewer x group bias in score points (positive = harsher)"),
+    )
+
     def __post_init__(self) -> None:
         problems: list[str] = []
 
@@ -240,6 +261,9 @@ class SynthSpec:
         real("drift_onset", 0.0, 1.0, lo_open=True, hi_open=True)
         if self.live_seed is not None:
             integer("live_seed", 0)
+        integer("n_groups", 0, 1000)
+        integer("n_group_biased", 0)
+        real("group_bias", -5.0, 5.0)
 
         start = self.start_date
         if isinstance(start, dt.datetime):
@@ -267,6 +291,18 @@ class SynthSpec:
             problems.append(
                 f"n_rounds must be at most window_weeks ({self.window_weeks}): one calibration round a week at most; got {self.n_rounds}"
             )
+        if not {"n_group_biased", "n_reviewers"} & bad and self.n_group_biased > self.n_reviewers:
+            problems.append(
+                f"n_group_biased must be at most n_reviewers ({self.n_reviewers}); got {self.n_group_biased}"
+            )
+        if (
+            not {"n_group_biased", "n_groups"} & bad
+            and self.n_group_biased > 0
+            and self.n_groups < 1
+        ):
+            problems.append(
+                f"n_group_biased needs n_groups >= 1 (a group to be biased against); got n_groups={self.n_groups}"
+            )
         if problems:
             raise ValueError("invalid synthetic program settings: " + "; ".join(problems))
 
@@ -280,8 +316,13 @@ class SynthSpec:
             v = getattr(self, f.name)
             if f.name == "live_seed" and v is None:
                 continue
+            if f.name in _GROUP_DEFAULTS and v == _GROUP_DEFAULTS[f.name]:
+                continue
             out[f.name] = list(v) if isinstance(v, tuple) else v
         return out
+
+
+_GROUP_DEFAULTS = {"n_groups": 0, "n_group_biased": 0, "group_bias": 0.5}
 
 
 def _is_iso_date(text: str) -> bool:

@@ -30,7 +30,7 @@ def _json(data: Any) -> bytes:
     return (text + "\n").encode("utf-8")
 
 
-def _ratings_csv(frame: pd.DataFrame) -> bytes:
+def _ratings_csv(frame: pd.DataFrame, attributes: pd.DataFrame | None = None) -> bytes:
     times = frame["rated_at"]
     codes, uniques = pd.factorize(times)  # format each distinct time once
     stamps = np.datetime_as_string(
@@ -39,6 +39,10 @@ def _ratings_csv(frame: pd.DataFrame) -> bytes:
     text = np.char.add(stamps.astype(str), "Z").astype(object)
     out = frame.loc[:, list(RATING_COLUMNS)].copy()
     out["rated_at"] = np.where(codes >= 0, text[np.maximum(codes, 0)] if len(text) else "", "")
+    if attributes is not None:  # group columns: blank for anchors
+        for col in attributes.columns.drop("submission_id"):
+            got = attributes.set_index("submission_id")[col]
+            out[col] = got.reindex(out["submission_id"].astype(str)).to_numpy()
     return out.to_csv(index=False, lineterminator="\n", na_rep="").encode("utf-8")
 
 
@@ -63,7 +67,7 @@ def program_files(program: SyntheticProgram, *, copy_rubric: bool = False) -> di
         if program.rubric_path is not None:
             rubric["copied_from"] = program.rubric_path
         manifest = {**manifest, "rubric": rubric, "files": [*manifest["files"], "rubric.yaml"]}
-    files = {"ratings.csv": _ratings_csv(program.ratings)}
+    files = {"ratings.csv": _ratings_csv(program.ratings, program.attributes)}
     if len(program.key):
         files["key.csv"] = _key_csv(program.key)
     files["truth.json"] = _json(program.truth)

@@ -1,0 +1,127 @@
+"""Reading submission attributes (district, school, cohort, ...) from extra columns of a ratings file."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from calibrate._problems import Problem, RatingsError
+
+__all__ = ["read_submission_attributes"]
+
+
+def _norm(name: object) -> str:
+    return str(name).strip().lower().replace(" ", "_").replace("-", "_")
+
+
+def read_submission_attributes(path: str | Path, columns: Sequence[str] | str) -> pd.DataFrame:
+    """One row per submission with its group attributes, from columns of a ratings file.
+
+    Until the store keeps group attributes, they travel as extra columns of the long
+    ratings file (repeated on every row of a submission). Header names are matched
+    ignoring case, spaces and hyphens, as :func:`read_ratings` does.
+
+    Parameters
+    ----------
+    path : path of the ratings file (CSV, TSV, Excel or Parquet; the suffix says which).
+    columns : the attribute column name(s).
+
+    Returns
+    -------
+    DataFrame
+        ``submission_id`` and one column per attribute (named as asked, values as text),
+        one row per submission, sorted by ``submission_id``. A blank value is NaN.
+
+    Raises
+    ------
+    RatingsError
+        Every problem at once: a missing column, a blank ``submission_id``, a submission
+        given two different values of an attribute (naming file, row, column and value).
+    FileNotFoundError
+
+    References
+    ----------
+    Linacre, J. M. (1989). *Many-facet Rasch measurement*. MESA Press (group facets).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> f = pathlib.Path(tempfile.mkdtemp()) / "r.csv"
+    >>> _ = f.write_text("submission_id,reviewer_id,score,District\\nS1,R1,3,north\\nS1,R2,2,north\\nS2,R1,1,south\\n")
+    >>> read_submission_attributes(f, ["district"])
+      submission_id district
+    0            S1    north
+    1            S2    south
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"no such ratings file: {p}")
+    wanted = [columns] if isinstance(columns, str) else list(columns)
+    suffix = p.suffix.lower()
+    if suffix in (".xlsx", ".xls"):
+        raw = pd.read_excel(p, dtype=str)
+    elif suffix == ".parquet":
+        raw = pd.read_parquet(p).astype("string").astype(object)
+    else:
+        raw = pd.read_csv(
+            p, dtype=str, keep_default_na=False, sep="\t" if suffix == ".tsv" else ","
+        )
+    by_norm = {_norm(c): c for c in raw.columns}
+    problems: list[Problem] = []
+    file = str(p)
+    for name in ["submission_id", *wanted]:
+        if _norm(name) not in by_norm:
+            problems.append(
+                Problem(
+                    f"no column {name!r} (columns: {', '.join(map(str, raw.columns))})",
+                    file=file,
+                    column=name,
+                )
+            )
+    if problems:
+        raise RatingsError(problems)
+    sub = (
+        raw[by_norm["submission_id"]]
+        .astype(object)
+        .where(raw[by_norm["submission_id"]].notna(), "")
+    )
+    sub = sub.map(lambda v: str(v).strip())
+    rows = pd.Series(range(2, len(raw) + 2), index=raw.index)
+    for i in rows[sub == ""].tolist():
+        problems.append(
+            Problem("blank submission_id", file=file, row=int(i), column="submission_id")
+        )
+    out = {"submission_id": sub}
+    for name in wanted:
+        col = raw[by_norm[_norm(name)]]
+        vals = col.map(
+            lambda v: "" if v is None or (isinstance(v, float) and v != v) else str(v).strip()
+        )
+        frame = pd.DataFrame({"s": sub, "v": vals, "row": rows})
+        frame = frame[(frame["s"] != "") & (frame["v"] != "")]
+        first = frame.drop_duplicates("s").set_index("s")
+        clash = frame[frame["v"].to_numpy() != first.loc[frame["s"], "v"].to_numpy()]
+        for s, v, r in clash.itertuples(index=False):
+            problems.append(
+                Problem(
+                    f"submission {s!r} has two values of {name!r}: {first.loc[s, 'v']!r} "
+                    f"(row {int(first.loc[s, 'row'])}) and {v!r}",
+                    file=file,
+                    row=int(r),
+                    column=str(by_norm[_norm(name)]),
+                    value=v,
+                )
+            )
+        out[name] = vals.where(vals != "", None)
+    if problems:
+        raise RatingsError(problems)
+    frame = pd.DataFrame(out)
+    frame = frame[frame["submission_id"] != ""]
+    result = (
+        frame.groupby("submission_id", sort=True)[wanted].first().reset_index()
+        if wanted
+        else frame.drop_duplicates("submission_id").sort_values("submission_id")
+    )
+    return result.reset_index(drop=True)
