@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -109,21 +108,16 @@ def _special(uniques: object) -> np.ndarray:
     return np.asarray(look.to_numpy(zero_copy_only=False), dtype=bool)
 
 
-def _ids(
-    raw: RawTable, column: str, factorized: dict[str, Any] | None = None
-) -> tuple[pd.Series, list[Problem]]:
+def _ids(raw: RawTable, column: str) -> tuple[pd.Series, list[Problem]]:
     """The ids of ``column``: each distinct spelling unquoted (our exports' formula guard),
     stripped and NFC-normalised once; spellings that are no id (control or invisible
     characters, too long) and two spellings that would become one id only through the
-    guard (``'=x`` and ``=x``) are problems: an id is what the file says. When the ids are
-    the file's text unchanged, ``factorized[column]`` gets their (codes, uniques)."""
+    guard (``'=x`` and ``=x``) are problems: an id is what the file says."""
     s = raw.frame[column]
     codes, uniques = pd.factorize(s)
     what = _ID_NAMES.get(column, column)
     look = np.flatnonzero(_special(uniques))
     if not len(look):
-        if factorized is not None:
-            factorized[column] = (codes, uniques)
         return s, []
     text = {int(k): str(uniques[k]) for k in look}
     ids = {k: normalise_id(t[1:] if _guarded(t) else t) for k, t in text.items()}
@@ -174,8 +168,6 @@ def _ids(
             )
     changed = {k: t for k, t in ids.items() if t != text[k]}
     if not changed:
-        if factorized is not None:
-            factorized[column] = (codes, uniques)
         return s, problems
     fixed = np.asarray(uniques, dtype=object).copy()
     for k, t in changed.items():
@@ -188,23 +180,11 @@ def _empty(s: pd.Series) -> np.ndarray:
     return (s == "").to_numpy(dtype=bool)
 
 
-def _as_category(
-    s: pd.Series, known: tuple[np.ndarray, Any] | None = None
-) -> tuple[pd.Categorical, np.ndarray]:
+def _as_category(s: pd.Series) -> tuple[pd.Categorical, np.ndarray]:
     """Categorical over sorted categories from factorised codes (far faster than from an
-    object array); ``known`` is ``pd.factorize(s)`` already computed (unsorted), whose
-    uniques are then sorted instead of factorising again."""
-    if known is None:
-        codes, uniques = pd.factorize(s, sort=True)
-        return pd.Categorical.from_codes(codes, categories=pd.Index(uniques.astype(object))), codes
-    codes, uniques = known
-    objects = np.asarray(uniques.astype(object))
-    order = np.argsort(objects, kind="stable")
-    rank = np.empty(len(order), dtype=np.intp)
-    rank[order] = np.arange(len(order))
-    sorted_codes = np.where(codes < 0, codes, rank[np.maximum(codes, 0)])
-    categories = pd.Index(objects[order])
-    return pd.Categorical.from_codes(sorted_codes, categories=categories), sorted_codes
+    object array)."""
+    codes, uniques = pd.factorize(s, sort=True)
+    return pd.Categorical.from_codes(codes, categories=pd.Index(uniques.astype(object))), codes
 
 
 def _require(raw: RawTable, required: Sequence[str], what: str) -> list[Problem]:
@@ -466,10 +446,9 @@ def validate_ratings(
     if any(q.row == 1 for q in problems):
         raise RatingsError(problems)
 
-    factorized: dict[str, Any] = {}
-    sub, p = _ids(raw, "submission_id", factorized)
+    sub, p = _ids(raw, "submission_id")
     problems += p
-    rev, p = _ids(raw, "reviewer_id", factorized)
+    rev, p = _ids(raw, "reviewer_id")
     problems += p
     problems += _rows_problems(raw, _empty(sub), "submission_id", "submission id is empty")
     problems += _rows_problems(raw, _empty(rev), "reviewer_id", "reviewer id is empty")
@@ -516,8 +495,8 @@ def validate_ratings(
     round_codes = (
         pd.factorize(round_id)[0] if round_id is not None else np.zeros(len(f), dtype=np.int64)
     )
-    sub_cat, sub_codes = _as_category(sub, factorized.get("submission_id"))
-    rev_cat, rev_codes = _as_category(rev, factorized.get("reviewer_id"))
+    sub_cat, sub_codes = _as_category(sub)
+    rev_cat, rev_codes = _as_category(rev)
     dup_p = _duplicates(
         raw,
         [round_codes, sub_codes, rev_codes, crit_key],
