@@ -174,7 +174,10 @@ def _near_copies(
     best_u = np.where(own_multi, 1.0, best_other)
     near = near_u[uid]
     best = best_u[uid]
-    best[~np.isfinite(best)] = np.nan
+    # no shared term with any comment on another submission: cosine 0 (NaN: no such comment)
+    owner_subs = pd.DataFrame({"o": owner, "s": sub}).drop_duplicates()["o"].value_counts()
+    elsewhere = owner_subs.reindex(owner).to_numpy() > 1
+    best[~np.isfinite(best)] = np.where(elsewhere[~np.isfinite(best)], 0.0, np.nan)
     return near, best
 
 
@@ -252,10 +255,11 @@ def feedback_audit(
     >>> from calibrate.synth import synth_comments
     >>> program = generate("rubrics/evidence-4level.yaml", SynthSpec(n_submissions=40, n_reviewers=6, seed=1))
     >>> table = program.ratings_table()
-    >>> texts = synth_comments(table, paste=["R01"], blank=["R02"], seed=1)
+    >>> texts = synth_comments(table, paste=["R001"], blank=["R002"], seed=1)
     >>> audit = feedback_audit(table, comments=texts)
-    >>> sorted(audit.flagged["reviewer_id"])
-    ['R01', 'R02']
+    >>> audit.flagged[["reviewer_id", "flags"]].to_dict(orient="records")  # doctest: +NORMALIZE_WHITESPACE
+    [{'reviewer_id': 'R001', 'flags': ['100% of comments are near-copies of their comments on other submissions']},
+     {'reviewer_id': 'R002', 'flags': ['15 of 15 not-yet decisions have no feedback']}]
     """
     check_instance("ratings", ratings, RatingsTable, "a calibrate.ratings.RatingsTable")
     if rubric is None:
