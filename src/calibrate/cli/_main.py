@@ -35,6 +35,7 @@ COMMAND_MODULES = [
     "severity",
     "reliability",
     "drift",
+    "feedback",
 ]
 _COMMANDS: list[tuple[str, str, Callable[[argparse.ArgumentParser], None], Handler]] = []
 
