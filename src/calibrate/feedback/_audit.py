@@ -17,7 +17,8 @@ from calibrate.rubric import Criterion, Rubric
 
 __all__ = ["FeedbackAudit", "criterion_text", "feedback_audit"]
 
-_CHUNK = 2048  # rows of the similarity product computed at once
+_CHUNK = 2048  # rows of the similarity product computed at once (at most)
+_CELLS = 8_000_000  # ... and at most this many similarities (64 MB) at once
 
 
 def criterion_text(criterion: Criterion) -> str:
@@ -114,7 +115,8 @@ def _near_copies(
     cosine (NaN: none on another submission).
 
     Identical texts of one owner are merged first (a pasted comment costs one row), then
-    the sparse product of the distinct texts' unit vectors is taken in row chunks.
+    the sparse product of the distinct texts' unit vectors is taken in row chunks of at
+    most ``_CELLS`` similarities (never the whole n x n matrix of a large reviewer).
     """
     n = len(texts)
     near = np.zeros(n, dtype=bool)
@@ -135,49 +137,34 @@ def _near_copies(
     one_sub[pairs["u"].to_numpy()] = pairs["s"].to_numpy()
     one_sub[n_sub > 1] = -1
     xu = x[first]
-    # per distinct text u: any neighbour (other text, same owner, cos >= threshold) used on
-    # 2+ submissions; min and max of single-submission neighbours' submission; best cosine
-    any_multi = np.zeros(n_u, dtype=bool)
-    lo = np.full(n_u, np.iinfo(np.int64).max)
-    hi = np.full(n_u, -1)
-    # best cosine with a comment on another submission, per distinct text
-    best_other = np.full(n_u, -np.inf)
-    best_multi = np.full(n_u, -np.inf)  # neighbours on 2+ submissions
+    own_multi = n_sub > 1
+    # best cosine, per distinct text, with a comment of the same owner on another submission
+    # (another distinct text used on 2+ submissions, or on one that is not this text's)
+    best_u = np.full(n_u, -np.inf)
     order = np.argsort(u_owner, kind="stable")
     bounds = np.flatnonzero(np.diff(u_owner[order], prepend=-1, append=-2))
     for a, b in zip(bounds[:-1], bounds[1:], strict=True):
         members = order[a:b]
         xm = xu[members]
         xt = xm.T.tocsc()
-        for c0 in range(0, len(members), _CHUNK):
-            rows = members[c0 : c0 + _CHUNK]
-            prod = (xm[c0 : c0 + _CHUNK] @ xt).tocoo()
-            r = rows[prod.row]
-            c = members[prod.col]
-            v = prod.data
-            keep = r != c
-            r, c, v = r[keep], c[keep], v[keep]
-            # best cosine over any other distinct text (a single-sub one on the same
-            # submission does not count)
-            other = (n_sub[c] > 1) | (one_sub[c] != one_sub[r]) | (one_sub[r] < 0)
-            np.maximum.at(best_other, r[other], v[other])
-            multi = n_sub[c] > 1
-            np.maximum.at(best_multi, r[multi], v[multi])
-            hit = v >= threshold
-            any_multi[r[hit & multi]] = True
-            single = hit & ~multi
-            np.minimum.at(lo, r[single], one_sub[c[single]])
-            np.maximum.at(hi, r[single], one_sub[c[single]])
-    own_multi = n_sub > 1
-    has_single = hi >= 0
-    near_u = own_multi | any_multi | (has_single & ((lo != one_sub) | (hi != one_sub)))
-    best_u = np.where(own_multi, 1.0, best_other)
+        col_sub = one_sub[members]
+        col_multi = own_multi[members]
+        step = max(1, min(_CHUNK, _CELLS // len(members)))
+        for c0 in range(0, len(members), step):
+            rows = members[c0 : c0 + step]
+            sim = (xm[c0 : c0 + step] @ xt).toarray()  # chunk x members, dense
+            row_sub = one_sub[rows]
+            other = (
+                col_multi[None, :] | (col_sub[None, :] != row_sub[:, None]) | (row_sub[:, None] < 0)
+            )
+            other[np.arange(len(rows)), np.arange(c0, c0 + len(rows))] = False  # itself
+            sim[~other] = -np.inf
+            best_u[rows] = sim.max(axis=1, initial=-np.inf)
+    near_u = own_multi | (best_u >= threshold)
+    best_u = np.where(own_multi, 1.0, best_u)
     near = near_u[uid]
     best = best_u[uid]
-    # no shared term with any comment on another submission: cosine 0 (NaN: no such comment)
-    owner_subs = pd.DataFrame({"o": owner, "s": sub}).drop_duplicates()["o"].value_counts()
-    elsewhere = owner_subs.reindex(owner).to_numpy() > 1
-    best[~np.isfinite(best)] = np.where(elsewhere[~np.isfinite(best)], 0.0, np.nan)
+    best[~np.isfinite(best)] = np.nan  # no comment of the owner on another submission
     return near, best
 
 
