@@ -25,6 +25,7 @@ BENCHMARKS = [
     "bench_severity",
     "bench_bootstrap",
     "bench_drift",
+    "bench_feedback",
     "bench_cli",
     "bench_fairness",
 ]

@@ -36,6 +36,7 @@ COMMAND_MODULES = [
     "reliability",
     "drift",
     "fairness",
+    "feedback",
 ]
 _COMMANDS: list[tuple[str, str, Callable[[argparse.ArgumentParser], None], Handler]] = []
 

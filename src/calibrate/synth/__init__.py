@@ -9,16 +9,19 @@ rubric's trigger fires. :func:`write_program` writes it as a program folder
 are listed in :mod:`calibrate.synth.programs`.
 """
 
+from calibrate.synth._comments import PASTED_COMMENT, synth_comments
 from calibrate.synth._generate import SyntheticProgram, generate
 from calibrate.synth._reviewers import ReviewerModel
 from calibrate.synth._spec import SynthSpec
 from calibrate.synth._write import program_files, write_program
 
 __all__ = [
+    "PASTED_COMMENT",
     "ReviewerModel",
     "SynthSpec",
     "SyntheticProgram",
     "generate",
     "program_files",
+    "synth_comments",
     "write_program",
 ]
