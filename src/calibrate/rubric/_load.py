@@ -206,10 +206,10 @@ def _partial_consistency(data: dict[Any, Any]) -> list[tuple[Loc, str]]:
     if not isinstance(raw, list):
         return []
     criteria = [_valid(Criterion, c) for c in raw]
-    ids = [
-        c.get("id").strip() if isinstance(c, dict) and isinstance(c.get("id"), str) else None
-        for c in raw
-    ]
+    ids: list[str | None] = []
+    for c in raw:
+        cid = c.get("id") if isinstance(c, dict) else None
+        ids.append(cid.strip() if isinstance(cid, str) else None)
     rule = _valid(PassRule, data["pass_rule"]) if "pass_rule" in data else None
     policy = _valid(ReviewPolicy, data.get("review_policy", {}))
     return consistency_items(criteria, ids, rule, policy)

@@ -426,7 +426,11 @@ def consistency_items(
                     f"{lvl} is not a level of criterion {cid!r} (levels {list(by_id[cid].scores)})",
                 )
             )
-    if policy is not None and policy.third_review.total_within is not None and rule.min_total is None:
+    if (
+        policy is not None
+        and policy.third_review.total_within is not None
+        and rule.min_total is None
+    ):
         items.append(
             (
                 ("review_policy", "third_review", "total_within"),
