@@ -483,22 +483,29 @@ def test_default_key_path_is_ignored_by_git():
 # ---- pseudonymised outputs name no file ---------------------------------------------------
 
 
+DISTRICT = REPO / "data" / "synthetic" / "district"
+
+
 @pytest.mark.parametrize(
-    ("name", "extra"),
+    ("name", "data", "rubric", "extra", "fmt"),
     [
-        ("audit", ("--n-boot", "5", "--html", "{dir}/a.html")),
-        ("round", ("--key", "{dir}/Jane_Doe_key.csv", "--html", "{dir}/a.html")),
-        ("reliability", ()),
-        ("severity", ("--key", "{dir}/Jane_Doe_key.csv")),
+        ("audit", PILOT, "evidence-4level", ("--n-boot", "5", "--html", "{dir}/a.html"), "json"),
+        ("audit", PILOT, "evidence-4level", ("--n-boot", "5"), "table"),
+        ("round", PILOT, "evidence-4level", ("--key", "{key}", "--html", "{dir}/a.html"), "json"),
+        ("round", PILOT, "evidence-4level", ("--key", "{key}"), "table"),
+        ("reliability", PILOT, "evidence-4level", (), "json"),
+        ("severity", PILOT, "evidence-4level", ("--key", "{key}"), "json"),
+        ("drift", DISTRICT, "discussion-hybrid", ("--key", "{key}"), "json"),
     ],
+    ids=lambda v: v if isinstance(v, str) else "",
 )
-@pytest.mark.parametrize("fmt", ["json", "table"])
-def test_pseudonymised_output_names_no_file(name, extra, fmt, tmp_path, capsys):
+def test_pseudonymised_output_names_no_file(name, data, rubric, extra, fmt, tmp_path, capsys):
     planted = tmp_path / "Jane_Doe_R001_scores.csv"
-    planted.write_bytes((PILOT / "ratings.csv").read_bytes())
-    (tmp_path / "Jane_Doe_key.csv").write_bytes((PILOT / "key.csv").read_bytes())
-    argv = [name, str(planted), "--rubric", str(REPO / "rubrics" / "evidence-4level.yaml")]
-    argv += [a.format(dir=tmp_path) for a in extra]
+    planted.write_bytes((data / "ratings.csv").read_bytes())
+    key = tmp_path / "Jane_Doe_key.csv"
+    key.write_bytes((data / "key.csv").read_bytes())
+    argv = [name, str(planted), "--rubric", str(REPO / "rubrics" / f"{rubric}.yaml")]
+    argv += [a.format(dir=tmp_path, key=key) for a in extra]
     argv += ["--pseudonymize", "--pseudonym-key", str(tmp_path / "k"), "--format", fmt]
     assert main(argv) == 0
     out = capsys.readouterr()
@@ -508,6 +515,20 @@ def test_pseudonymised_output_names_no_file(name, extra, fmt, tmp_path, capsys):
     assert "Jane_Doe" not in text
     if name == "audit" and fmt == "json":
         assert json.loads(out.out)["file"] == "input 1"
+
+
+def test_pseudonymised_export_names_no_file(tmp_path, capsys):
+    planted = tmp_path / "Jane_Doe_R001_scores.csv"
+    planted.write_text("submission_id,reviewer_id,criterion_id,score\nS1,R1,overview,3\n")
+    store = str(tmp_path / "s.sqlite")
+    rubric = str(REPO / "rubrics" / "evidence-4level.yaml")
+    assert main(["import", str(planted), "--store", store, "--rubric", rubric]) == 0
+    capsys.readouterr()  # the import names its file: it is not a pseudonymised output
+    out = tmp_path / "out.csv"
+    argv = ["export", str(out), "--store", store, "--rubric-id", RUBRIC_ID, "--pseudonymize"]
+    assert main([*argv, "--pseudonym-key", str(tmp_path / "k"), "--format", "json"]) == 0
+    text = capsys.readouterr().out + out.read_text()
+    assert "Jane_Doe" not in text and "R1" not in out.read_text().split("\n", 1)[1]
 
 
 # ---- faults: Ctrl-C and a full disk ------------------------------------------------------
