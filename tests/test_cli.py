@@ -233,8 +233,8 @@ def test_export_from_the_store_with_pseudonyms(tmp_path, capsys, monkeypatch):
     )
     assert code == 0 and json.loads(text)["rows"] > 0
     frame = pd.read_csv(out, dtype=str)
-    assert frame["reviewer_id"].str.fullmatch(r"R-[A-Z2-7]{8}").all()
-    assert frame["submission_id"].str.fullmatch(r"S-[A-Z2-7]{8}").all()
+    assert frame["reviewer_id"].str.fullmatch(r"R-[A-Z2-7]{16}").all()
+    assert frame["submission_id"].str.fullmatch(r"S-[A-Z2-7]{16}").all()
     code, _, err = run(
         [
             "export",

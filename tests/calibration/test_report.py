@@ -79,8 +79,8 @@ def test_round_cli_html_and_pseudonymize(tmp_path, capsys, monkeypatch):
     ]
     assert main(args) == 0
     rows = json.loads(capsys.readouterr().out)
-    assert all(re.fullmatch(r"R-[A-Z2-7]{8}", r["reviewer_id"]) for r in rows)
-    assert all(re.fullmatch(r"S-[A-Z2-7]{8}", s) for r in rows for s in r["anchors_missed"])
+    assert all(re.fullmatch(r"R-[A-Z2-7]{16}", r["reviewer_id"]) for r in rows)
+    assert all(re.fullmatch(r"S-[A-Z2-7]{16}", s) for r in rows for s in r["anchors_missed"])
     assert main(args) == 0
     again = json.loads(capsys.readouterr().out)
     assert [r["reviewer_id"] for r in again] == [
@@ -118,7 +118,7 @@ def test_pseudonymized_table_and_audit_cli(tmp_path, capsys, monkeypatch):
     assert len(hidden) == len(p.ratings)
     assert (hidden.frame["score"] == p.ratings.frame["score"]).all()
     assert all(
-        re.fullmatch(r"R-[A-Z2-7]{8}", r) for r in hidden.frame["reviewer_id"].cat.categories
+        re.fullmatch(r"R-[A-Z2-7]{16}", r) for r in hidden.frame["reviewer_id"].cat.categories
     )
     assert (
         main(

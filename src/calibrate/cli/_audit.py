@@ -100,7 +100,8 @@ def _audit(args: argparse.Namespace) -> Outcome:
         n_resamples=args.n_boot,
         rng=args.seed,
     )
-    payload = {"file": str(args.ratings), **audit.to_dict()}
+    # a file name can name a person (Jane_Doe_R001_scores.csv): pseudonymised output names none
+    payload = {"file": "input 1" if hider is not None else str(args.ratings), **audit.to_dict()}
     if args.html:
         from calibrate.report import audit_report
 

@@ -127,6 +127,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     included: ``{"ok": false, "error": ..., "problems": [...]}`` (the message is also on
     stderr, for people)."""
     argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        return _run(argv)
+    except KeyboardInterrupt:  # Ctrl-C: outputs are written whole or not at all
+        print("calibrate: interrupted (nothing half-written was left)", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+#: The exit code of a command stopped by Ctrl-C, as a shell reports a process ended by SIGINT.
+EXIT_INTERRUPTED = 130
+
+
+def _run(argv: list[str]) -> int:
     # ``calibrate NAME ...``: only NAME's module is imported (the others load the library's
     # plotting and statistics packages, seconds of imports a command does not need)
     first = argv[0] if argv and not argv[0].startswith("-") else None

@@ -103,7 +103,7 @@ def add_pseudonymize(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--pseudonymize",
         action="store_true",
-        help="replace reviewer and submission ids with stable keyed pseudonyms (R-XXXXXXXX, S-XXXXXXXX)",
+        help="replace reviewer and submission ids with stable keyed pseudonyms (R-XXXXXXXXXXXXXXXX, S-XXXXXXXXXXXXXXXX: 80 bits of HMAC-SHA256)",
     )
     p.add_argument(
         "--pseudonym-key",

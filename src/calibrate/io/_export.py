@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from calibrate._atomic import atomic_path
 from calibrate._checks import check_instance
 from calibrate.ratings import AnswerKey, RatingsTable
 
@@ -68,6 +69,20 @@ def ratings_to_records(table: RatingsTable | AnswerKey) -> pd.DataFrame:
     return f
 
 
+def _refuse_collisions(table: dict[str, str], column: str) -> None:
+    """Two ids with one pseudonym would be merged in the output: refuse to write it."""
+    if len(set(table.values())) == len(table):
+        return
+    first: dict[str, str] = {}
+    for value, alias in table.items():
+        if alias in first:
+            raise ValueError(
+                f"pseudonyms collide: {column} {first[alias]!r} and {value!r} both become "
+                f"{alias!r}; nothing was written (the output would merge them)"
+            )
+        first[alias] = value
+
+
 def export_table(
     data: pd.DataFrame | RatingsTable | AnswerKey,
     path: str | Path,
@@ -101,17 +116,14 @@ def export_table(
         frame = frame.copy()
         for col, prefix in (("reviewer_id", "R"), ("submission_id", "S")):
             if col in frame.columns:
-                frame[col] = frame[col].map(
-                    lambda v, p=prefix: v if pd.isna(v) else pseudonymizer(str(v), p)
-                )
+                ids = frame[col].dropna().astype(str).unique()
+                table = {v: pseudonymizer(v, prefix) for v in ids}
+                _refuse_collisions(table, col)
+                frame[col] = frame[col].map(lambda v, t=table: v if pd.isna(v) else t[str(v)])
     safe = neutralise_formulas(frame)
-    tmp = path.with_name(f".{path.name}.partial")
-    try:
+    with atomic_path(path) as tmp:
         if suffix == ".csv":
             safe.to_csv(tmp, index=False, lineterminator="\n")
         else:
             safe.to_excel(tmp, index=False, engine="openpyxl")
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
     return path

@@ -5,12 +5,20 @@ from calibrate.report._audit import audit_figures, audit_report
 from calibrate.report._drift import drift_report
 from calibrate.report._fairness import fairness_report
 from calibrate.report._html import HtmlReport
-from calibrate.report._pseudonym import DEFAULT_KEY_FILE, Pseudonymizer, load_or_create_key
+from calibrate.report._pseudonym import (
+    DEFAULT_KEY_FILE,
+    KeyFileError,
+    PseudonymCollisionError,
+    Pseudonymizer,
+    load_or_create_key,
+)
 from calibrate.report._round import round_report, shaky_calls
 
 __all__ = [
     "DEFAULT_KEY_FILE",
     "HtmlReport",
+    "KeyFileError",
+    "PseudonymCollisionError",
     "Pseudonymizer",
     "audit_figures",
     "audit_report",

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from calibrate._atomic import write_atomic
+
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
@@ -80,7 +82,4 @@ class HtmlReport:
         """Write the file (to a temporary name first, so a failure leaves none)."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.partial")
-        tmp.write_text(self.render(), encoding="utf-8")
-        tmp.replace(path)
-        return path
+        return write_atomic(path, self.render())

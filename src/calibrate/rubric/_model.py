@@ -22,6 +22,12 @@ from pydantic import (
 
 __all__ = ["Criterion", "Level", "PassRule", "ReviewPolicy", "Rubric", "ThirdReviewTrigger"]
 
+#: The most criteria a rubric may have (rubrics people score have a handful; a file with
+#: thousands is a mistake, e.g. a ratings sheet given as the rubric).
+MAX_CRITERIA = 100
+#: The most levels a criterion (or the shared scale) may have.
+MAX_LEVELS = 20
+
 Identifier = Annotated[
     str,
     StringConstraints(
@@ -69,7 +75,7 @@ class Criterion(_Frozen):
     id: Identifier
     name: NonEmptyText
     description: Text = ""
-    levels: tuple[Level, ...] = Field(min_length=2)
+    levels: tuple[Level, ...] = Field(min_length=2, max_length=MAX_LEVELS)
 
     @field_validator("levels")
     @classmethod
@@ -184,8 +190,8 @@ class Rubric(_Frozen):
     title: NonEmptyText
     version: NonEmptyText
     description: Text = ""
-    scale: tuple[Level, ...] | None = None
-    criteria: tuple[Criterion, ...] = Field(min_length=1)
+    scale: tuple[Level, ...] | None = Field(default=None, max_length=MAX_LEVELS)
+    criteria: tuple[Criterion, ...] = Field(min_length=1, max_length=MAX_CRITERIA)
     pass_rule: PassRule
     review_policy: ReviewPolicy = ReviewPolicy()
 
@@ -198,70 +204,16 @@ class Rubric(_Frozen):
     @model_validator(mode="before")
     @classmethod
     def _levels_from_scale(cls, data: Any) -> Any:
-        # A rubric may give one shared scale; criteria without levels use it.
-        if (
-            isinstance(data, dict)
-            and data.get("scale") is not None
-            and isinstance(data.get("criteria"), list | tuple)
-        ):
-            data = dict(data)
-            data["criteria"] = [
-                {**c, "levels": data["scale"]} if isinstance(c, dict) and "levels" not in c else c
-                for c in data["criteria"]
-            ]
-        return data
+        return merge_scale(data)
 
     @model_validator(mode="after")
     def _consistent(self) -> Rubric:
-        items: list[tuple[tuple[str | int, ...], str]] = []
-        ids = [c.id for c in self.criteria]
-        for i, cid in enumerate(ids):
-            if ids.index(cid) != i:
-                items.append(
-                    (("criteria", i, "id"), f"criterion id {cid!r} is used more than once")
-                )
-        by_id = {c.id: c for c in self.criteria}
-        rule = self.pass_rule
-        if rule.min_total is not None:
-            hi = self.max_total
-            if rule.min_total > hi:
-                items.append(
-                    (
-                        ("pass_rule", "min_total"),
-                        f"cut {rule.min_total:g} can never be reached: the highest possible total is {hi}",
-                    )
-                )
-        if rule.min_level is not None:
-            for c in self.criteria:
-                if rule.min_level > c.max_score:
-                    items.append(
-                        (
-                            ("pass_rule", "min_level"),
-                            f"level {rule.min_level} can never be reached on criterion {c.id!r} (its highest level is {c.max_score})",
-                        )
-                    )
-        for cid, lvl in rule.min_levels.items():
-            if cid not in by_id:
-                items.append(
-                    (
-                        ("pass_rule", "min_levels", cid),
-                        f"names criterion {cid!r}, which the rubric does not have (criteria: {', '.join(ids)})",
-                    )
-                )
-            elif lvl not in by_id[cid].scores:
-                items.append(
-                    (
-                        ("pass_rule", "min_levels", cid),
-                        f"{lvl} is not a level of criterion {cid!r} (levels {list(by_id[cid].scores)})",
-                    )
-                )
-        if self.review_policy.third_review.total_within is not None and rule.min_total is None:
-            items.append(
-                (
-                    ("review_policy", "third_review", "total_within"),
-                    "a band around the cut needs a compensatory cut (pass_rule.min_total)",
-                )
-            )
+        items = consistency_items(
+            list(self.criteria),
+            [c.id for c in self.criteria],
+            self.pass_rule,
+            self.review_policy,
+        )
         if items:
             raise ConsistencyError(items)
         return self
@@ -400,3 +352,89 @@ class Rubric(_Frozen):
     def label_of(self) -> dict[str, dict[str, int]]:
         """Per criterion, the accepted spellings of each level (casefolded label -> score)."""
         return {c.id: {lv.label.casefold(): lv.score for lv in c.levels} for c in self.criteria}
+
+
+def merge_scale(data: Any) -> Any:
+    """A rubric may give one shared ``scale``; criteria without ``levels`` use it."""
+    if (
+        isinstance(data, dict)
+        and data.get("scale") is not None
+        and isinstance(data.get("criteria"), list | tuple)
+    ):
+        data = dict(data)
+        data["criteria"] = [
+            {**c, "levels": data["scale"]} if isinstance(c, dict) and "levels" not in c else c
+            for c in data["criteria"]
+        ]
+    return data
+
+
+def consistency_items(
+    criteria: list[Criterion | None],
+    ids: list[str | None],
+    rule: PassRule | None,
+    policy: ReviewPolicy | None,
+) -> list[tuple[tuple[str | int, ...], str]]:
+    """The cross-field problems of a rubric's parts, each with its field path.
+
+    A part that did not validate is ``None`` (and ``ids[i]`` the raw id text of criterion
+    ``i``, or ``None``): every check whose parts are all valid still runs, so a loader can
+    list these problems beside the field problems, and no check runs on a broken part (no
+    false follow-on problem).
+    """
+    items: list[tuple[tuple[str | int, ...], str]] = []
+    for i, cid in enumerate(ids):
+        if cid is not None and ids.index(cid) != i:
+            items.append((("criteria", i, "id"), f"criterion id {cid!r} is used more than once"))
+    if rule is None:
+        return items
+    valid = [c for c in criteria if c is not None]
+    complete = len(valid) == len(criteria)
+    by_id = {c.id: c for c in valid}
+    if rule.min_total is not None and complete and valid:
+        hi = sum(c.max_score for c in valid)
+        if rule.min_total > hi:
+            items.append(
+                (
+                    ("pass_rule", "min_total"),
+                    f"cut {rule.min_total:g} can never be reached: the highest possible total is {hi}",
+                )
+            )
+    if rule.min_level is not None:
+        for c in valid:
+            if rule.min_level > c.max_score:
+                items.append(
+                    (
+                        ("pass_rule", "min_level"),
+                        f"level {rule.min_level} can never be reached on criterion {c.id!r} (its highest level is {c.max_score})",
+                    )
+                )
+    known = [cid for cid in ids if cid is not None]
+    for cid, lvl in rule.min_levels.items():
+        if cid not in known:
+            if complete or all(isinstance(x, str) for x in ids):
+                items.append(
+                    (
+                        ("pass_rule", "min_levels", cid),
+                        f"names criterion {cid!r}, which the rubric does not have (criteria: {', '.join(dict.fromkeys(known))})",
+                    )
+                )
+        elif cid in by_id and lvl not in by_id[cid].scores:
+            items.append(
+                (
+                    ("pass_rule", "min_levels", cid),
+                    f"{lvl} is not a level of criterion {cid!r} (levels {list(by_id[cid].scores)})",
+                )
+            )
+    if (
+        policy is not None
+        and policy.third_review.total_within is not None
+        and rule.min_total is None
+    ):
+        items.append(
+            (
+                ("review_policy", "third_review", "total_within"),
+                "a band around the cut needs a compensatory cut (pass_rule.min_total)",
+            )
+        )
+    return items

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from calibrate._atomic import write_atomic
 from calibrate.ratings import RATING_COLUMNS
 from calibrate.rubric import rubric_to_yaml
 from calibrate.synth._generate import SyntheticProgram
@@ -128,9 +129,7 @@ def write_program(
         copy_rubric = program.rubric_path is None or not _resolves(out, program.rubric_path)
     files = program_files(program, copy_rubric=copy_rubric)
     for name, data in files.items():
-        tmp = out / f".{name}.partial"
-        tmp.write_bytes(data)
-        tmp.replace(out / name)
+        write_atomic(out / name, data)
     if "key.csv" not in files:  # a key left from an earlier program would be read as this one's
         (out / "key.csv").unlink(missing_ok=True)
     return out
