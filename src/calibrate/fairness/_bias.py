@@ -4,24 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from calibrate.severity import level_moments as moments
+from calibrate.severity import rating_scale_probs as category_probs
+
 _MAX_STEP = 1.0
 _ITER = 50
-
-
-def category_probs(eta: np.ndarray, cumtau: np.ndarray, crit: np.ndarray) -> np.ndarray:
-    """P(level index k) per rating: softmax of ``k * eta - cumtau[crit, k]``."""
-    k = cumtau.shape[1]
-    psi = eta[:, None] * np.arange(k) - cumtau[crit]
-    psi -= psi.max(axis=1, keepdims=True)
-    np.exp(psi, out=psi)
-    psi /= psi.sum(axis=1, keepdims=True)
-    return psi
-
-
-def moments(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    k = np.arange(p.shape[1], dtype=float)
-    e = p @ k
-    return e, np.maximum(p @ (k * k) - e * e, 1e-12)
 
 
 def cumulative_thresholds(thresholds: np.ndarray) -> np.ndarray:

@@ -11,6 +11,8 @@ policy simulator (``sample_scores``, and ``score`` for :func:`calibrate.policy.s
 
 from calibrate.severity._dawid_skene import DawidSkene, DawidSkeneResult, dawid_skene
 from calibrate.severity._rasch import ManyFacetRasch
+from calibrate.severity._rasch_core import _category_probs as rating_scale_probs
+from calibrate.severity._rasch_core import _moments as level_moments
 from calibrate.severity._summary import SeveritySummary, severity_summary
 
 __all__ = [
@@ -19,5 +21,7 @@ __all__ = [
     "ManyFacetRasch",
     "SeveritySummary",
     "dawid_skene",
+    "level_moments",
+    "rating_scale_probs",
     "severity_summary",
 ]
