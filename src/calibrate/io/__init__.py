@@ -1,7 +1,13 @@
 """Reading, validating and exporting ratings, answer keys and form-export sheets."""
 
 from calibrate.io._attributes import read_submission_attributes
-from calibrate.io._export import export_table, neutralise_formulas, ratings_to_records
+from calibrate.io._export import (
+    PseudonymCollisionError,
+    export_table,
+    neutralise_formulas,
+    ratings_to_records,
+    refuse_collisions,
+)
 from calibrate.io._files import MAX_COLUMNS, MAX_FIELD_CHARS
 from calibrate.io._program import ProgramData, read_program
 from calibrate.io._read import (
@@ -21,6 +27,7 @@ __all__ = [
     "SCORES_ONLY_CRITERION",
     "SCORES_RUBRIC",
     "ProgramData",
+    "PseudonymCollisionError",
     "export_table",
     "neutralise_formulas",
     "ratings_to_records",
@@ -30,4 +37,5 @@ __all__ = [
     "read_ratings_without_rubric",
     "read_submission_attributes",
     "read_wide",
+    "refuse_collisions",
 ]

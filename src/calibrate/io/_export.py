@@ -11,7 +11,13 @@ from calibrate._atomic import atomic_path
 from calibrate._checks import check_instance
 from calibrate.ratings import AnswerKey, RatingsTable
 
-__all__ = ["export_table", "neutralise_formulas", "ratings_to_records"]
+__all__ = [
+    "PseudonymCollisionError",
+    "export_table",
+    "neutralise_formulas",
+    "ratings_to_records",
+    "refuse_collisions",
+]
 
 #: A cell starting with one of these is run as a formula by Excel, LibreOffice or Sheets.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -69,18 +75,28 @@ def ratings_to_records(table: RatingsTable | AnswerKey) -> pd.DataFrame:
     return f
 
 
-def _refuse_collisions(table: dict[str, str], column: str) -> None:
-    """Two ids with one pseudonym would be merged in the output: refuse to write it."""
+class PseudonymCollisionError(ValueError):
+    """Two distinct ids got the same pseudonym: an output would merge them, so none is made."""
+
+
+def refuse_collisions(table: dict[str, str], what: str) -> None:
+    """Refuse a value -> pseudonym ``table`` in which two values share a pseudonym (an
+    output would merge them), naming both.
+
+    Raises
+    ------
+    PseudonymCollisionError
+    """
     if len(set(table.values())) == len(table):
         return
-    first: dict[str, str] = {}
+    owner: dict[str, str] = {}
     for value, alias in table.items():
-        if alias in first:
-            raise ValueError(
-                f"pseudonyms collide: {column} {first[alias]!r} and {value!r} both become "
+        if alias in owner:
+            raise PseudonymCollisionError(
+                f"pseudonyms collide: {what} {owner[alias]!r} and {value!r} both become "
                 f"{alias!r}; nothing was written (the output would merge them)"
             )
-        first[alias] = value
+        owner[alias] = value
 
 
 def export_table(
@@ -118,7 +134,7 @@ def export_table(
             if col in frame.columns:
                 ids = frame[col].dropna().astype(str).unique()
                 table = {v: pseudonymizer(v, prefix) for v in ids}
-                _refuse_collisions(table, col)
+                refuse_collisions(table, col)
                 frame[col] = frame[col].map(lambda v, t=table: v if pd.isna(v) else t[str(v)])
     safe = neutralise_formulas(frame)
     with atomic_path(path) as tmp:

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from calibrate.io import PseudonymCollisionError, refuse_collisions
 from calibrate.ratings import RatingsTable
 
 __all__ = [
@@ -39,10 +40,6 @@ _B32 = np.frombuffer(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", dtype=np.uint8)
 _FIVE_BITS = np.array([16, 8, 4, 2, 1], dtype=np.uint8)
 #: Key files already warned about (the warning is printed once per file and process).
 _WARNED: set[str] = set()
-
-
-class PseudonymCollisionError(ValueError):
-    """Two distinct ids got the same pseudonym: an output would merge them, so none is made."""
 
 
 class KeyFileError(ValueError):
@@ -187,15 +184,7 @@ class Pseudonymizer:
         texts = list(dict.fromkeys(str(v) for v in values))
         aliases = self._many(texts, prefix)
         table = dict(zip(texts, aliases, strict=True))
-        if len(set(aliases)) < len(texts):
-            owner: dict[str, str] = {}
-            for text, alias in table.items():
-                if alias in owner:
-                    raise PseudonymCollisionError(
-                        f"pseudonyms collide: {what} {owner[alias]!r} and {text!r} both become "
-                        f"{alias!r}; nothing was written (the output would merge them)"
-                    )
-                owner[alias] = text
+        refuse_collisions(table, what)
         return table
 
     def _many(self, texts: list[str], prefix: str) -> list[str]:
