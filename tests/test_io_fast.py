@@ -63,3 +63,42 @@ def test_kinds_and_duplicates(tmp_path):
     with pytest.raises(RatingsError) as err:
         read_ratings(bad, rubric)
     assert [(p.row, p.column) for p in err.value.problems] == [(2, "kind"), (3, None)]
+
+
+def _cells_of(tmp_path, body: bytes) -> list[list[str]]:
+    from calibrate.io._files import load_cells
+
+    path = tmp_path / "cells.csv"
+    path.write_bytes(b"submission_id,reviewer_id,score\n" + body)
+    raw, problems = load_cells(path)
+    assert raw is not None and not problems
+    return raw.frame.to_numpy().tolist()
+
+
+@pytest.mark.parametrize(
+    "cell",
+    [b" S1", b"S1\t", b"S1 ", b'"S1\n"', b'" S1"', b"S1\xc2\xa0", b"\xe2\x80\x83S1", b"S1\x0c"],
+)
+def test_cells_are_stripped_whether_or_not_the_fast_path_applies(tmp_path, cell):
+    # The fast path takes cells as read only when the bytes after the header hold nothing
+    # that str.strip would remove (ASCII, no blanks, no quotes); every other file is
+    # stripped. Reference: str.strip on each cell.
+    clean = _cells_of(tmp_path, b"S1,R1,2\nS2,R2,3\n" * 600)
+    assert clean[:2] == [["S1", "R1", "2"], ["S2", "R2", "3"]]
+    got = _cells_of(tmp_path, b"S2,R2,3\n" * 600 + cell + b",R1,2\n")
+    assert got[-1] == ["S1", "R1", "2"] and got[0] == ["S2", "R2", "3"]
+
+
+def test_a_long_cell_is_still_found_after_the_byte_length_check(tmp_path):
+    from calibrate.io import MAX_FIELD_CHARS
+    from calibrate.io._files import load_cells
+
+    path = tmp_path / "long.csv"
+    long = "é" * (MAX_FIELD_CHARS // 2 + 1)  # more bytes than the limit, fewer characters
+    longer = "x" * (MAX_FIELD_CHARS + 1)
+    path.write_text(
+        f"submission_id,reviewer_id,score\nS1,{long},2\nS2,R2,{longer}\n", encoding="utf-8"
+    )
+    raw, problems = load_cells(path)
+    assert raw is None
+    assert [(q.row, q.column) for q in problems] == [(3, "score")]

@@ -534,8 +534,8 @@ def read_ratings_without_rubric(
         )
     if "criterion_id" in f.columns:
         # one strip per distinct id, not per row
-        distinct = pd.unique(f["criterion_id"].astype(str).to_numpy(dtype=object))
-        ids = sorted({c.strip() for c in distinct if c.strip()})
+        distinct = pd.unique(f["criterion_id"].astype(str))  # on the column's own storage
+        ids = sorted({str(c).strip() for c in distinct if str(c).strip()})
     else:
         ids = [SCORES_ONLY_CRITERION]
     try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -108,17 +109,44 @@ def _special(uniques: object) -> np.ndarray:
     return np.asarray(look.to_numpy(zero_copy_only=False), dtype=bool)
 
 
-def _ids(raw: RawTable, column: str) -> tuple[pd.Series, list[Problem]]:
+@dataclass(frozen=True)
+class _IdColumn:
+    """A column of ids, factorised once: ``text`` (one id per row, as the table keeps it),
+    ``codes`` (each row's position in ``uniques``) and ``uniques`` (the distinct ids, sorted,
+    as an object array; ``""`` is an empty cell)."""
+
+    text: pd.Series
+    codes: np.ndarray
+    uniques: np.ndarray
+
+    def empty(self) -> np.ndarray:
+        """Rows whose id is empty."""
+        return (self.uniques == "")[self.codes]
+
+    def category(self, *, empty_is_missing: bool = False) -> pd.Categorical:
+        """The ids as a categorical over the sorted distinct ids (``empty_is_missing``: an
+        empty cell is NaN and no category)."""
+        codes, uniques = self.codes, self.uniques
+        if empty_is_missing:
+            keep = uniques != ""
+            position = np.cumsum(keep) - 1
+            position[~keep] = -1
+            codes, uniques = position[codes], uniques[keep]
+        return pd.Categorical.from_codes(codes, categories=pd.Index(uniques, dtype=object))
+
+
+def _ids(raw: RawTable, column: str) -> tuple[_IdColumn, list[Problem]]:
     """The ids of ``column``: each distinct spelling unquoted (our exports' formula guard),
     stripped and NFC-normalised once; spellings that are no id (control or invisible
     characters, too long) and two spellings that would become one id only through the
-    guard (``'=x`` and ``=x``) are problems: an id is what the file says."""
+    guard (``'=x`` and ``=x``) are problems: an id is what the file says. The column is
+    factorised once here; everything later works from its codes."""
     s = raw.frame[column]
-    codes, uniques = pd.factorize(s)
+    codes, uniques = pd.factorize(s, sort=True)
     what = _ID_NAMES.get(column, column)
     look = np.flatnonzero(_special(uniques))
     if not len(look):
-        return s, []
+        return _IdColumn(s, codes, np.asarray(uniques, dtype=object)), []
     text = {int(k): str(uniques[k]) for k in look}
     ids = {k: normalise_id(t[1:] if _guarded(t) else t) for k, t in text.items()}
     bad = np.zeros(len(uniques) + 1, dtype=bool)
@@ -168,23 +196,22 @@ def _ids(raw: RawTable, column: str) -> tuple[pd.Series, list[Problem]]:
             )
     changed = {k: t for k, t in ids.items() if t != text[k]}
     if not changed:
-        return s, problems
+        return _IdColumn(s, codes, np.asarray(uniques, dtype=object)), problems
     fixed = np.asarray(uniques, dtype=object).copy()
     for k, t in changed.items():
         fixed[k] = t
-    fixed = np.append(fixed, "")
-    return pd.Series(fixed[codes], index=s.index, dtype=s.dtype), problems
+    # two spellings may be one id once normalised, and the order may change: re-sort the
+    # (few) distinct ids, not the column
+    remap, distinct = pd.factorize(fixed, sort=True)
+    codes = remap[codes]
+    distinct = np.asarray(distinct, dtype=object)
+    return _IdColumn(
+        pd.Series(distinct[codes], index=s.index, dtype=s.dtype), codes, distinct
+    ), problems
 
 
 def _empty(s: pd.Series) -> np.ndarray:
     return (s == "").to_numpy(dtype=bool)
-
-
-def _as_category(s: pd.Series) -> tuple[pd.Categorical, np.ndarray]:
-    """Categorical over sorted categories from factorised codes (far faster than from an
-    object array)."""
-    codes, uniques = pd.factorize(s, sort=True)
-    return pd.Categorical.from_codes(codes, categories=pd.Index(uniques.astype(object))), codes
 
 
 def _require(raw: RawTable, required: Sequence[str], what: str) -> list[Problem]:
@@ -211,8 +238,8 @@ def _criterion_index(
     if column not in raw.frame.columns:
         zeros = np.zeros(len(raw.frame), dtype=np.int64)
         return zeros, zeros, []
-    text, problems = _ids(raw, column)
-    codes, uniques = pd.factorize(text)
+    ids, problems = _ids(raw, column)
+    text, codes, uniques = ids.text, ids.codes, ids.uniques
     by_key: dict[str, int] = {}
     for i, c in enumerate(rubric.criteria):
         by_key.setdefault(c.name.casefold(), i)
@@ -221,7 +248,7 @@ def _criterion_index(
     lookup = np.array([by_key.get(str(u).casefold(), -1) for u in uniques] + [-1], dtype=np.int64)
     idx = lookup[codes]  # codes == -1 never happens (no NaN): cells are strings
     key = np.where(idx >= 0, idx, len(rubric.criteria) + codes)
-    empty = _empty(text)
+    empty = ids.empty()
     problems += _rows_problems(raw, empty, column, "criterion is empty")
     unknown = (idx < 0) & ~empty
     n_given, n_unknown = int((~empty).sum()), int(unknown.sum())
@@ -450,8 +477,8 @@ def validate_ratings(
     problems += p
     rev, p = _ids(raw, "reviewer_id")
     problems += p
-    problems += _rows_problems(raw, _empty(sub), "submission_id", "submission id is empty")
-    problems += _rows_problems(raw, _empty(rev), "reviewer_id", "reviewer id is empty")
+    problems += _rows_problems(raw, sub.empty(), "submission_id", "submission id is empty")
+    problems += _rows_problems(raw, rev.empty(), "reviewer_id", "reviewer id is empty")
     crit_idx, crit_key, p = _criterion_index(raw, rubric)
     problems += p
     scores, p = _scores(raw, rubric, crit_idx, "score", score_labels)
@@ -487,19 +514,15 @@ def validate_ratings(
         )
 
     round_id = None
+    round_codes = np.zeros(len(f), dtype=np.int64)
     if "round_id" in f.columns:
         round_id, p = _ids(raw, "round_id")
         problems += p
-        round_id = round_id.where(round_id != "", None)
+        round_codes = round_id.codes  # an empty round is one more value: "no round"
 
-    round_codes = (
-        pd.factorize(round_id)[0] if round_id is not None else np.zeros(len(f), dtype=np.int64)
-    )
-    sub_cat, sub_codes = _as_category(sub)
-    rev_cat, rev_codes = _as_category(rev)
     dup_p = _duplicates(
         raw,
-        [round_codes, sub_codes, rev_codes, crit_key],
+        [round_codes, sub.codes, rev.codes, crit_key],
         "rating (same submission, reviewer, criterion and round)",
         score_labels,
     )
@@ -513,13 +536,13 @@ def validate_ratings(
         crit_idx, categories=pd.Index(list(rubric.criterion_ids), dtype=object)
     )
     frame = canonical_frame(
-        sub_cat,
-        rev_cat,
+        sub.category(),
+        rev.category(),
         criterion,
         scores,
         rubric,
         rated_at=rated_at,
-        round_id=None if round_id is None else _as_category(round_id)[0],
+        round_id=None if round_id is None else round_id.category(empty_is_missing=True),
         kind=None
         if kind is None
         else pd.Categorical.from_codes(kind, categories=pd.Index(list(KINDS), dtype=object)),
@@ -537,16 +560,15 @@ def validate_key(
     )
     if any(q.row == 1 for q in problems):
         raise RatingsError(problems)
-    sub, p = _ids(raw, "submission_id")
+    ids, p = _ids(raw, "submission_id")
+    sub = ids.text
     problems += p
-    problems += _rows_problems(raw, _empty(sub), "submission_id", "submission id is empty")
+    problems += _rows_problems(raw, ids.empty(), "submission_id", "submission id is empty")
     crit_idx, crit_key, p = _criterion_index(raw, rubric)
     problems += p
     scores, p = _scores(raw, rubric, crit_idx, "key_score")
     problems += p
-    problems += _duplicates(
-        raw, [pd.factorize(sub)[0], crit_key], "key score (same submission and criterion)"
-    )
+    problems += _duplicates(raw, [ids.codes, crit_key], "key score (same submission and criterion)")
     if ratings is not None and ratings.frame["kind"].notna().any():
         rf = ratings.frame
         anchor_like = set(
