@@ -6,7 +6,7 @@ import argparse
 
 import pandas as pd
 
-from calibrate.cli._inputs import load_inputs, pseudonymizer_from, select_ratings
+from calibrate.cli._inputs import load_inputs, page_inputs, pseudonymizer_from, select_ratings
 from calibrate.cli._main import UsageError, command
 from calibrate.cli._options import (
     add_html,
@@ -105,7 +105,11 @@ def _audit(args: argparse.Namespace) -> Outcome:
     if args.html:
         from calibrate.report import audit_report
 
-        payload["html"] = str(audit_report(audit).write(args.html))
+        page = audit_report(audit).provenance(
+            pseudonymised=hider is not None,
+            inputs=page_inputs(args, hidden=hider is not None, rubric=table.rubric),
+        )
+        payload["html"] = str(page.write(args.html))
     comp = audit.gstudy.to_frame()[["facet", "variance", "share", "se"]]
     ds = audit.dstudy.to_frame()[
         [

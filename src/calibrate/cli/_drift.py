@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from calibrate.cli._inputs import load_inputs, pseudonymizer_from
+from calibrate.cli._inputs import load_inputs, page_inputs, pseudonymizer_from
 from calibrate.cli._main import UsageError, command
 from calibrate.cli._options import add_html, add_pseudonymize, add_seed, ratings_args
 from calibrate.cli._output import Outcome, frame_text
@@ -138,7 +138,11 @@ def _drift(args: argparse.Namespace) -> Outcome:
     if args.html:
         from calibrate.report import drift_report
 
-        doc["html"] = str(drift_report(monitor).write(args.html))
+        page = drift_report(monitor).provenance(
+            pseudonymised=hider is not None,
+            inputs=page_inputs(args, hidden=hider is not None, rubric=table.rubric),
+        )
+        doc["html"] = str(page.write(args.html))
 
     shown_flags = report.flag_summary(brief=True)
     short = checked.loc[checked["status"] != "checked", ["reviewer_id", "reason"]]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from calibrate._problems import Problem, RatingsError
-from calibrate.cli._inputs import load_inputs, pseudonymizer_from
+from calibrate.cli._inputs import load_inputs, page_inputs, pseudonymizer_from
 from calibrate.cli._main import UsageError, command
 from calibrate.cli._options import add_html, add_pseudonymize, ratings_args
 from calibrate.cli._output import Outcome, frame_text
@@ -73,7 +73,11 @@ def _fairness(args: argparse.Namespace) -> Outcome:
     if args.html:
         from calibrate.report import fairness_report
 
-        page_path = fairness_report(result, pseudonymizer=hider).write(args.html)
+        page = fairness_report(result, pseudonymizer=hider).provenance(
+            pseudonymised=hider is not None,
+            inputs=page_inputs(args, hidden=hider is not None, rubric=table.rubric),
+        )
+        page_path = page.write(args.html)
     payload = result.to_dict()
     g, cells, flagged_cells = result.groups, result.reviewer_groups, result.flagged
     if hider is not None:

@@ -73,3 +73,57 @@ def select_ratings(
         to = f" to {purpose}" if purpose else ""
         raise UsageError(f"no ratings of kind {kind!r}{to}; pass --kind all or another kind")
     return table
+
+
+#: Options that say where inputs and outputs are, or how to pseudonymise: not "options" of
+#: the analysis on a page's Inputs list (the files are listed on their own).
+_NOT_OPTIONS = {
+    "command",
+    "ratings",
+    "key",
+    "rubric",
+    "store",
+    "html",
+    "out",
+    "format",
+    "pseudonymize",
+    "pseudonym_key",
+    "handler",
+    "truth",
+}
+
+
+def page_inputs(
+    args: argparse.Namespace, *, hidden: bool, rubric: Rubric | None = None
+) -> dict[str, object]:
+    """What produced a command's HTML page, for its Inputs list: the files (``input 1``,
+    ``input 2``, ... when pseudonymised: a file name can name a person), the rubric with
+    its version, and the options as given."""
+    out: dict[str, object] = {"command": f"calibrate {getattr(args, 'command', '')}".strip()}
+    n = 0
+    for name, what in (
+        ("ratings", "ratings file"),
+        ("key", "answer key"),
+        ("truth", "truth file"),
+        ("store", "store"),
+    ):
+        value = getattr(args, name, None)
+        if value:
+            n += 1
+            out[what] = f"input {n}" if hidden else str(value)
+    if rubric is not None:
+        out["rubric"] = f"{rubric.id} version {rubric.version} ({rubric.title})"
+    elif getattr(args, "rubric", None):
+        out["rubric"] = str(args.rubric)
+    options = {
+        k: v
+        for k, v in sorted(vars(args).items())
+        if k not in _NOT_OPTIONS and not callable(v) and v not in (None, False, "")
+    }
+    out["options"] = (
+        ", ".join(
+            f"--{k.replace('_', '-')}" + ("" if v is True else f" {v}") for k, v in options.items()
+        )
+        or "(defaults)"
+    )
+    return out

@@ -9,8 +9,9 @@ from typing import Any
 
 import numpy as np
 
+from calibrate.cli._inputs import page_inputs
 from calibrate.cli._main import UsageError, command
-from calibrate.cli._options import add_key, add_rubric, add_seed
+from calibrate.cli._options import add_html, add_key, add_rubric, add_seed
 from calibrate.cli._output import Outcome, frame_text
 from calibrate.io import read_key, read_ratings
 from calibrate.policy import (
@@ -64,6 +65,9 @@ def _policy_args(p: argparse.ArgumentParser) -> None:
         "--max-third-review", type=float, help="constraint for the recommendation, e.g. 0.15"
     )
     p.add_argument("--max-reviews", type=float, help="constraint: reviews per submission")
+    add_html(
+        p, help="also write the policy page (frontier plot, recommendation, every policy) there"
+    )
 
 
 @command(
@@ -146,4 +150,11 @@ def _policy(args: argparse.Namespace) -> Outcome:
         ]
     ]
     text = f"{len(rows)} policies, {args.n} simulated submissions each, reviewers from {source}\n\n{frame_text(shown, max_rows=500)}\n\nrecommended: {why}"
+    if args.html:
+        from calibrate.report import policy_report
+
+        page = policy_report(table, why=why, source=source).provenance(
+            pseudonymised=False, inputs=page_inputs(args, hidden=False, rubric=rubric), ids=False
+        )
+        text += f"\n\nHTML report: {page.write(args.html)}"
     return Outcome(rows, text)

@@ -10,9 +10,10 @@ from typing import Any
 import numpy as np
 
 from calibrate._problems import DataProblemError, Problem
-from calibrate.cli._inputs import load_inputs, pseudonymizer_from, select_ratings
+from calibrate.cli._inputs import load_inputs, page_inputs, pseudonymizer_from, select_ratings
 from calibrate.cli._main import UsageError, command
 from calibrate.cli._options import (
+    add_html,
     add_kind,
     add_pseudonymize,
     add_ratings_file,
@@ -138,6 +139,10 @@ def _configure(p: argparse.ArgumentParser) -> None:
     )
     add_sheet(p)
     add_pseudonymize(p)
+    add_html(
+        p,
+        help="also write the reliability page (plain-words summary, forest plot, full table) there",
+    )
 
 
 def _split(text: str | None) -> list[str]:
@@ -393,13 +398,28 @@ def _reliability(args: argparse.Namespace) -> Outcome:
         else "analytic intervals (ICC: F)"
     )
     notes = rows.loc[rows["note"].astype(bool), ["coefficient", "level", "criterion_id", "note"]]
+    what = (
+        f"Reliability of {len(table)} ratings by {', '.join(by) or 'overall'}; "
+        f"{args.confidence_level:.0%} {how}."
+    )
+    page = None
+    if args.html:
+        from calibrate.report import reliability_report
+
+        report = reliability_report(rows, what=what).provenance(
+            pseudonymised=hider is not None,
+            inputs=page_inputs(
+                args, hidden=hider is not None, rubric=table.rubric if args.rubric else None
+            ),
+        )
+        page = report.write(args.html)
     text = "\n\n".join(
         [
-            f"Reliability of {len(table)} ratings by {', '.join(by) or 'overall'}; "
-            f"{args.confidence_level:.0%} {how}.",
+            what,
             frame_text(rows[shown], max_rows=200),
             "Bands: " + "; ".join(sorted({str(s) for s in rows["band_source"].dropna()})),
         ]
         + (["Notes:\n" + frame_text(notes, max_rows=60)] if len(notes) else [])
+        + ([f"HTML report: {page}"] if page is not None else [])
     )
     return Outcome(payload, text)

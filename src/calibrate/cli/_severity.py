@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from calibrate.cli._inputs import load_inputs, pseudonymizer_from, select_ratings
+from calibrate.cli._inputs import load_inputs, page_inputs, pseudonymizer_from, select_ratings
 from calibrate.cli._main import command
-from calibrate.cli._options import add_kind, add_pseudonymize, ratings_args
+from calibrate.cli._options import add_html, add_kind, add_pseudonymize, ratings_args
 from calibrate.cli._output import Outcome, frame_text
 
 
@@ -31,6 +31,9 @@ def _configure(p: argparse.ArgumentParser) -> None:
         help="which ratings to model (default: all; severity is the same reviewer trait on anchors and live work)",
     )
     add_pseudonymize(p)
+    add_html(
+        p, help="also write the severity page (plain-words summary, plots, reviewer table) there"
+    )
 
 
 @command(
@@ -41,7 +44,7 @@ def _configure(p: argparse.ArgumentParser) -> None:
 def _severity(args: argparse.Namespace) -> Outcome:
     from calibrate.severity import severity_summary
 
-    _, table, key = load_inputs(args)
+    rubric, table, key = load_inputs(args)
     table = select_ratings(table, kind=args.kind)
     summary = severity_summary(table, key, model=args.model, estimator=args.estimator)
     rows, bias = summary.reviewers, summary.bias
@@ -81,4 +84,12 @@ def _severity(args: argparse.Namespace) -> Outcome:
             + (frame_text(bias) if len(bias) else "(none)"),
         ]
     )
+    if args.html:
+        from calibrate.report import severity_report
+
+        page = severity_report(summary, pseudonymizer=hider).provenance(
+            pseudonymised=hider is not None,
+            inputs=page_inputs(args, hidden=hider is not None, rubric=rubric),
+        )
+        text += f"\n\nHTML report: {page.write(args.html)}"
     return Outcome(rows.to_dict(orient="records"), text)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -28,8 +29,18 @@ def _check_fitted(model: object) -> None:
         raise ValueError("model is not fitted yet; call fit(ratings) first")
 
 
+def _shown(ids: object, labels: Mapping[str, str] | None) -> list[str]:
+    """Reviewer ids as drawn: their ``labels`` (e.g. pseudonyms) where given."""
+    texts = [str(i) for i in ids]  # type: ignore[attr-defined]
+    return texts if labels is None else [labels.get(t, t) for t in texts]
+
+
 def plot_severity(
-    model: ManyFacetRasch, *, confidence_level: float = 0.95, ax: Axes | None = None
+    model: ManyFacetRasch,
+    *,
+    confidence_level: float = 0.95,
+    labels: Mapping[str, str] | None = None,
+    ax: Axes | None = None,
 ) -> Figure:
     """Caterpillar plot: each reviewer's severity (logits) with its interval, harshest on
     top; reviewers whose infit or outfit mean square is outside 0.5-1.5 in orange.
@@ -40,6 +51,8 @@ def plot_severity(
         A fitted model.
     confidence_level : float
         Coverage of the normal interval ``severity ± z * se``.
+    labels : mapping, optional
+        Reviewer id -> the name drawn for it (e.g. its pseudonym); ids not in it as they are.
 
     Examples
     --------
@@ -67,7 +80,7 @@ def plot_severity(
     ax.errorbar(r["severity"], y, xerr=z * r["se"], fmt="none", ecolor="#999", elinewidth=1)
     ax.scatter(r["severity"], y, c=colour, s=18, zorder=3)
     ax.axvline(0, color="#444", lw=0.8, ls="--")
-    ax.set_yticks(y, r["reviewer_id"].astype(str), fontsize=7 if len(r) > 40 else 8)
+    ax.set_yticks(y, _shown(r["reviewer_id"], labels), fontsize=7 if len(r) > 40 else 8)
     ax.set_xlabel(f"severity (logits; right = harsher), {confidence_level:.0%} intervals")
     ax.set_title(
         "Reviewer severity (many-facet Rasch); orange: fit mean square outside 0.5-1.5", fontsize=9
@@ -76,10 +89,15 @@ def plot_severity(
 
 
 def plot_severity_bias(
-    model: ManyFacetRasch, *, t_limit: float = 2.0, ax: Axes | None = None
+    model: ManyFacetRasch,
+    *,
+    t_limit: float = 2.0,
+    labels: Mapping[str, str] | None = None,
+    ax: Axes | None = None,
 ) -> Figure:
     """Heat map of reviewer x criterion bias (logits; red = harsher than the reviewer's
-    own severity on that criterion); cells with ``|t| >= t_limit`` are outlined.
+    own severity on that criterion); cells with ``|t| >= t_limit`` are outlined. ``labels``
+    maps reviewer ids to the names drawn (e.g. pseudonyms).
 
     Examples
     --------
@@ -109,7 +127,7 @@ def plot_severity_bias(
     ax.set_xticks(
         range(bias.shape[1]), [str(c) for c in bias.columns], rotation=30, ha="right", fontsize=8
     )
-    ax.set_yticks(range(bias.shape[0]), [str(r) for r in bias.index], fontsize=7)
+    ax.set_yticks(range(bias.shape[0]), _shown(bias.index, labels), fontsize=7)
     ax.set_xlabel("criterion")
     ax.set_ylabel("reviewer (harshest on top)")
     ax.set_title(f"Reviewer x criterion bias (logits); outlined: |t| >= {t_limit:g}", fontsize=9)

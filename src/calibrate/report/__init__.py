@@ -1,10 +1,12 @@
-"""Reports people read and share: self-contained HTML pages of a calibration round, a drift
-monitor and a rubric audit, built from their result objects, with keyed pseudonyms on request."""
+"""Reports people read and share: self-contained HTML pages of a calibration round,
+reliability, severity, review policies, a drift monitor, a rubric audit and fairness, built
+from their result objects, with keyed pseudonyms on request."""
 
 from calibrate.report._audit import audit_figures, audit_report
 from calibrate.report._drift import drift_report
 from calibrate.report._fairness import fairness_report
 from calibrate.report._html import HtmlReport
+from calibrate.report._policy import policy_report
 from calibrate.report._pseudonym import (
     DEFAULT_KEY_FILE,
     KeyFileError,
@@ -12,9 +14,12 @@ from calibrate.report._pseudonym import (
     Pseudonymizer,
     load_or_create_key,
 )
+from calibrate.report._reliability import COEFFICIENT_NAMES, reliability_report
 from calibrate.report._round import round_report, shaky_calls
+from calibrate.report._severity import severity_report
 
 __all__ = [
+    "COEFFICIENT_NAMES",
     "DEFAULT_KEY_FILE",
     "HtmlReport",
     "KeyFileError",
@@ -25,6 +30,9 @@ __all__ = [
     "drift_report",
     "fairness_report",
     "load_or_create_key",
+    "policy_report",
+    "reliability_report",
     "round_report",
+    "severity_report",
     "shaky_calls",
 ]

@@ -20,12 +20,24 @@ if TYPE_CHECKING:
 __all__ = ["HtmlReport"]
 
 _STYLE = """
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em auto;max-width:1100px;color:#222;line-height:1.45}
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em auto;padding:0 1em;max-width:1100px;color:#222;line-height:1.45;overflow-wrap:anywhere}
 h1{font-size:1.6em}h2{font-size:1.25em;margin-top:1.8em;border-bottom:1px solid #ddd}
+.scroll{overflow-x:auto;max-width:100%}
 table{border-collapse:collapse;font-size:.9em;margin:.6em 0}th,td{border:1px solid #ccc;padding:.25em .5em;text-align:left;vertical-align:top}
 th{background:#f3f3f3}.note{color:#555;font-size:.9em}.warn{background:#fff6e0;border-left:4px solid #e0a000;padding:.4em .8em}
-img{max-width:100%}
+.privacy{font-size:.9em;padding:.3em .8em;border-radius:3px;display:inline-block}
+.privacy.hidden-ids{background:#e6f4ea;color:#0b5d1e}.privacy.real-ids{background:#fde8e8;color:#8a1c1c}
+dl.inputs{display:grid;grid-template-columns:max-content 1fr;gap:.2em 1em;font-size:.9em}dl.inputs dt{font-weight:600}dl.inputs dd{margin:0}
+img{max-width:100%;height:auto}
+@media (max-width:600px){body{margin:.5em auto}h1{font-size:1.3em}table{font-size:.8em}dl.inputs{grid-template-columns:1fr}}
 """
+
+#: The privacy line at the top of a page (``HtmlReport.pseudonymised``).
+PRIVACY_LINES = {
+    True: "pseudonymised: reviewer and submission ids are keyed pseudonyms",
+    False: "contains real ids: share only inside the program",
+    "no ids": "no reviewer or submission ids on this page",
+}
 
 
 @dataclass
@@ -34,6 +46,25 @@ class HtmlReport:
 
     title: str
     parts: list[str] = field(default_factory=list)
+    #: Whether the page's ids are pseudonyms (a line at the top says which); ``"no ids"``:
+    #: the page shows none; None: unsaid.
+    pseudonymised: bool | str | None = None
+    #: What produced the page (files, rubric and its version, options, kit version), shown
+    #: at its end; set it with :meth:`provenance`.
+    inputs: dict[str, str] = field(default_factory=dict)
+
+    def provenance(
+        self, *, pseudonymised: bool, inputs: dict[str, object], ids: bool = True
+    ) -> HtmlReport:
+        """Say whether the page's ids are pseudonyms (``ids`` False: the page shows no
+        reviewer or submission id) and what produced it (the kit's version is added).
+        Returns the report, for chaining."""
+        from calibrate._version import __version__
+
+        self.pseudonymised = bool(pseudonymised) if ids else "no ids"
+        self.inputs = {str(k): str(v) for k, v in inputs.items() if v is not None}
+        self.inputs.setdefault("calibrate version", __version__)
+        return self
 
     def heading(self, text: str) -> None:
         self.parts.append(f"<h2>{html.escape(text)}</h2>")
@@ -57,9 +88,11 @@ class HtmlReport:
                     lambda v: "; ".join(map(str, v)) if isinstance(v, list) else v
                 )
         self.parts.append(
-            shown.to_html(
+            '<div class="scroll">'
+            + shown.to_html(
                 index=False, escape=True, na_rep="", float_format=lambda x: f"{x:.{digits}f}"
             )
+            + "</div>"
         )
 
     def figure(self, fig: Figure, *, alt: str) -> None:
@@ -73,9 +106,23 @@ class HtmlReport:
 
     def render(self) -> str:
         body = "\n".join(self.parts)
+        top = ""
+        if self.pseudonymised is not None:
+            css = "real-ids" if self.pseudonymised is False else "hidden-ids"
+            top = f'<p class="privacy {css}">{html.escape(PRIVACY_LINES[self.pseudonymised])}</p>\n'
+        end = ""
+        if self.inputs:
+            items = "".join(
+                f"<dt>{html.escape(k)}</dt><dd>{html.escape(v)}</dd>"
+                for k, v in self.inputs.items()
+            )
+            end = f'\n<h2>Inputs</h2><dl class="inputs">{items}</dl>'
         return (
-            f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{html.escape(self.title)}</title>'
-            f"<style>{_STYLE}</style></head><body><h1>{html.escape(self.title)}</h1>\n{body}\n</body></html>\n"
+            f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f"<title>{html.escape(self.title)}</title>"
+            f"<style>{_STYLE}</style></head><body>{top}<h1>{html.escape(self.title)}</h1>\n"
+            f"{body}{end}\n</body></html>\n"
         )
 
     def write(self, path: str | Path) -> Path:
