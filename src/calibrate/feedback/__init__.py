@@ -6,6 +6,13 @@
 """
 
 from calibrate.feedback._audit import FeedbackAudit, criterion_text, feedback_audit
-from calibrate.feedback._read import COMMENT_COLUMNS, read_feedback
+from calibrate.feedback._read import COMMENT_COLUMNS, comment_texts, read_feedback
 
-__all__ = ["COMMENT_COLUMNS", "FeedbackAudit", "criterion_text", "feedback_audit", "read_feedback"]
+__all__ = [
+    "COMMENT_COLUMNS",
+    "FeedbackAudit",
+    "comment_texts",
+    "criterion_text",
+    "feedback_audit",
+    "read_feedback",
+]

@@ -12,6 +12,7 @@ import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from calibrate._checks import check_count, check_fraction, check_instance
+from calibrate.feedback._read import comment_texts
 from calibrate.ratings import RatingsTable
 from calibrate.rubric import Criterion, Rubric
 
@@ -72,26 +73,6 @@ def _plain(v: Any) -> Any:
     if isinstance(v, float) and np.isnan(v):
         return None
     return v
-
-
-def _comments_array(comments: object, n: int) -> np.ndarray:
-    if comments is None:
-        return np.full(n, "", dtype=object)
-    if isinstance(comments, str) or not isinstance(comments, Sequence | np.ndarray | pd.Series):
-        raise TypeError(
-            "comments must be None or a sequence of texts, one per rating row; "
-            f"got {type(comments).__name__}"
-        )
-    arr = pd.Series(list(comments) if not isinstance(comments, pd.Series) else comments.array)
-    if len(arr) != n:
-        raise ValueError(f"comments must have one text per rating row ({n}); got {len(arr)} texts")
-    bad = arr.notna() & ~arr.map(lambda v: isinstance(v, str))
-    if bad.any():
-        i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise TypeError(
-            f"comments must be texts (str) or missing; row {i} is {type(arr.iloc[i]).__name__}"
-        )
-    return arr.where(arr.notna(), "").map(str.strip).to_numpy(dtype=object)
 
 
 def _not_yet(table: RatingsTable, rubric: Rubric) -> tuple[np.ndarray, np.ndarray]:
@@ -262,7 +243,7 @@ def feedback_audit(
     min_comments = check_count("min_comments", min_comments)
     if stop_words not in ("english", None):
         raise ValueError(f"stop_words must be 'english' or None; got {stop_words!r}")
-    texts = _comments_array(comments, len(ratings))
+    texts = comment_texts(comments, len(ratings))
     codes = ratings.codes
     n_rev = codes.n_reviewers
     reviewer_ids = list(codes.reviewer_ids)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +16,7 @@ from calibrate.io import read_ratings
 from calibrate.ratings import RatingsTable
 from calibrate.rubric import Rubric
 
-__all__ = ["COMMENT_COLUMNS", "read_feedback"]
+__all__ = ["COMMENT_COLUMNS", "comment_texts", "read_feedback"]
 
 #: Headers read as the comment text, first found wins (matched ignoring case, spaces, hyphens).
 COMMENT_COLUMNS = ("rationale", "comment", "comments", "feedback")
@@ -114,3 +115,29 @@ def read_feedback(
             ]
         )
     return table, col.str.strip().to_numpy(dtype=object)
+
+
+def comment_texts(comments: object, n: int) -> np.ndarray:
+    """``comments`` (one text per rating row, or None) checked and as an object array of
+    stripped texts, missing ones ``""``.
+
+    >>> comment_texts(["  fine ", None], 2).tolist()
+    ['fine', '']
+    """
+    if comments is None:
+        return np.full(n, "", dtype=object)
+    if isinstance(comments, str) or not isinstance(comments, Sequence | np.ndarray | pd.Series):
+        raise TypeError(
+            "comments must be None or a sequence of texts, one per rating row; "
+            f"got {type(comments).__name__}"
+        )
+    arr = pd.Series(list(comments) if not isinstance(comments, pd.Series) else comments.array)
+    if len(arr) != n:
+        raise ValueError(f"comments must have one text per rating row ({n}); got {len(arr)} texts")
+    bad = arr.notna() & ~arr.map(lambda v: isinstance(v, str))
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise TypeError(
+            f"comments must be texts (str) or missing; row {i} is {type(arr.iloc[i]).__name__}"
+        )
+    return arr.where(arr.notna(), "").map(str.strip).to_numpy(dtype=object)

@@ -2,11 +2,14 @@
 
 from calibrate.io._attributes import read_submission_attributes
 from calibrate.io._export import (
+    EMAIL_PLACEHOLDER,
+    FREE_TEXT_COLUMNS,
     PseudonymCollisionError,
     export_table,
     neutralise_formulas,
     ratings_to_records,
     refuse_collisions,
+    scrub_text,
 )
 from calibrate.io._files import MAX_COLUMNS, MAX_FIELD_CHARS
 from calibrate.io._program import ProgramData, read_program
@@ -22,6 +25,8 @@ from calibrate.io._read import (
 
 __all__ = [
     "DECIMAL_SCORES_RUBRIC",
+    "EMAIL_PLACEHOLDER",
+    "FREE_TEXT_COLUMNS",
     "MAX_COLUMNS",
     "MAX_FIELD_CHARS",
     "SCORES_ONLY_CRITERION",
@@ -38,4 +43,5 @@ __all__ = [
     "read_submission_attributes",
     "read_wide",
     "refuse_collisions",
+    "scrub_text",
 ]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 import pandas as pd
@@ -12,11 +13,14 @@ from calibrate._checks import check_instance
 from calibrate.ratings import AnswerKey, RatingsTable
 
 __all__ = [
+    "EMAIL_PLACEHOLDER",
+    "FREE_TEXT_COLUMNS",
     "PseudonymCollisionError",
     "export_table",
     "neutralise_formulas",
     "ratings_to_records",
     "refuse_collisions",
+    "scrub_text",
 ]
 
 #: A cell starting with one of these is run as a formula by Excel, LibreOffice or Sheets.
@@ -99,16 +103,84 @@ def refuse_collisions(table: dict[str, str], what: str) -> None:
         owner[alias] = value
 
 
+#: What an e-mail address inside free text becomes in pseudonymised output.
+EMAIL_PLACEHOLDER = "[e-mail]"
+_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+#: A word of free text that may be an id: letters, digits, '_' and '-', dots only inside
+#: (so "see S001." finds S001).
+_WORD = re.compile(r"[\w-]+(?:\.[\w-]+)*")
+#: Columns of free text that pseudonymised exports scrub.
+FREE_TEXT_COLUMNS = ("rationale", "comment", "comments", "feedback")
+
+
+def scrub_text(texts: Iterable[object], replace: Mapping[str, str]) -> list[str]:
+    """Free text with every e-mail address replaced by :data:`EMAIL_PLACEHOLDER` and every
+    whole-word occurrence of a key of ``replace`` (an id, or a person's name: several words
+    are matched as written, with any spacing) by its value, ignoring case. A word inside a
+    longer id is left alone ("R001" is not found in "R0012" or "X-R001"). Missing values
+    become "".
+
+    >>> scrub_text(["R001 agreed with r002 (r002@x.org) on S7.", None],
+    ...            {"R001": "R-A", "R002": "R-B", "S7": "S-C", "Ann Lee": "R-A"})
+    ['R-A agreed with R-B ([e-mail]) on S-C.', '']
+    >>> scrub_text(["Ann  Lee wrote it"], {"Ann Lee": "R-A"})
+    ['R-A wrote it']
+    """
+    words: dict[str, str] = {}
+    phrases: dict[str, str] = {}
+    for k, v in replace.items():
+        key = str(k).strip()
+        if not key:
+            continue
+        if _WORD.fullmatch(key):
+            words[key.casefold()] = str(v)
+        else:
+            phrases[" ".join(key.split()).casefold()] = str(v)
+    phrase_re = None
+    if phrases:
+        alternatives = sorted(phrases, key=len, reverse=True)
+        phrase_re = re.compile(
+            r"(?<![\w-])(?:"
+            + "|".join(r"\s+".join(map(re.escape, a.split(" "))) for a in alternatives)
+            + r")(?![\w-])",
+            re.IGNORECASE,
+        )
+
+    def word(m: re.Match[str]) -> str:
+        return words.get(m.group(0).casefold(), m.group(0))
+
+    def phrase(m: re.Match[str]) -> str:
+        return phrases[" ".join(m.group(0).split()).casefold()]
+
+    out = []
+    for t in texts:
+        if t is None or (isinstance(t, float) and t != t):
+            out.append("")
+            continue
+        text = _EMAIL.sub(EMAIL_PLACEHOLDER, str(t))
+        if phrase_re is not None:
+            text = phrase_re.sub(phrase, text)
+        if words:
+            text = _WORD.sub(word, text)
+        out.append(text)
+    return out
+
+
 def export_table(
     data: pd.DataFrame | RatingsTable | AnswerKey,
     path: str | Path,
     *,
     pseudonymizer: Callable[[str, str], str] | None = None,
+    free_text_ids: Mapping[str, Iterable[object]] | None = None,
 ) -> Path:
     """Write a table to ``.csv`` or ``.xlsx`` with formula-like text neutralised.
 
     With ``pseudonymizer`` (a :class:`calibrate.report.Pseudonymizer`), reviewer and
-    submission ids are replaced by their keyed pseudonyms. The file is written to a
+    submission ids are replaced by their keyed pseudonyms, also where free text
+    (:data:`FREE_TEXT_COLUMNS`) names them, and e-mail addresses in free text are removed
+    (:func:`scrub_text`). ``free_text_ids`` (prefix -> ids, e.g. ``{"R": reviewer ids}``)
+    names more ids to find in free text than the table's own columns hold (an answer key
+    has no reviewer column, but its rationales may name reviewers). The file is written to a
     temporary name first and moved into place, so a failed write leaves no partial file.
     """
     if not isinstance(data, pd.DataFrame | RatingsTable | AnswerKey):
@@ -130,12 +202,20 @@ def export_table(
     frame = ratings_to_records(data) if isinstance(data, RatingsTable | AnswerKey) else data
     if pseudonymizer is not None:
         frame = frame.copy()
+        everyone: dict[str, str] = {}
         for col, prefix in (("reviewer_id", "R"), ("submission_id", "S")):
             if col in frame.columns:
                 ids = frame[col].dropna().astype(str).unique()
                 table = {v: pseudonymizer(v, prefix) for v in ids}
                 refuse_collisions(table, col)
                 frame[col] = frame[col].map(lambda v, t=table: v if pd.isna(v) else t[str(v)])
+                everyone.update(table)
+        for prefix, ids in (free_text_ids or {}).items():
+            for v in ids:
+                everyone.setdefault(str(v), pseudonymizer(str(v), str(prefix)))
+        for col in frame.columns:
+            if str(col).casefold() in FREE_TEXT_COLUMNS:
+                frame[col] = scrub_text(frame[col].tolist(), everyone)
     safe = neutralise_formulas(frame)
     with atomic_path(path) as tmp:
         if suffix == ".csv":

@@ -10,14 +10,14 @@ import secrets
 import stat
 import sys
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from calibrate.io import PseudonymCollisionError, refuse_collisions
+from calibrate.io import PseudonymCollisionError, refuse_collisions, scrub_text
 from calibrate.ratings import RatingsTable
 
 __all__ = [
@@ -225,6 +225,34 @@ class Pseudonymizer:
             f[col] = f[col].cat.rename_categories(new).cat.reorder_categories(new.sort_values())
         source = None if ratings.source is None else "input 1"
         return RatingsTable(f, ratings.rubric, source)
+
+    def scrub(
+        self,
+        texts: Iterable[object],
+        *,
+        reviewers: Iterable[object] = (),
+        submissions: Iterable[object] = (),
+        names: Mapping[str, str] | None = None,
+    ) -> list[str]:
+        """Free text (rationales, comments) fit for a pseudonymised output: each reviewer
+        and submission id written in it becomes its pseudonym, each e-mail address
+        ``[e-mail]``, and each person's name in ``names`` (name -> the reviewer or
+        submission id it belongs to) the pseudonym of that id (see
+        :func:`calibrate.io.scrub_text`; matching ignores case).
+
+        >>> p = Pseudonymizer(b"k" * 32)
+        >>> out = p.scrub(["Agreed with R002 on S9; ask ann.lee@x.org"], reviewers=["R002"],
+        ...               submissions=["S9"])
+        >>> out[0] == f"Agreed with {p('R002', 'R')} on {p('S9', 'S')}; ask [e-mail]"
+        True
+        """
+        replace = self.mapping(reviewers, "R", what="reviewer_id")
+        subs = self.mapping(submissions, "S", what="submission_id")
+        replace.update(subs)
+        for name, owner in (names or {}).items():
+            owner = str(owner)
+            replace[str(name)] = replace.get(owner) or self(owner, "P")
+        return scrub_text(texts, replace)
 
     def frame(self, frame: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
         """A copy of ``frame`` with each column in ``columns`` (name -> prefix) pseudonymized.

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 
+import numpy as np
 import pandas as pd
 
 from calibrate.calibration import (
@@ -16,6 +18,7 @@ from calibrate.calibration import (
     qualify,
     round_trends,
 )
+from calibrate.feedback import comment_texts
 from calibrate.ratings import AnswerKey, RatingsTable
 from calibrate.report._html import HtmlReport
 from calibrate.report._pseudonym import Pseudonymizer
@@ -73,9 +76,14 @@ def round_report(
     rule: QualificationRule | None = None,
     pseudonymizer: Pseudonymizer | None = None,
     top_anchors: int = 3,
+    rationales: Sequence[str | None] | np.ndarray | pd.Series | None = None,
 ) -> HtmlReport:
     """Qualification, reasons, the group's lean, anchors to discuss and trends, as one
-    HTML report. With ``pseudonymizer``, reviewer and submission ids are replaced.
+    HTML report. With ``pseudonymizer``, reviewer and submission ids are replaced, also
+    where the key's or the reviewers' rationales write them (and e-mail addresses there are
+    removed). ``rationales`` (one text per row of ``ratings``, e.g. from
+    :func:`calibrate.feedback.read_feedback`) puts what each reviewer wrote beside the
+    key's rationale for every anchor discussed.
 
     >>> from calibrate.io import read_program
     >>> p = read_program("data/synthetic/pilot")
@@ -87,9 +95,21 @@ def round_report(
 
     result = qualify(ratings, key, round_id=round_id, rule=rule)
     ids = {"reviewer_id": "R", "submission_id": "S", "anchors_missed": "S"}
+    texts = None if rationales is None else comment_texts(rationales, len(ratings))
+    everyone = {
+        "reviewers": ratings.frame["reviewer_id"].cat.categories,
+        "submissions": ratings.frame["submission_id"].cat.categories.union(
+            key.frame["submission_id"].astype(str).unique()
+        ),
+    }
 
     def hide(frame):
-        return pseudonymizer.frame(frame, ids) if pseudonymizer else frame
+        if pseudonymizer is None:
+            return frame
+        frame = pseudonymizer.frame(frame, ids)
+        if "rationale" in frame.columns:
+            frame["rationale"] = pseudonymizer.scrub(frame["rationale"], **everyone)
+        return frame
 
     reviewers = hide(result.reviewers)
     rep = HtmlReport(
@@ -147,10 +167,32 @@ def round_report(
         rep.paragraph(
             f"Anchor {shown}: how many reviewers gave each level, the key and its rationale."
         )
-        rep.table(anchor_detail(ratings, key, sid, round_id=round_id))
+        rep.table(hide(anchor_detail(ratings, key, sid, round_id=round_id)))
+        if texts is not None:
+            wrote = _reviewer_rationales(ratings, texts, sid, round_id)
+            if len(wrote):
+                rep.paragraph(f"What the reviewers wrote on anchor {shown}:", css="note")
+                rep.table(hide(wrote))
     if len(ratings.rounds) > 1:
         rep.heading("Trends across rounds")
         trends = round_trends(ratings, key)
         rep.figure(plot_round_trends(trends), alt="exact agreement per round")
-        rep.table(hide(trends[trends["reviewer_id"] == "(group)"]))
+        # the group's row is no reviewer: it keeps its name under pseudonyms
+        group = trends[trends["reviewer_id"] == "(group)"].copy()
+        group["reviewer_id"] = "all reviewers"
+        rep.table(group)
     return rep
+
+
+def _reviewer_rationales(
+    ratings: RatingsTable, texts: np.ndarray, submission_id: str, round_id: str | None
+) -> pd.DataFrame:
+    """Each non-empty rationale reviewers wrote on one anchor (in the round), by criterion
+    in rubric order, then reviewer."""
+    f = ratings.frame
+    mask = (f["submission_id"].astype(str) == submission_id).to_numpy() & (texts != "")
+    if round_id is not None:
+        mask &= (f["round_id"].astype(str) == round_id).to_numpy()
+    rows = f.loc[mask, ["criterion_id", "reviewer_id", "score"]].assign(rationale=texts[mask])
+    rows["reviewer_id"] = rows["reviewer_id"].astype(str)
+    return rows.sort_values(["criterion_id", "reviewer_id"]).reset_index(drop=True)
