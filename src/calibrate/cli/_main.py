@@ -29,6 +29,7 @@ COMMAND_MODULES = [
     "round",
     "serve",
     "policy",
+    "decisions",
     "synth",
     "demo",
     "audit",
