@@ -18,7 +18,7 @@ import pytest
 from calibrate.cli import main
 from calibrate.policy import Policy, decide
 from calibrate.policy._simulate import _decide
-from calibrate.ratings import RatingsTable, canonical_frame
+from calibrate.ratings import RatingsTable
 from calibrate.synth import SynthSpec, generate
 
 RUBRIC = "rubrics/evidence-4level.yaml"
@@ -177,7 +177,8 @@ def test_xlsx_roster_has_decisions_and_pending_sheets(tmp_path, capsys):
     ]
     cells = [c for row in dec for c in row if isinstance(c, str)]
     assert not any(c.startswith("=") for c in cells)
-    feedback = dict(zip([r[0] for r in dec], [r[dec[0].index("feedback")] for r in dec]))
+    col = dec[0].index("feedback")
+    feedback = {r[0]: r[col] for r in dec}
     assert feedback["S7"] == "R1 on overview: =cmd|' /C calc'!A0"  # inside the text: inert
     for row in book["decisions"].iter_rows():
         for c in row:
