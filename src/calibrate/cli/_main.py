@@ -27,6 +27,7 @@ COMMAND_MODULES = [
     "validate",
     "store",
     "round",
+    "plan",
     "serve",
     "policy",
     "decisions",
