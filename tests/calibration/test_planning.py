@@ -167,6 +167,11 @@ def test_plan_cli(capsys):
     assert main([*args, "--min-decision", "0", "--weak", "0.7", "--good", "0.95"]) == 0
     out = capsys.readouterr().out
     assert "exact" in out and "P(qualified)" in out
+    rule = "min_exact=0.8,min_adjacent=0.9,min_decision=0"
+    assert main([*args, "--rule", rule, "--max-anchors", "1", "--format", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["rule"]["min_exact"] == 0.8 and doc["rule"]["min_adjacent"] == 0.9
+    assert doc["method"] == "exact"
 
 
 @pytest.mark.parametrize(
@@ -179,8 +184,14 @@ def test_plan_cli(capsys):
             ["--anchors", "10", "--max-false-pass", "-1"],
             "max_false_pass must be a number in [0, 1]",
         ),
+        (["--anchors", "10", "--rule", "exactness=0.7"], "--rule takes FIELD=VALUE pairs"),
+        (["--anchors", "10", "--rule", "min_exact=high"], "--rule min_exact must be a number"),
+        (
+            ["--anchors", "10", "--rule", "min_exact=0.8", "--min-exact", "0.7"],
+            "min_exact is set twice",
+        ),
     ],
-    ids=["anchors", "weak-good", "rule", "target"],
+    ids=["anchors", "weak-good", "rule", "target", "rule-field", "rule-value", "rule-twice"],
 )
 def test_plan_cli_errors(capsys, extra, message):
     args = ["plan", "qualification", "--rubric", "rubrics/evidence-4level.yaml", *extra]

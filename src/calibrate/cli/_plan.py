@@ -9,8 +9,41 @@ from calibrate.cli._main import UsageError, command
 from calibrate.cli._options import add_rubric, add_seed
 from calibrate.cli._output import Outcome, frame_text
 
-#: What ``calibrate plan`` plans, and the handler of each.
+#: What ``calibrate plan`` plans.
 PLANS = ("qualification",)
+#: The standards ``--rule`` sets (those of ``calibrate round``).
+RULE_FIELDS = ("min_exact", "min_adjacent", "min_decision")
+
+
+def _rule_text(rule: object) -> str:
+    return ",".join(f"{f}={getattr(rule, f):g}" for f in RULE_FIELDS)
+
+
+def _rule_from(args: argparse.Namespace) -> dict[str, float]:
+    """The standards given by ``--rule`` and the ``--min-*`` flags (each at most once)."""
+    values: dict[str, float] = {}
+    for part in (args.rule or "").split(","):
+        if not part.strip():
+            continue
+        name, eq, value = part.partition("=")
+        name = name.strip().replace("-", "_")
+        if not eq or name not in RULE_FIELDS:
+            raise UsageError(
+                f"--rule takes FIELD=VALUE pairs with FIELD among {list(RULE_FIELDS)}; got {part.strip()!r}"
+            )
+        try:
+            values[name] = float(value)
+        except ValueError:
+            raise UsageError(f"--rule {name} must be a number; got {value.strip()!r}") from None
+    for name in RULE_FIELDS:
+        flag = getattr(args, name)
+        if flag is not None:
+            if name in values:
+                raise UsageError(
+                    f"{name} is set twice: by --rule and by --{name.replace('_', '-')}"
+                )
+            values[name] = flag
+    return values
 
 
 def _configure(p: argparse.ArgumentParser) -> None:
@@ -20,6 +53,12 @@ def _configure(p: argparse.ArgumentParser) -> None:
     add_rubric(p, help="rubric YAML (criteria, levels and pass rule the anchors are scored on)")
     p.add_argument("--anchors", type=int, required=True, metavar="N", help="anchors per round")
     defaults = QualificationRule()
+    p.add_argument(
+        "--rule",
+        metavar="FIELD=VALUE[,...]",
+        help="the qualification rule's standards, e.g. 'min_exact=0.8,min_decision=0.95' "
+        f"(fields {', '.join(RULE_FIELDS)}; default: {_rule_text(defaults)}, as `calibrate round`)",
+    )
     for flag, dest in (
         ("--min-exact", "min_exact"),
         ("--min-adjacent", "min_adjacent"),
@@ -28,8 +67,7 @@ def _configure(p: argparse.ArgumentParser) -> None:
         p.add_argument(
             flag,
             type=float,
-            default=getattr(defaults, dest),
-            help=f"the rule's standard, as in `calibrate round` (default {getattr(defaults, dest)})",
+            help=f"one standard of the rule, as in `calibrate round` (default {getattr(defaults, dest)})",
         )
     p.add_argument(
         "--weak", type=float, default=0.6, help="true agreement of a weak reviewer (default 0.6)"
@@ -93,9 +131,7 @@ def _qualification(args: argparse.Namespace) -> Outcome:
         if v < 1:
             raise UsageError(f"{flag} must be an integer >= 1; got {v}")
     try:
-        rule = QualificationRule(
-            min_exact=args.min_exact, min_adjacent=args.min_adjacent, min_decision=args.min_decision
-        )
+        rule = QualificationRule(**_rule_from(args))
     except ValueError as exc:
         raise UsageError(f"bad qualification rule: {exc}") from None
     rubric = load_rubric(args.rubric)
