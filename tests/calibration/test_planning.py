@@ -206,3 +206,30 @@ def test_plan_argument_errors(evidence_rubric):
         qualification_plan("rubric", 10)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="method must be"):
         qualification_plan(evidence_rubric, 10, method="guess")  # type: ignore[arg-type]
+
+
+def test_curve_plot_and_html_page(tmp_path, capsys, evidence_rubric):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
+
+    from calibrate.plots import plot_qualification_curve
+
+    plan = qualification_plan(evidence_rubric, 10, n_sim=500, max_anchors=3, rng=0)
+    fig, (left, right) = plt.subplots(1, 2)
+    try:
+        assert plot_qualification_curve(plan, ax=right) is fig
+        assert right.has_data() and not left.has_data()
+    finally:
+        plt.close(fig)
+    own = plot_qualification_curve(plan)
+    assert isinstance(own, Figure)
+    plt.close(own)
+    page = tmp_path / "plan.html"
+    args = ["plan", "qualification", "--rubric", "rubrics/evidence-4level.yaml", "--anchors"]
+    assert main([*args, "10", "--n-sim", "500", "--max-anchors", "3", "--html", str(page)]) == 0
+    text = page.read_text()
+    assert "data:image/png;base64," in text and "Errors of the rule" in text
+    assert f"HTML page: {page}" in capsys.readouterr().out

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 
 from calibrate.cli._main import UsageError, command
-from calibrate.cli._options import add_rubric, add_seed
+from calibrate.cli._options import add_html, add_rubric, add_seed
 from calibrate.cli._output import Outcome, frame_text
 
 #: What ``calibrate plan`` plans.
@@ -107,6 +107,7 @@ def _configure(p: argparse.ArgumentParser) -> None:
         "(default 4000)",
     )
     add_seed(p, default=0, help="random seed of the simulation (default 0)")
+    add_html(p, help="also write the plan page (the curve as a plot, the tables) here")
 
 
 @command(
@@ -151,6 +152,11 @@ def _qualification(args: argparse.Namespace) -> Outcome:
         )
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    page = None
+    if args.html:
+        from calibrate.report import qualification_report
+
+        page = qualification_report(plan).write(args.html)
     how = (
         "exact (multinomial enumeration)"
         if plan.method == "exact"
@@ -180,6 +186,8 @@ def _qualification(args: argparse.Namespace) -> Outcome:
             + f"\nGood reviewer (p = {plan.good:g}) failed:    {plan.false_fail:.3f}"
             + pm.format(plan.false_fail_se),
             need + ".",
+            *([f"HTML page: {page}"] if page else []),
         ]
     )
-    return Outcome(plan.to_dict(), text)
+    note = [f"calibrate plan: wrote {page}"] if page and args.format == "json" else []
+    return Outcome(plan.to_dict(), text, stderr=note)

@@ -5,6 +5,7 @@ from calibrate.report._audit import audit_figures, audit_report
 from calibrate.report._drift import drift_report
 from calibrate.report._fairness import fairness_report
 from calibrate.report._html import HtmlReport
+from calibrate.report._plan import qualification_report
 from calibrate.report._pseudonym import (
     DEFAULT_KEY_FILE,
     KeyFileError,
@@ -25,6 +26,7 @@ __all__ = [
     "drift_report",
     "fairness_report",
     "load_or_create_key",
+    "qualification_report",
     "round_report",
     "shaky_calls",
 ]
