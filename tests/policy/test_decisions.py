@@ -313,3 +313,33 @@ def test_decisions_equal_the_policy_simulators_rule(rubric, changes):
         if fired:
             assert r["tiebreak"]["resolved_by"] == third
     assert n_decided > 40  # the check is not vacuous (three reviews: only the tiebroken)
+
+
+def test_expert_and_incomplete_reviews_are_pending(tmp_path, capsys):
+    ratings = _write(tmp_path / "ratings.csv")
+    frame = pd.read_csv(ratings)
+    # S8: R1 left reflection unscored, so its first two reviews are incomplete
+    extra = pd.DataFrame(
+        {
+            "submission_id": "S8",
+            "reviewer_id": ["R1", "R1", "R2", "R2", "R2"],
+            "criterion_id": ["overview", "artifacts", "overview", "artifacts", "reflection"],
+            "score": [3, 3, 3, 3, 3],
+            "rated_at": "2026-10-01T09:00:00+00:00",
+            "kind": "live",
+            "rationale": "",
+        }
+    )
+    pd.concat([frame, extra]).to_csv(ratings, index=False)
+    policy = tmp_path / "expert.yaml"
+    policy.write_text("resolution: expert\n")
+    code, out, _ = _run(capsys, ratings, "--rubric", RUBRIC, "--policy", policy, "--format", "json")
+    assert code == 0
+    rows = {r["submission_id"]: r for r in json.loads(out)["decisions"]}
+    # S3 has its third review, but under 'expert' the expert's decision is not in the ratings
+    assert rows["S3"]["pending"] == "expert decision" and rows["S3"]["decision"] == "pending"
+    assert rows["S3"]["tiebreak"]["resolved_by"] is None
+    assert rows["S4"]["pending"] == "tiebreak"
+    assert rows["S8"]["pending"] == "complete scores" and rows["S8"]["tiebreak"] is None
+    assert rows["S8"]["scores"]["R1"] == {"overview": 3, "artifacts": 3}
+    assert rows["S1"]["decision"] == "pass"  # agreeing reviewers need no expert
