@@ -134,7 +134,7 @@ def test_policy_file_changes_the_rule(tmp_path, capsys):
     rows = {r["submission_id"]: r for r in json.loads(out)["decisions"]}
     assert rows["S3"]["decision"] == "not yet" and rows["S3"]["criteria_short"] == ["artifacts"]
     assert rows["S4"]["tiebreak"]["reason"] == (
-        "decisions differ (R1 pass, R2 not yet); overview differ by 2 (trigger: 2)"
+        "decisions differ (R1 pass, R2 not yet); overview differs by 2 (trigger: 2)"
     )
     # S6: 4,4,4 vs 3,3,3 is no criterion 2 apart: still no tiebreak
     assert rows["S6"]["tiebreak"] is None and rows["S6"]["decision"] == "pass"
@@ -343,3 +343,23 @@ def test_expert_and_incomplete_reviews_are_pending(tmp_path, capsys):
     assert rows["S8"]["pending"] == "complete scores" and rows["S8"]["tiebreak"] is None
     assert rows["S8"]["scores"]["R1"] == {"overview": 3, "artifacts": 3}
     assert rows["S1"]["decision"] == "pass"  # agreeing reviewers need no expert
+
+
+def test_total_trigger_reason(tmp_path, capsys):
+    ratings = _write(tmp_path / "ratings.csv")
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("decision_differs: false\ntotal_differs_by: 2\n")
+    code, out, _ = _run(capsys, ratings, "--rubric", RUBRIC, "--policy", policy, "--format", "json")
+    rows = {r["submission_id"]: r for r in json.loads(out)["decisions"]}
+    # S4 totals 9 and 7; S6 12 and 9 (its third review now resolves it); S3 9 and 8: no call
+    assert rows["S4"]["tiebreak"]["reason"] == "totals differ by 2 (trigger: 2)"
+    assert rows["S6"]["tiebreak"] == {
+        "triggered": True,
+        "reason": "totals differ by 3 (trigger: 2)",
+        "resolved_by": "R3",
+    }
+    assert rows["S6"]["decision"] == "pass"  # majority: R1 and R2 pass, R3 does not
+    # S3's decisions differ but nothing calls the third review: the two reviews' average
+    # (artifacts 2.5) decides, as the simulator does
+    assert rows["S3"]["tiebreak"] is None and rows["S3"]["decision"] == "not yet"
+    assert rows["S3"]["criteria_short"] == ["artifacts"]

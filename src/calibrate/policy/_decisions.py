@@ -283,8 +283,12 @@ def _reason(
             words.append(f"totals differ by {abs(a.sum() - b.sum()):g} (trigger: {value:g})")
         elif name == "criterion_differs_by":
             gap = np.abs(a[0] - b[0])
-            crit = [c for c, g in zip(rubric.criterion_ids, gap, strict=True) if g >= value]
-            words.append(f"{', '.join(crit)} differ by {gap.max():g} (trigger: {value})")
+            apart = [
+                f"{c} differs by {g:g}"
+                for c, g in zip(rubric.criterion_ids, gap, strict=True)
+                if g >= value
+            ]
+            words.append(f"{', '.join(apart)} (trigger: {value})")
         else:
             words.append(f"a total within {value:g} of the cut {cut:g}")
     return "; ".join(words)
