@@ -93,7 +93,7 @@ def test_predicted_rate_matches_qualify_on_simulated_rounds(rubric_id, rule, p, 
     rubric = load_rubric(f"rubrics/{rubric_id}.yaml")
     R = 500
     plan = qualification_plan(
-        rubric, n, rule=rule, grid=np.array([p]), far_share=far, n_sim=20_000, max_anchors=1, rng=1
+        rubric, n, rule=rule, grid=np.array([p]), far_share=far, n_sim=10_000, max_anchors=1, rng=1
     )
     predicted, se_pred = float(plan.curve["p_qualified"][0]), float(plan.curve["se"][0])
     realised = _realised(rubric, rule, p, n, R, far, seed=round(1000 * p) * 100 + n)
@@ -159,7 +159,7 @@ def test_anchors_needed_meets_the_targets(evidence_rubric):
 
 def test_plan_cli(capsys):
     args = ["plan", "qualification", "--rubric", "rubrics/evidence-4level.yaml", "--anchors", "12"]
-    assert main([*args, "--seed", "0", "--format", "json"]) == 0
+    assert main([*args, "--seed", "0", "--n-sim", "1000", "--format", "json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["n_anchors"] == 12 and doc["method"] == "simulation"
     assert {"false_pass", "false_fail", "anchors_needed", "curve"} <= set(doc)
