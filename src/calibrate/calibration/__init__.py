@@ -3,6 +3,7 @@
 from calibrate.calibration._anchors import AnchorCoverage, anchor_coverage, choose_anchors
 from calibrate.calibration._compare import compare_to_key, decision_agreement, keyed_scores
 from calibrate.calibration._discussion import anchor_detail, discussion_ranking, round_trends
+from calibrate.calibration._planning import QualificationPlan, qualification_plan, score_anchors
 from calibrate.calibration._qualify import (
     QualificationRule,
     RoundResult,
@@ -15,6 +16,7 @@ __all__ = [
     "AnchorCoverage",
     "anchor_coverage",
     "choose_anchors",
+    "QualificationPlan",
     "QualificationRule",
     "RoundResult",
     "anchor_detail",
@@ -24,6 +26,8 @@ __all__ = [
     "discussion_ranking",
     "group_lean",
     "keyed_scores",
+    "qualification_plan",
     "qualify",
+    "score_anchors",
     "round_trends",
 ]

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
+from calibrate.calibration._anchors import anchor_coverage
 from calibrate.calibration._compare import (
     compare_keyed,
     decisions_keyed,
@@ -89,7 +90,9 @@ class RoundResult:
     exact_agreement, adjacent_agreement, decision_agreement, mean_difference (overall),
     n_anchors, reasons (list of sentences), warnings (list of sentences), anchors_missed.
     ``criteria`` is :func:`compare_to_key`'s per-criterion table. ``warnings`` holds
-    round-level warnings (too few anchors for the standard to be decidable).
+    round-level warnings (too few anchors for the standard to be decidable; anchors that
+    leave a level of a criterion or a side of the pass line uncovered, by
+    :func:`anchor_coverage`).
     """
 
     round_id: str | None
@@ -233,6 +236,12 @@ def qualify(
             f"with {smallest} anchors per criterion a single anchor scored two levels from the key drops within-one agreement to "
             f"{_pct((smallest - 1) / smallest)}, below the {_pct(rule.min_adjacent)} standard"
             + (f": at least {need} anchors make one such miss tolerable" if need else "")
+        )
+    coverage = anchor_coverage(key, list(pd.unique(ks["submission_id"])))
+    if not coverage.complete:
+        round_warnings.append(
+            f"the {n_anchors} anchors do not cover every level of every criterion and both sides "
+            "of the pass line, so agreement there is untested: " + "; ".join(coverage.missing)
         )
     return RoundResult(round_id, rule, pd.DataFrame(rows), crit, n_anchors, round_warnings)
 

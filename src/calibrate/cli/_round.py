@@ -65,7 +65,12 @@ def _round(args: argparse.Namespace) -> Outcome:
             result,
             reviewers=hider.frame(result.reviewers, {"reviewer_id": "R", "anchors_missed": "S"}),
         )
-    rows = result.to_records()
+    # the round's warnings (anchor coverage, too few anchors) bear on every reviewer's
+    # qualification: JSON carries them in each row's ``warnings`` (the rows are the contract)
+    rows = [
+        {**r, "warnings": [*list(r["warnings"]), *result.warnings]}  # type: ignore[call-overload]
+        for r in result.to_records()
+    ]
     if args.html:
         round_report(ratings, key, round_id=round_id, rule=rule, pseudonymizer=hider).write(
             args.html

@@ -12,7 +12,11 @@ from calibrate.plots._audit import (
     plot_level_use,
     plot_variance_components,
 )
-from calibrate.plots._calibration import plot_reviewer_agreement, plot_round_trends
+from calibrate.plots._calibration import (
+    plot_qualification_curve,
+    plot_reviewer_agreement,
+    plot_round_trends,
+)
 from calibrate.plots._distribution import plot_score_distribution
 from calibrate.plots._drift import plot_control_chart, plot_group_drift
 from calibrate.plots._policy import plot_policy_frontier
@@ -27,6 +31,7 @@ __all__ = [
     "plot_level_use",
     "plot_pair_agreement",
     "plot_policy_frontier",
+    "plot_qualification_curve",
     "plot_reliability_forest",
     "plot_reviewer_agreement",
     "plot_round_trends",

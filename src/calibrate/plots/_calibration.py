@@ -13,9 +13,9 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from calibrate.calibration import RoundResult
+    from calibrate.calibration import QualificationPlan, RoundResult
 
-__all__ = ["plot_reviewer_agreement", "plot_round_trends"]
+__all__ = ["plot_qualification_curve", "plot_reviewer_agreement", "plot_round_trends"]
 
 
 def plot_reviewer_agreement(result: RoundResult, *, ax: Axes | None = None) -> Figure:
@@ -78,4 +78,30 @@ def plot_round_trends(
         }[measure]
     )
     ax.legend(fontsize=8)
+    return finish(fig, own)
+
+
+def plot_qualification_curve(plan: QualificationPlan, *, ax: Axes | None = None) -> Figure:
+    """The qualification rule's operating characteristic: P(qualified) against the true
+    agreement p (a band of two Monte Carlo standard errors when simulated), the weak and
+    good reviewers marked with the chance of qualifying / failing them."""
+
+    c = plan.curve
+    fig, ax, own = axes_for(ax, figsize=(6.5, 4))
+    ax.plot(c["p"], c["p_qualified"], color="#2b6cb0", lw=2)
+    if (c["se"] > 0).any():
+        lo = (c["p_qualified"] - 2 * c["se"]).clip(0, 1)
+        hi = (c["p_qualified"] + 2 * c["se"]).clip(0, 1)
+        ax.fill_between(c["p"], lo, hi, color="#2b6cb0", alpha=0.2, lw=0)
+    for p, y, text in (
+        (plan.weak, plan.false_pass, f"weak p={plan.weak:g}: qualified {plan.false_pass:.1%}"),
+        (plan.good, 1 - plan.false_fail, f"good p={plan.good:g}: failed {plan.false_fail:.1%}"),
+    ):
+        ax.axvline(p, color="#444", ls=":", lw=1)
+        ax.plot([p], [y], "o", color="#dd6b20")
+        ax.annotate(text, (p, y), xytext=(5, 5), textcoords="offset points", fontsize=8)
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_xlabel("true agreement p of a reviewer's score with the key")
+    ax.set_ylabel("P(qualified)")
+    ax.set_title(f"Qualification on {plan.n_anchors} anchors ({plan.method})", fontsize=10)
     return finish(fig, own)

@@ -8,6 +8,7 @@ they happened, to compare with what the simulator predicts.
 """
 
 from calibrate.policy._choices import AnchorModels, CutChoice, PolicyChoice, ProgramModels
+from calibrate.policy._decisions import PENDING, Decisions, decide
 from calibrate.policy._fit import ProgramModel, fit_program_model
 from calibrate.policy._policy import Policy, explain
 from calibrate.policy._realised import STATUSES, final_decisions
@@ -29,6 +30,7 @@ from calibrate.policy._tune import (
     policy_grid,
     population_from_truth,
     read_grid,
+    read_policy,
     sweep,
     tune_cut,
 )
@@ -39,6 +41,9 @@ __all__ = [
     "PolicyChoice",
     "ProgramModels",
     "PERTURBATIONS",
+    "PENDING",
+    "Decisions",
+    "decide",
     "STATUSES",
     "ConfusionReviewerModel",
     "Policy",
@@ -58,6 +63,7 @@ __all__ = [
     "policy_grid",
     "population_from_truth",
     "read_grid",
+    "read_policy",
     "simulate",
     "sweep",
     "tune_cut",

@@ -27,6 +27,7 @@ __all__ = [
     "policy_grid",
     "population_from_truth",
     "read_grid",
+    "read_policy",
     "sweep",
     "tune_cut",
 ]
@@ -62,12 +63,8 @@ def policy_grid(rubric: Rubric, grid: Mapping[str, Sequence[Any]]) -> list[Polic
     return policies
 
 
-def read_grid(path: str | Path) -> dict[str, list[Any]]:
-    """A grid YAML: a mapping of policy field -> list of values (``null`` for off).
-
-    ``min_total: [16, 17, 18]`` / ``reviewers: [2, 3]`` / ``resolution: [majority, average]``
-    """
-    path = Path(path)
+def _read_mapping(path: Path, what: str) -> dict[Any, Any]:
+    """A YAML file holding a non-empty mapping; every failure a problem naming the file."""
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
@@ -82,15 +79,45 @@ def read_grid(path: str | Path) -> dict[str, list[Any]]:
             ]
         ) from None
     if not isinstance(data, dict) or not data:
-        raise RubricError(
-            [
-                Problem(
-                    "a grid file maps policy fields to lists of values, e.g. 'reviewers: [2, 3]'",
-                    file=str(path),
-                )
-            ]
-        )
+        raise RubricError([Problem(what, file=str(path))])
+    return data
+
+
+def read_grid(path: str | Path) -> dict[str, list[Any]]:
+    """A grid YAML: a mapping of policy field -> list of values (``null`` for off).
+
+    ``min_total: [16, 17, 18]`` / ``reviewers: [2, 3]`` / ``resolution: [majority, average]``
+    """
+    data = _read_mapping(
+        Path(path), "a grid file maps policy fields to lists of values, e.g. 'reviewers: [2, 3]'"
+    )
     return {str(k): (v if isinstance(v, list) else [v]) for k, v in data.items()}
+
+
+def read_policy(path: str | Path, rubric: Rubric) -> Policy:
+    """A policy YAML: the rubric's own policy with the fields the file sets changed (the
+    fields of :meth:`Policy.from_rubric`, e.g. ``reviewers: 2``, ``resolution: average``,
+    ``total_differs_by: 2``; ``null`` for off). A field the policy does not have, or a value
+    it cannot take, is an error naming the file.
+
+    >>> import tempfile, pathlib
+    >>> from calibrate.rubric import load_rubric
+    >>> f = pathlib.Path(tempfile.mkdtemp()) / "policy.yaml"
+    >>> _ = f.write_text("{resolution: average, criterion_differs_by: 2}")
+    >>> p = read_policy(f, load_rubric("rubrics/evidence-4level.yaml"))
+    >>> p.review.resolution, p.review.third_review.criterion_differs_by
+    ('average', 2)
+    """
+    path = Path(path)
+    data = _read_mapping(
+        path, "a policy file maps policy fields to values, e.g. 'resolution: average'"
+    )
+    try:
+        policy = Policy.from_rubric(rubric, **{str(k): v for k, v in data.items()})
+        policy.apply_to(rubric)
+    except ValueError as exc:  # pydantic's ValidationError is one
+        raise RubricError([Problem(f"bad policy: {explain(exc)}", file=str(path))]) from None
+    return policy
 
 
 def population_from_truth(truth: Mapping[str, Any]) -> np.ndarray:

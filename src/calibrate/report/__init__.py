@@ -6,6 +6,7 @@ from calibrate.report._audit import audit_figures, audit_report
 from calibrate.report._drift import drift_report
 from calibrate.report._fairness import fairness_report
 from calibrate.report._html import HtmlReport
+from calibrate.report._plan import qualification_report
 from calibrate.report._policy import policy_report
 from calibrate.report._pseudonym import (
     DEFAULT_KEY_FILE,
@@ -32,6 +33,7 @@ __all__ = [
     "load_or_create_key",
     "policy_report",
     "reliability_report",
+    "qualification_report",
     "round_report",
     "severity_report",
     "shaky_calls",

@@ -1,0 +1,103 @@
+"""``calibrate decisions``: the program's decision roster under its review policy."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from calibrate.cli._main import UsageError, command
+from calibrate.cli._options import add_ratings_file, add_rubric, add_sheet
+from calibrate.cli._output import Outcome, frame_text
+
+if TYPE_CHECKING:
+    from calibrate.policy import Decisions
+
+
+def _configure(p: argparse.ArgumentParser) -> None:
+    add_ratings_file(p)
+    add_rubric(p, help="rubric YAML (its pass rule and review policy decide, unless --policy)")
+    add_sheet(p)
+    p.add_argument(
+        "--policy",
+        metavar="FILE",
+        help="YAML of policy fields changing the rubric's own policy "
+        "(e.g. 'resolution: average', 'criterion_differs_by: 2')",
+    )
+    p.add_argument(
+        "--out",
+        metavar="ROSTER",
+        help="also write the roster: .csv (one row per submission) or .xlsx "
+        "(sheets 'decisions' and 'pending'); formula-like text neutralised",
+    )
+
+
+@command(
+    "decisions",
+    "The program's decisions: per submission the reviewers and scores, the tiebreak and who "
+    "resolved it, pass / not yet, criteria short and feedback; pending work listed.",
+    _configure,
+)
+def _decisions(args: argparse.Namespace) -> Outcome:
+    from calibrate.feedback import read_feedback
+    from calibrate.policy import decide, read_policy
+    from calibrate.rubric import load_rubric
+
+    out = Path(args.out) if args.out else None
+    if out is not None and out.suffix.casefold() not in (".csv", ".xlsx"):
+        raise UsageError(f"--out must end in .csv or .xlsx; got {args.out!r}")
+    rubric = load_rubric(args.rubric)
+    policy = read_policy(args.policy, rubric) if args.policy else None
+    table, rationales = read_feedback(args.ratings, rubric, sheet=args.sheet)
+    result = decide(table, policy, rubric=rubric, feedback=rationales)
+    if out is not None:
+        _write_roster(result, out)
+    s = result.summary()
+    frame = result.to_frame()
+    pending = frame[frame["pending"] != ""]
+    text = "\n\n".join(
+        [
+            f"{s['submissions']} submissions: {s['pass']} pass, {s['not_yet']} not yet, "
+            f"{s['pending']} pending; tiebreaks triggered {s['tiebreaks_triggered']}, "
+            f"resolved {s['tiebreaks_resolved']}.",
+            frame_text(
+                frame[
+                    [
+                        "submission_id",
+                        "decision",
+                        "reviewers",
+                        "tiebreak",
+                        "resolved_by",
+                        "pending",
+                        "criteria_short",
+                    ]
+                ],
+                max_rows=200,
+            ),
+            "Pending:",
+            frame_text(pending[["submission_id", "reviewers", "pending"]], max_rows=200),
+            *([f"roster: {out}"] if out is not None else []),
+        ]
+    )
+    note = (
+        [f"calibrate decisions: wrote {out}"] if out is not None and args.format == "json" else []
+    )
+    return Outcome(result.to_dict(), text, stderr=note)
+
+
+def _write_roster(result: Decisions, out: Path) -> None:
+    """The roster file, whole or not at all, formula-like text neutralised."""
+    from calibrate._atomic import atomic_path
+    from calibrate.io import export_table, neutralise_formulas
+
+    frame = result.to_frame()
+    if out.suffix.casefold() == ".csv":
+        export_table(frame, out)
+        return
+    import pandas as pd
+
+    pending = frame.loc[frame["pending"] != "", ["submission_id", "reviewers", "pending"]]
+    pending = pending.rename(columns={"pending": "waits_for"})
+    with atomic_path(out) as tmp, pd.ExcelWriter(tmp, engine="openpyxl") as xl:
+        neutralise_formulas(frame).to_excel(xl, sheet_name="decisions", index=False)
+        neutralise_formulas(pending).to_excel(xl, sheet_name="pending", index=False)
