@@ -11,12 +11,14 @@ import matplotlib
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
+import pandas as pd
 import pytest
 
 from calibrate import plots as P
 from calibrate.audit import rubric_audit
 from calibrate.calibration import qualify, round_trends
 from calibrate.drift import DriftMonitor
+from calibrate.fairness import fairness
 from calibrate.io import read_program
 from calibrate.reliability import reliability_table
 from calibrate.severity import ManyFacetRasch
@@ -42,6 +44,14 @@ def one_panel(pilot, monitor):
     audit = rubric_audit(live, rng=0, n_resamples=0)
     result = qualify(pilot.ratings, pilot.key)
     trends = round_trends(pilot.ratings, pilot.key)
+    subs = sorted(live.frame["submission_id"].astype(str).unique())
+    attrs = pd.DataFrame(
+        {
+            "submission_id": subs,
+            "district": ["north", "south"] * (len(subs) // 2) + ["north"] * (len(subs) % 2),
+        }
+    )
+    fair = fairness(live, by="district", attributes=attrs)
     return {
         "severity": lambda ax: P.plot_severity(rasch, ax=ax),
         "severity_bias": lambda ax: P.plot_severity_bias(rasch, t_limit=1.0, ax=ax),
@@ -54,6 +64,7 @@ def one_panel(pilot, monitor):
         "d_study": lambda ax: P.plot_d_study(audit.dstudy, ax=ax),
         "level_use": lambda ax: P.plot_level_use(audit.level_use, ax=ax),
         "criterion_correlations": lambda ax: P.plot_criterion_correlations(audit.structure, ax=ax),
+        "fairness_bias": lambda ax: P.plot_fairness_bias(fair, ax=ax),
     }
 
 
@@ -69,6 +80,7 @@ NAMES = [
     "d_study",
     "level_use",
     "criterion_correlations",
+    "fairness_bias",
 ]
 
 

@@ -19,6 +19,7 @@ from calibrate.plots._calibration import (
 )
 from calibrate.plots._distribution import plot_score_distribution
 from calibrate.plots._drift import plot_control_chart, plot_group_drift
+from calibrate.plots._fairness import plot_fairness_bias
 from calibrate.plots._policy import plot_policy_frontier
 from calibrate.plots._reliability import plot_pair_agreement, plot_reliability_forest
 from calibrate.plots._severity import plot_severity, plot_severity_bias
@@ -27,6 +28,7 @@ __all__ = [
     "plot_control_chart",
     "plot_criterion_correlations",
     "plot_d_study",
+    "plot_fairness_bias",
     "plot_group_drift",
     "plot_level_use",
     "plot_pair_agreement",
