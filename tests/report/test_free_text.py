@@ -4,6 +4,7 @@ an export), and nothing else in the text changes."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import numpy as np
@@ -125,3 +126,56 @@ def test_names_become_their_owners_pseudonym():
     assert out == [
         f"{hider('R001', 'R')} and {hider('R001', 'R')} met; {hider('R001', 'R')} agreed"
     ]
+
+
+def _planted_ratings(tmp_path):
+    """The pilot's ratings with a rationale column naming reviewers, submissions, an e-mail."""
+    frame = pd.read_csv(PILOT / "ratings.csv", dtype=str, keep_default_na=False)
+    others = np.roll(frame["reviewer_id"].to_numpy(), 3)
+    frame["rationale"] = [
+        f"{r} read {s} like {o}; write to {r.lower()}@district.example.org"
+        for r, s, o in zip(frame["reviewer_id"], frame["submission_id"], others, strict=True)
+    ]
+    path = tmp_path / "with-rationales.csv"
+    frame.to_csv(path, index=False)
+    ids = set(frame["reviewer_id"]) | set(frame["submission_id"])
+    return path, ids
+
+
+def _no_id_or_mail(text: str, ids: set[str]) -> None:
+    leaked = [i for i in ids if re.search(rf"(?<![\w-]){re.escape(i)}(?![\w-])", text, re.I)]
+    assert leaked == []
+    assert not re.search(r"[\w.]+@[\w-]+\.", text)
+
+
+def test_cli_outputs_with_planted_ids_in_free_text(tmp_path, capsys, monkeypatch):
+    from calibrate.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("CALIBRATE_PSEUDONYM_KEY", raising=False)
+    path, ids = _planted_ratings(tmp_path)
+    rubric = str(ROOT / "rubrics" / "evidence-4level.yaml")
+    key = str(PILOT / "key.csv")
+    # round report: the reviewers' rationales are shown, scrubbed
+    assert main(["round", str(path), "--rubric", rubric, "--key", key, "--html", "r.html"]) == 0
+    plain = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "What the reviewers wrote on anchor" in plain and "@district.example.org" in plain
+    argv = ["round", str(path), "--rubric", rubric, "--key", key, "--html", "p.html"]
+    capsys.readouterr()
+    assert main([*argv, "--pseudonymize", "--format", "json"]) == 0
+    page = (tmp_path / "p.html").read_text(encoding="utf-8")
+    _no_id_or_mail(visible_text(page), ids)
+    assert "What the reviewers wrote on anchor" in page and " read S-" in page
+    _no_id_or_mail(capsys.readouterr().out, ids)
+    # the decision roster: JSON and both roster files
+    capsys.readouterr()
+    argv = ["decisions", str(path), "--rubric", rubric, "--pseudonymize", "--format", "json"]
+    assert main([*argv, "--out", "roster.xlsx"]) == 0
+    out = capsys.readouterr().out
+    _no_id_or_mail(out, ids)
+    doc = json.loads(out)
+    assert any(f["text"] for d in doc["decisions"] for f in d["feedback"])
+    book = pd.read_excel(tmp_path / "roster.xlsx", sheet_name=None)
+    _no_id_or_mail(" ".join(str(v) for f in book.values() for v in f.to_numpy().ravel()), ids)
+    assert main([*argv, "--out", "roster.csv"]) == 0
+    _no_id_or_mail((tmp_path / "roster.csv").read_text(encoding="utf-8"), ids)

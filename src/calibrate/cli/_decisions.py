@@ -6,8 +6,11 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
+
+from calibrate.cli._inputs import pseudonymizer_from
 from calibrate.cli._main import UsageError, command
-from calibrate.cli._options import add_ratings_file, add_rubric, add_sheet
+from calibrate.cli._options import add_pseudonymize, add_ratings_file, add_rubric, add_sheet
 from calibrate.cli._output import Outcome, frame_text
 
 if TYPE_CHECKING:
@@ -30,6 +33,7 @@ def _configure(p: argparse.ArgumentParser) -> None:
         help="also write the roster: .csv (one row per submission) or .xlsx "
         "(sheets 'decisions' and 'pending'); formula-like text neutralised",
     )
+    add_pseudonymize(p)
 
 
 @command(
@@ -49,6 +53,17 @@ def _decisions(args: argparse.Namespace) -> Outcome:
     rubric = load_rubric(args.rubric)
     policy = read_policy(args.policy, rubric) if args.policy else None
     table, rationales = read_feedback(args.ratings, rubric, sheet=args.sheet)
+    hider = pseudonymizer_from(args)
+    if hider is not None:  # decide on pseudonyms: every output (JSON, roster) names no one
+        rationales = np.asarray(
+            hider.scrub(
+                rationales,
+                reviewers=table.frame["reviewer_id"].cat.categories,
+                submissions=table.frame["submission_id"].cat.categories,
+            ),
+            dtype=object,
+        )
+        table = hider.table(table)
     result = decide(table, policy, rubric=rubric, feedback=rationales)
     if out is not None:
         _write_roster(result, out)

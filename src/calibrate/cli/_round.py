@@ -6,7 +6,7 @@ import argparse
 import dataclasses
 
 from calibrate.calibration import QualificationRule, qualify
-from calibrate.cli._inputs import check_round, load_inputs, pseudonymizer_from
+from calibrate.cli._inputs import check_round, load_inputs, page_inputs, pseudonymizer_from
 from calibrate.cli._main import UsageError, command
 from calibrate.cli._options import add_html, add_pseudonymize, add_round, ratings_args
 from calibrate.cli._output import Outcome, frame_text
@@ -53,7 +53,7 @@ def _round(args: argparse.Namespace) -> Outcome:
         )
     except ValueError as exc:
         raise UsageError(f"bad qualification rule: {exc}") from None
-    _, ratings, key = load_inputs(args)
+    rubric, ratings, key = load_inputs(args)
     if key is None:  # --key was given, so load_inputs read one; this keeps the types honest
         raise UsageError("a calibration round needs the answer key: --key KEY")
     round_id = ratings.latest_round if args.round_id is None else args.round_id
@@ -72,9 +72,18 @@ def _round(args: argparse.Namespace) -> Outcome:
         for r in result.to_records()
     ]
     if args.html:
-        round_report(ratings, key, round_id=round_id, rule=rule, pseudonymizer=hider).write(
-            args.html
+        rationales = None
+        if not getattr(args, "wide", False):  # what the reviewers wrote, beside the key's
+            from calibrate.feedback import read_feedback
+
+            rationales = read_feedback(args.ratings, rubric, sheet=args.sheet)[1]
+        page = round_report(
+            ratings, key, round_id=round_id, rule=rule, pseudonymizer=hider, rationales=rationales
+        ).provenance(
+            pseudonymised=hider is not None,
+            inputs=page_inputs(args, hidden=hider is not None, rubric=rubric),
         )
+        page.write(args.html)
     n_q = sum(r["status"] == "qualified" for r in rows)
     table = result.reviewers[
         [

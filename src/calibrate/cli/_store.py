@@ -191,13 +191,18 @@ def _export(args: argparse.Namespace) -> Outcome:
         raise FileNotFoundError(f"no store at {args.store}")
     if Path(args.out).suffix.casefold() not in (".csv", ".xlsx"):
         raise UsageError(f"OUT must end in .csv or .xlsx; got {args.out!r}")
+    hider = pseudonymizer_from(args)
+    free_text_ids = None
     with Store.open(args.store, create=False, read_only=True) as store:
         table = (
             store.answer_key(args.rubric_id)
             if args.what == "key"
             else store.ratings(args.rubric_id, round_id=args.round_id)
         )
-    path = export_table(table, args.out, pseudonymizer=pseudonymizer_from(args))
+        if hider is not None and args.what == "key":  # a key's rationales may name reviewers
+            rated = store.ratings(args.rubric_id).frame
+            free_text_ids = {"R": rated["reviewer_id"].cat.categories}
+    path = export_table(table, args.out, pseudonymizer=hider, free_text_ids=free_text_ids)
     return Outcome(
         {"ok": True, "out": str(path), "rows": len(table)}, f"wrote {len(table)} rows to {path}"
     )
