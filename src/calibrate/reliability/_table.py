@@ -19,7 +19,9 @@ from calibrate._checks import check_choice, check_confidence_level
 from calibrate.ratings import compact
 from calibrate.reliability._bands import interpretation_band
 from calibrate.reliability._bootstrap import BOOTSTRAP_METHODS, COEFFICIENTS, bootstrap
+from calibrate.reliability._classification import CLASSIFICATION_METHODS
 from calibrate.reliability._data import CodedRatings, _encode
+from calibrate.reliability._decision_classes import CLASSIFICATION_COLUMNS, classification_rows
 from calibrate.reliability._decisions import _decisions
 from calibrate.reliability._icc import _check_options, _compute
 from calibrate.reliability._icc_design import _design_from_data
@@ -251,7 +253,7 @@ def _check_coefficients(coefficients: object) -> set[str] | str | None:
     if ALL in names:
         return ALL
     for n in names:
-        check_choice("coefficients", n, (*COEFFICIENTS, ALL))
+        check_choice("coefficients", n, (*COEFFICIENTS, *CLASSIFICATION_METHODS, ALL))
     return set(names)
 
 
@@ -459,15 +461,28 @@ def reliability_table(
         dec_rows = _table_rows(
             dec, "nominal", keys, wanted, compute, min_pair_units, decision=True, icc_forms=forms
         )
+        methods = (
+            set(CLASSIFICATION_METHODS)
+            if wanted == ALL
+            else set(wanted or ()) & set(CLASSIFICATION_METHODS)
+        )
+        if methods:
+            key: dict[str, Any] = {}  # on all the table's reviews (no round or pair split)
+            if "round" in keys:
+                key["round_id"] = None
+            if "pair" in keys:
+                key |= {"reviewer_a": None, "reviewer_b": None}
+            dec_rows += classification_rows(ratings, rubric, methods, key, cl)
         for r in dec_rows:
             r["note"] = "; ".join(x for x in (r["note"], note) if x)
         rows += dec_rows
+    classified = any(r["coefficient"] in CLASSIFICATION_METHODS for r in rows)
     columns = [
         c
         for c in TABLE_COLUMNS
         if not (c == "round_id" and "round" not in keys)
         and not (c in ("reviewer_a", "reviewer_b") and "pair" not in keys)
-    ]
+    ] + (list(CLASSIFICATION_COLUMNS) if classified else [])
     return pd.DataFrame(rows, columns=columns)
 
 
