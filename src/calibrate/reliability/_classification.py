@@ -274,7 +274,9 @@ def livingston_lewis(
     >>> scores = rng.binomial(20, rng.beta(6, 3, size=500))
     >>> r = livingston_lewis(scores, cut=12, min_score=0, max_score=20, reliability=0.8)
     >>> bool(0.5 < r.consistency <= r.accuracy < 1), r.parameters["true_model"]
-    (True, '4P')
+    (True, '2P')
+    >>> r.note.split(";")[1].strip()
+    'the two-parameter fit on [0, 1] is used'
     """
     x = np.asarray(scores, dtype=float)
     if x.ndim != 1:
@@ -293,7 +295,7 @@ def livingston_lewis(
         raise ValueError(
             f"scores must be finite and within [{lo:g}, {hi:g}]; "
             f"{int(bad.sum())} are not (first at position {int(np.flatnonzero(bad)[0])}: "
-            f"{x[bad][0]!r})"
+            f"{float(x[bad][0])!r})"
         )
     n = len(x)
     name = "livingston_lewis"
@@ -401,7 +403,7 @@ def rudner(theta: object, se: object, *, cut: float) -> ClassificationResult:
     >>> from calibrate.reliability import rudner
     >>> r = rudner([-1.0, 0.2, 1.5], [0.5, 0.5, 0.5], cut=0.0)
     >>> round(r.accuracy, 4), round(r.consistency, 4)
-    (0.8725, 0.8038)
+    (0.8771, 0.8337)
     """
     t = np.asarray(theta, dtype=float)
     s = np.asarray(se, dtype=float)
@@ -417,11 +419,13 @@ def rudner(theta: object, se: object, *, cut: float) -> ClassificationResult:
         parts = []
         if bad_t.any():
             i = int(np.flatnonzero(bad_t)[0])
-            parts.append(f"{int(bad_t.sum())} theta not finite (first at position {i}: {t[i]!r})")
+            parts.append(
+                f"{int(bad_t.sum())} theta not finite (first at position {i}: {float(t[i])!r})"
+            )
         if bad_s.any():
             i = int(np.flatnonzero(bad_s)[0])
             parts.append(
-                f"{int(bad_s.sum())} se not finite and > 0 (first at position {i}: {s[i]!r})"
+                f"{int(bad_s.sum())} se not finite and > 0 (first at position {i}: {float(s[i])!r})"
             )
         raise ValueError("; ".join(parts))
     n = len(t)
