@@ -368,3 +368,51 @@ def test_ll_undefined_says_why():
     assert math.isnan(r.accuracy) and "differ" in r.note
     r = livingston_lewis([0, 20, 0, 20], cut=12, min_score=0, max_score=20, reliability=0.8)
     assert math.isnan(r.consistency) and "effective test length" in r.note
+
+
+# ----------------------------------------------------------------------------------------
+# calibrate reliability --coefficients livingston_lewis,rudner
+# ----------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def kit_files(tmp_path_factory, kit_table):
+    path = tmp_path_factory.mktemp("kit") / "ratings.csv"
+    kit_table.frame[["submission_id", "reviewer_id", "criterion_id", "score"]].assign(
+        submission_id=kit_table.frame["submission_id"].astype(str)
+    ).to_csv(path, index=False)
+    return path
+
+
+def test_cli_rows_json(kit_files, kit_table, capsys):
+    from calibrate.cli import main
+
+    code = main(
+        [
+            "reliability", str(kit_files), "--rubric", str(DATA / "compensatory.yaml"),
+            "--by", "overall", "--coefficients", "livingston_lewis,rudner", "--format", "json",
+        ]
+    )  # fmt: skip
+    assert code == 0
+    rows = json.loads(capsys.readouterr().out)
+    direct = reliability_table(
+        kit_table, by=(), coefficients=["livingston_lewis", "rudner"]
+    ).to_dict(orient="records")
+    assert [r["coefficient"] for r in rows] == ["livingston_lewis", "rudner"]
+    for got, want in zip(rows, direct, strict=True):
+        assert set(CLASSIFICATION_COLUMNS) <= set(got)
+        for k in ("estimate", "accuracy", "consistency", "false_pass", "false_fail", "cut"):
+            assert got[k] == pytest.approx(want[k], abs=1e-12), k
+    assert rows[1]["kappa"] is None and rows[0]["true_model"] == "2P"
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [["--level", "ordinal"], ["--rubric", str(DATA / "compensatory.yaml"), "--no-decision"]],
+    ids=["no-rubric", "no-decision"],
+)
+def test_cli_refuses_classification_without_decision(kit_files, capsys, extra):
+    from calibrate.cli import main
+
+    code = main(["reliability", str(kit_files), *extra, "--coefficients", "rudner"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "--coefficients rudner classify the pass decision: they need --rubric" in err
