@@ -355,8 +355,21 @@ def reliability_table(
         :data:`WEIGHT_FAMILIES` for the level (nominal: identity; ordinal and interval:
         all but ratio, whose weights need a true zero; ratio: all eight, ratio weights
         only when no score is negative), and the six
-        ICC forms (not at nominal). Cohen's kappa needs exactly two reviewers in the
-        group (or 'pair').
+        ICC forms (not at nominal), and the two classification rows below. Cohen's kappa
+        needs exactly two reviewers in the group (or 'pair').
+        ``'livingston_lewis'`` and ``'rudner'`` (named, or with ``'all'``; never by
+        default) add a row each to the decision rows: classification accuracy and
+        consistency of the pass rule's total cut ``min_total`` (:func:`livingston_lewis`
+        on every complete review's total with ICC(2,1) of the review totals as the
+        reliability; :func:`rudner` on each submission's many-facet Rasch measure and SE
+        with the cut at the ability whose expected total, at average severity, is
+        ``min_total``). Their ``estimate`` is the consistency; the columns of
+        :data:`CLASSIFICATION_COLUMNS` (``accuracy``, ``consistency``, ``kappa``,
+        ``false_pass``, ``false_fail``, ``pass_rate``, ``cut``, ``reliability_used``,
+        ``effective_length``, ``true_model``) are added to the frame only when such a row
+        is present. They are computed on the whole table (``round_id`` None under
+        'round'), are not bootstrapped, and for a rule without ``min_total`` are NaN with
+        a note.
     decision : bool, default True
         Add rows for the pass / not yet decision (``criterion_id`` 'decision'), from
         :func:`decision_ratings`, with nominal coefficients.
