@@ -462,3 +462,16 @@ def test_cli_refuses_classification_without_decision(kit_files, capsys, extra):
     err = capsys.readouterr().err
     assert code == 2
     assert "--coefficients rudner classify the pass decision: they need --rubric" in err
+
+
+def test_ll_without_failsafe_refuses_an_impermissible_4p_fit():
+    totals = pd.read_csv(DATA / "kit_review_totals.csv")["total"].to_numpy()
+    with pytest.raises(ValueError, match="set failsafe=True to fall back to '2P'"):
+        livingston_lewis(
+            totals,
+            cut=13,
+            min_score=5,
+            max_score=20,
+            reliability=float(KIT_INPUTS["reliability"]),
+            failsafe=False,
+        )
