@@ -541,7 +541,14 @@ def test_every_irrcac_raw4raters_entry_is_covered() -> None:
     assert len(covered) == 51
 
 
-@pytest.mark.parametrize("folder", sorted(p.name for p in DATA.iterdir() if p.is_dir()))
+#: Folders written by this repository's own R scripts (``r/``), not copies of the shared
+#: reference collection.
+GENERATED = {"classification"}
+
+
+@pytest.mark.parametrize(
+    "folder", sorted(p.name for p in DATA.iterdir() if p.is_dir() and p.name not in GENERATED)
+)
 def test_copies_match_shared_reference(folder: str) -> None:
     shared = SHARED / folder
     if not shared.is_dir():

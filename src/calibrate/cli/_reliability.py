@@ -35,6 +35,17 @@ _WEIGHT_NAMES = (
     "circular",
     "bipolar",
 )
+_CLASSIFICATION = ("livingston_lewis", "rudner")
+_CLASSIFICATION_SHOWN = (
+    "accuracy",
+    "consistency",
+    "kappa",
+    "false_pass",
+    "false_fail",
+    "cut",
+    "reliability_used",
+    "effective_length",
+)
 _ICC_NAMES = ("ICC(1,1)", "ICC(2,1)", "ICC(3,1)", "ICC(1,k)", "ICC(2,k)", "ICC(3,k)")
 
 
@@ -74,10 +85,14 @@ def _configure(p: argparse.ArgumentParser) -> None:
         metavar="NAMES",
         help="comma-separated coefficients (default: those that fit the level, one weight "
         "family each, ICC(2,1)): krippendorff_alpha, cohen_kappa, fleiss_kappa, conger_kappa, "
-        "gwet_ac1, gwet_ac2, brennan_prediger, icc, percent_agreement; or 'all': every "
+        "gwet_ac1, gwet_ac2, brennan_prediger, icc, percent_agreement; for the pass decision "
+        "(with --rubric, a rule with min_total) livingston_lewis and rudner: classification "
+        "accuracy and consistency of the total cut (one row each, estimate = consistency, "
+        "fields accuracy, consistency, kappa, false_pass, false_fail, pass_rate, cut, "
+        "reliability_used, effective_length, true_model); or 'all': every "
         "coefficient, the weighted ones in every weight family that fits the level (nominal: "
         "identity; ordinal, interval: all but ratio, whose weights need a true zero; ratio: all "
-        "eight) and all six ICC forms (not at nominal)",
+        "eight), all six ICC forms (not at nominal) and the two classification rows",
     )
     p.add_argument(
         "--weights",
@@ -269,7 +284,7 @@ def _weights(text: str | None, table: Any) -> list[Any] | None:
 
 
 def _check_args(args: argparse.Namespace) -> None:
-    from calibrate.reliability import BREAKDOWNS, COEFFICIENTS
+    from calibrate.reliability import BREAKDOWNS, CLASSIFICATION_METHODS, COEFFICIENTS
 
     if args.rubric is None and args.level is None:
         raise UsageError(
@@ -283,10 +298,17 @@ def _check_args(args: argparse.Namespace) -> None:
         raise UsageError(
             f"--by takes criterion, round, pair or overall (comma-separated); got {', '.join(bad)}"
         )
-    bad = [c for c in _split(args.coefficients) if c not in (*COEFFICIENTS, "all")]
+    known = (*COEFFICIENTS, *CLASSIFICATION_METHODS)
+    bad = [c for c in _split(args.coefficients) if c not in (*known, "all")]
     if bad:
         raise UsageError(
-            f"--coefficients must be among {', '.join(COEFFICIENTS)} or all; got {', '.join(bad)}"
+            f"--coefficients must be among {', '.join(known)} or all; got {', '.join(bad)}"
+        )
+    asked = set(_split(args.coefficients)) & set(CLASSIFICATION_METHODS)
+    if asked and (args.rubric is None or args.no_decision):
+        raise UsageError(
+            f"--coefficients {','.join(sorted(asked))} classify the pass decision: they need "
+            "--rubric (its pass rule's min_total) and no --no-decision"
         )
     if args.order is not None:
         if args.rubric is not None:
@@ -392,6 +414,10 @@ def _reliability(args: argparse.Namespace) -> Outcome:
         )
         if c in rows.columns
     ]
+    classified = rows.loc[
+        rows["coefficient"].isin(_CLASSIFICATION),
+        ["coefficient", *(c for c in _CLASSIFICATION_SHOWN if c in rows.columns)],
+    ]
     how = (
         f"{args.bootstrap} bootstrap resamples of submissions ({args.method})"
         if args.bootstrap
@@ -417,6 +443,14 @@ def _reliability(args: argparse.Namespace) -> Outcome:
         [
             what,
             frame_text(rows[shown], max_rows=200),
+            *(
+                [
+                    "Pass decision, classification accuracy and consistency of the total cut "
+                    "(estimate = consistency):\n" + frame_text(classified, max_rows=10)
+                ]
+                if len(classified)
+                else []
+            ),
             "Bands: " + "; ".join(sorted({str(s) for s in rows["band_source"].dropna()})),
         ]
         + (["Notes:\n" + frame_text(notes, max_rows=60)] if len(notes) else [])

@@ -25,9 +25,16 @@ from calibrate.reliability._alpha import (
 from calibrate.reliability._anova_table import ANOVA_COLUMNS, anova_table
 from calibrate.reliability._bands import interpretation_band
 from calibrate.reliability._bootstrap import BOOTSTRAP_METHODS, COEFFICIENTS, bootstrap
+from calibrate.reliability._classification import (
+    CLASSIFICATION_METHODS,
+    ClassificationResult,
+    livingston_lewis,
+    rudner,
+)
 from calibrate.reliability._cohen import cohen_kappa, cohen_kappa_table
 from calibrate.reliability._conger import conger_kappa
 from calibrate.reliability._data import CodedRatings
+from calibrate.reliability._decision_classes import CLASSIFICATION_COLUMNS, review_totals
 from calibrate.reliability._decisions import decision_ratings
 from calibrate.reliability._icc import ICC_FORMS, ICCForm, icc, icc_all, icc_all_long, icc_long
 from calibrate.reliability._light import light_kappa
@@ -40,11 +47,14 @@ __all__ = [
     "ANOVA_COLUMNS",
     "BOOTSTRAP_METHODS",
     "BREAKDOWNS",
+    "CLASSIFICATION_COLUMNS",
+    "CLASSIFICATION_METHODS",
     "COEFFICIENTS",
     "ICC_FORMS",
     "TABLE_COLUMNS",
     "WEIGHT_NAMES",
     "ICCForm",
+    "ClassificationResult",
     "CodedRatings",
     "ReliabilityResult",
     "agreement_weights",
@@ -68,7 +78,10 @@ __all__ = [
     "interpretation_band",
     "krippendorff_alpha",
     "light_kappa",
+    "livingston_lewis",
     "pair_agreement",
     "percent_agreement",
     "reliability_table",
+    "review_totals",
+    "rudner",
 ]

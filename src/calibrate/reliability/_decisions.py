@@ -46,19 +46,26 @@ def _first_rows(group: np.ndarray) -> np.ndarray:
     return order[starts]
 
 
+def _review_scores(ratings: RatingsTable, rubric: Rubric) -> tuple[np.ndarray, np.ndarray]:
+    """Each review's criterion scores (reviews x the rubric's criteria, NaN = unscored) and
+    the position of each review's first rating. A review is one reviewer's scoring of one
+    submission in one round."""
+    codes = ratings.codes
+    position = [rubric.criterion_ids.index(c) for c in codes.criterion_ids]
+    col = np.array(position, dtype=np.int64)[codes.criterion]
+    sets = codes.review
+    scores = np.full((codes.n_reviews, len(rubric.criteria)), np.nan)
+    scores[sets, col] = codes.score.astype(np.float64)
+    return scores, _first_rows(sets)
+
+
 def _decisions(ratings: RatingsTable, rubric: Rubric | None) -> tuple[RatingsTable, int]:
     from calibrate.ratings import RatingsTable, canonical_frame
 
     rubric = _check_rubric(ratings, rubric)
     f = ratings.frame
-    codes = ratings.codes
-    # a review: one reviewer's scoring of one submission in one round
-    position = [rubric.criterion_ids.index(c) for c in codes.criterion_ids]
-    col = np.array(position, dtype=np.int64)[codes.criterion]
-    sets = codes.review
-    first = _first_rows(sets)
-    scores = np.full((codes.n_reviews, len(rubric.criteria)), np.nan)
-    scores[sets, col] = codes.score.astype(np.float64)
+    sets = ratings.codes.review
+    scores, first = _review_scores(ratings, rubric)
     passed = rubric.decide(scores)
     complete = ~np.isnan(passed)
     rows = first[complete]

@@ -19,7 +19,9 @@ from calibrate._checks import check_choice, check_confidence_level
 from calibrate.ratings import compact
 from calibrate.reliability._bands import interpretation_band
 from calibrate.reliability._bootstrap import BOOTSTRAP_METHODS, COEFFICIENTS, bootstrap
+from calibrate.reliability._classification import CLASSIFICATION_METHODS
 from calibrate.reliability._data import CodedRatings, _encode
+from calibrate.reliability._decision_classes import CLASSIFICATION_COLUMNS, classification_rows
 from calibrate.reliability._decisions import _decisions
 from calibrate.reliability._icc import _check_options, _compute
 from calibrate.reliability._icc_design import _design_from_data
@@ -251,7 +253,7 @@ def _check_coefficients(coefficients: object) -> set[str] | str | None:
     if ALL in names:
         return ALL
     for n in names:
-        check_choice("coefficients", n, (*COEFFICIENTS, ALL))
+        check_choice("coefficients", n, (*COEFFICIENTS, *CLASSIFICATION_METHODS, ALL))
     return set(names)
 
 
@@ -353,8 +355,21 @@ def reliability_table(
         :data:`WEIGHT_FAMILIES` for the level (nominal: identity; ordinal and interval:
         all but ratio, whose weights need a true zero; ratio: all eight, ratio weights
         only when no score is negative), and the six
-        ICC forms (not at nominal). Cohen's kappa needs exactly two reviewers in the
-        group (or 'pair').
+        ICC forms (not at nominal), and the two classification rows below. Cohen's kappa
+        needs exactly two reviewers in the group (or 'pair').
+        ``'livingston_lewis'`` and ``'rudner'`` (named, or with ``'all'``; never by
+        default) add a row each to the decision rows: classification accuracy and
+        consistency of the pass rule's total cut ``min_total`` (:func:`livingston_lewis`
+        on every complete review's total with ICC(2,1) of the review totals as the
+        reliability; :func:`rudner` on each submission's many-facet Rasch measure and SE
+        with the cut at the ability whose expected total, at average severity, is
+        ``min_total``). Their ``estimate`` is the consistency; the columns of
+        :data:`CLASSIFICATION_COLUMNS` (``accuracy``, ``consistency``, ``kappa``,
+        ``false_pass``, ``false_fail``, ``pass_rate``, ``cut``, ``reliability_used``,
+        ``effective_length``, ``true_model``) are added to the frame only when such a row
+        is present. They are computed on the whole table (``round_id`` None under
+        'round'), are not bootstrapped, and for a rule without ``min_total`` are NaN with
+        a note.
     decision : bool, default True
         Add rows for the pass / not yet decision (``criterion_id`` 'decision'), from
         :func:`decision_ratings`, with nominal coefficients.
@@ -459,15 +474,28 @@ def reliability_table(
         dec_rows = _table_rows(
             dec, "nominal", keys, wanted, compute, min_pair_units, decision=True, icc_forms=forms
         )
+        methods = (
+            set(CLASSIFICATION_METHODS)
+            if wanted == ALL
+            else set(wanted or ()) & set(CLASSIFICATION_METHODS)
+        )
+        if methods:
+            key: dict[str, Any] = {}  # on all the table's reviews (no round or pair split)
+            if "round" in keys:
+                key["round_id"] = None
+            if "pair" in keys:
+                key |= {"reviewer_a": None, "reviewer_b": None}
+            dec_rows += classification_rows(ratings, rubric, methods, key, cl)
         for r in dec_rows:
             r["note"] = "; ".join(x for x in (r["note"], note) if x)
         rows += dec_rows
+    classified = any(r["coefficient"] in CLASSIFICATION_METHODS for r in rows)
     columns = [
         c
         for c in TABLE_COLUMNS
         if not (c == "round_id" and "round" not in keys)
         and not (c in ("reviewer_a", "reviewer_b") and "pair" not in keys)
-    ]
+    ] + (list(CLASSIFICATION_COLUMNS) if classified else [])
     return pd.DataFrame(rows, columns=columns)
 
 

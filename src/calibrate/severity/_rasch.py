@@ -604,6 +604,28 @@ class ManyFacetRasch:
         if not hasattr(self, "severity_"):
             raise RuntimeError("this ManyFacetRasch is not fitted yet; call fit(ratings) first")
 
+    def expected_scores(self, ability: Any) -> np.ndarray:
+        """Expected score on each criterion (order of ``criterion_ids_``) that a reviewer of
+        average severity (0) gives a submission of the given ability (logits).
+
+        Parameters
+        ----------
+        ability : float or array-like of float, shape (m,)
+
+        Returns
+        -------
+        ndarray of float, shape (m, n_criteria): rubric scores, not level indices.
+        """
+        self._fitted()
+        theta = np.atleast_1d(np.asarray(ability, dtype=float))
+        delta = self.difficulty_.to_numpy()
+        n_crit = len(delta)
+        cc = np.tile(np.arange(n_crit), len(theta))
+        eta = (theta[:, None] - delta[None, :]).ravel()
+        p = _category_probs(eta, self._cumtau, cc)
+        scores = np.nan_to_num(self._score_of.astype(float))
+        return (p * scores[cc]).sum(axis=1).reshape(len(theta), n_crit)
+
     @property
     def n_reviewers(self) -> int:
         self._fitted()
