@@ -151,3 +151,29 @@ def test_privacy_line_and_inputs_are_escaped():
     assert "&lt;b&gt;x&lt;/b&gt;" in page and "<b>x" not in page
     assert page.index('class="privacy real-ids"') < page.index("<h1>")
     assert HtmlReport("t").render().count('class="privacy') == 0
+
+
+def test_reliability_page_shows_classification_rows(tmp_path, capsys):
+    district = ROOT / "data" / "synthetic" / "district"
+    rows = _run(
+        capsys,
+        "reliability",
+        str(district / "ratings.csv"),
+        "--rubric",
+        str(ROOT / "rubrics" / "discussion-hybrid.yaml"),
+        "--kind",
+        "live",
+        "--by",
+        "overall",
+        "--coefficients",
+        "livingston_lewis,rudner",
+        "--html",
+        str(tmp_path / "c.html"),
+    )
+    page = (tmp_path / "c.html").read_text(encoding="utf-8")
+    got = {r["coefficient"]: r for r in rows}
+    assert set(got) == {"livingston_lewis", "rudner"}
+    assert "How often the pass decision is right, and repeatable" in page
+    for r in got.values():
+        assert f"<td>{r['accuracy']:.3f}</td>" in page
+        assert f"<td>{r['consistency']:.3f}</td>" in page

@@ -24,7 +24,10 @@ COEFFICIENT_NAMES = {
     "gwet_ac2": "Gwet's AC2",
     "brennan_prediger": "Brennan-Prediger coefficient",
     "icc": "intraclass correlation (ICC)",
+    "livingston_lewis": "Livingston-Lewis classification consistency",
+    "rudner": "Rudner classification consistency",
 }
+_CLASSIFICATION = ("livingston_lewis", "rudner")
 
 #: Which coefficient a criterion's plain-words sentence is about, first found first.
 _HEADLINE = ("krippendorff_alpha", "icc", "gwet_ac2", "fleiss_kappa", "conger_kappa")
@@ -96,6 +99,8 @@ def reliability_report(
         page.paragraph(what)
     pair = rows["reviewer_a"].notna() if "reviewer_a" in rows.columns else None
     units = rows if pair is None else rows[~pair]
+    classes = units[units["coefficient"].isin(_CLASSIFICATION)]
+    units = units[~units["coefficient"].isin(_CLASSIFICATION)]
     page.heading("In plain words")
     page.paragraph(
         "Each line gives one criterion's headline coefficient, its interval (the range the "
@@ -114,6 +119,18 @@ def reliability_report(
     if len(drawable):
         page.heading("Every coefficient with its interval")
         page.figure(plot_reliability_forest(drawable), alt="forest plot of the coefficients")
+    if len(classes):
+        page.heading("How often the pass decision is right, and repeatable")
+        page.paragraph(
+            "Accuracy: the chance that a submission's decision equals the one its true "
+            "level calls for; consistency: the chance that two independent reviews decide "
+            "alike. Livingston-Lewis is about one reviewer's total score against the cut, "
+            "Rudner about the decision from all of a submission's ratings (its Rasch "
+            "measure), so Rudner's figures are higher."
+        )
+        cols = ["coefficient", "accuracy", "consistency", "kappa", "false_pass", "false_fail"]
+        cols += ["pass_rate", "cut", "reliability_used", "effective_length", "note"]
+        page.table(classes[[c for c in cols if c in classes.columns]], digits=3)
     page.heading("The table")
     shown = [
         c
