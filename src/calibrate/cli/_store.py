@@ -25,7 +25,8 @@ from calibrate.cli._options import (
     ratings_args,
 )
 from calibrate.cli._output import Outcome, frame_text
-from calibrate.io import export_table
+from calibrate.io import export_table, ratings_to_records
+from calibrate.ratings import AnswerKey, RatingsTable
 from calibrate.store import ConflictError, Progress, Store, file_sha256, restore_store
 
 #: Imports smaller than this show no progress bar.
@@ -178,7 +179,63 @@ def _export_args(p: argparse.ArgumentParser) -> None:
         default="ratings",
         help="ratings (default) or the answer key",
     )
+    p.add_argument(
+        "--version",
+        metavar="V",
+        help="only the rows scored under this rubric version (default: every version; with "
+        "several, a rubric_version column says which)",
+    )
     add_pseudonymize(p)
+
+
+def _versions(store: Store, rubric_id: str, version: str | None) -> list[str]:
+    """The stored versions of a rubric to export: ``version`` if given (checked), else
+    every stored version, oldest first."""
+    if version is not None:
+        store.rubric(rubric_id, version)  # names the stored versions if there is no such one
+        return [str(version)]
+    stored = store.rubrics()
+    versions = stored.loc[stored["rubric_id"] == rubric_id, "version"].astype(str).tolist()
+    if not versions:
+        store.rubric(rubric_id)  # the error names the stored rubrics
+    return versions
+
+
+def _exported(store: Store, args: argparse.Namespace) -> pd.DataFrame | RatingsTable | AnswerKey:
+    """The rows ``export`` writes: one version's table, or under several stored versions
+    every version's rows with a ``rubric_version`` column (a rubric revised between
+    cohorts keeps each rating under the version it was scored under)."""
+    parts = []
+    versions = _versions(store, args.rubric_id, args.version)
+    refused: ValueError | None = None
+    for v in versions:
+        try:
+            part = (
+                store.answer_key(args.rubric_id, version=v)
+                if args.what == "key"
+                else store.ratings(args.rubric_id, round_id=args.round_id, version=v)
+            )
+        except ValueError as exc:  # e.g. --round names a round of another version only
+            if len(versions) == 1:
+                raise
+            refused = refused or exc
+            continue
+        if len(part) or args.version is not None:
+            parts.append((v, part))
+    if not parts and refused is not None:
+        raise refused
+    if len(parts) == 1:
+        return parts[0][1]
+    if not parts:  # nothing under any version: the (empty) table of the newest
+        v = _versions(store, args.rubric_id, None)[-1]
+        return (
+            store.answer_key(args.rubric_id, version=v)
+            if args.what == "key"
+            else store.ratings(args.rubric_id, round_id=args.round_id, version=v)
+        )
+    return pd.concat(
+        [ratings_to_records(t).assign(rubric_version=v) for v, t in parts], ignore_index=True
+    )
 
 
 @command(
@@ -194,14 +251,13 @@ def _export(args: argparse.Namespace) -> Outcome:
     hider = pseudonymizer_from(args)
     free_text_ids = None
     with Store.open(args.store, create=False, read_only=True) as store:
-        table = (
-            store.answer_key(args.rubric_id)
-            if args.what == "key"
-            else store.ratings(args.rubric_id, round_id=args.round_id)
-        )
+        table = _exported(store, args)
         if hider is not None and args.what == "key":  # a key's rationales may name reviewers
-            rated = store.ratings(args.rubric_id).frame
-            free_text_ids = {"R": rated["reviewer_id"].cat.categories}
+            reviewers: set[str] = set()
+            for v in _versions(store, args.rubric_id, args.version):
+                rated = store.ratings(args.rubric_id, version=v).frame["reviewer_id"]
+                reviewers.update(map(str, rated.cat.categories))
+            free_text_ids = {"R": sorted(reviewers)}
     path = export_table(table, args.out, pseudonymizer=hider, free_text_ids=free_text_ids)
     return Outcome(
         {"ok": True, "out": str(path), "rows": len(table)}, f"wrote {len(table)} rows to {path}"
