@@ -296,3 +296,45 @@ def test_group_quadratic_kappa_matches_cohen_kappa():
             assert np.isnan(got[g])
         else:
             assert got[g] == pytest.approx(ref.estimate, abs=1e-12)
+
+
+def test_notebook_view_is_compact_with_reasons_one_click_away():
+    # 2026-12 review: the table rendered ~98,000 px tall in JupyterLab (paragraph-long
+    # reasons and warnings cells). Now one line per reviewer: rates with Wilson intervals
+    # (statsmodels' proportion_confint, method="wilson", as in
+    # test_wilson_intervals_match_closed_form), short flags, and the sentences in <details>.
+    import re
+
+    from calibrate.io import read_program
+
+    program = read_program("data/synthetic/district")
+    for round_id in ("R1", "R2", "R3"):
+        result = qualify(program.ratings, program.key, round_id=round_id)
+        page = result._repr_html_()
+        rows = re.findall(r"<tr><td>(.*?)</tr>", page, flags=re.S)
+        assert len(rows) == len(result.reviewers)
+        flags = result.short_on()
+        for r, row in zip(result.reviewers.itertuples(), rows, strict=True):
+            outside = re.sub(r"<details>.*?</details>", "", row, flags=re.S)
+            assert len(re.sub(r"<[^>]+>", "", outside)) < 260  # one line, not a paragraph
+            assert all(html_escape(reason) in row for reason in r.reasons)
+            if r.status == "recalibrate":  # a short flag per criterion (or decision) missed
+                missed = {
+                    q.split(" on ")[1].split(" is ")[0]
+                    for q in r.reasons
+                    if q.startswith(("exact", "within-one"))
+                }
+                decision = any("decision" in q for q in r.reasons)
+                assert len(flags[r.reviewer_id]) == len(missed) + decision
+            else:
+                assert flags[r.reviewer_id] == []
+            lo, hi = proportion_confint(
+                round(r.decision_agreement * r.n_decisions), r.n_decisions, 0.05, "wilson"
+            )
+            assert f"{r.decision_agreement:.0%} ({lo:.0%}&ndash;{hi:.0%})" in row
+
+
+def html_escape(text: str) -> str:
+    import html
+
+    return html.escape(text)

@@ -88,7 +88,7 @@ class RoundResult:
 
     ``reviewers`` has one row per reviewer: status (``qualified`` or ``recalibrate``),
     exact_agreement, adjacent_agreement, decision_agreement, mean_difference (overall),
-    n_anchors, reasons (list of sentences), warnings (list of sentences), anchors_missed.
+    n_anchors, n_decisions (anchors whose decision could be compared), reasons (list of sentences), warnings (list of sentences), anchors_missed.
     ``criteria`` is :func:`compare_to_key`'s per-criterion table. ``warnings`` holds
     round-level warnings (too few anchors for the standard to be decidable; anchors that
     leave a level of a criterion or a side of the pass line uncovered, by
@@ -112,25 +112,94 @@ class RoundResult:
             for r in self.reviewers.to_dict("records")
         ]
 
+    def short_on(self) -> pd.Series:
+        """Per reviewer (index: reviewer id), the standards they fell short of as short
+        flags, one per criterion (``"norms: exact 25%, within one 88%"``) and one for the
+        decision (``"decision 88%"``); the sentences are in ``reasons``."""
+        rule, c = self.rule, self.criteria
+        per = c[c["criterion_id"] != "overall"]
+        flags: dict[str, list[str]] = {str(r): [] for r in self.reviewers["reviewer_id"]}
+        for r in per.itertuples():
+            missed = [f"exact {_pct(r.exact)}"] if r.exact < rule.min_exact else []
+            if r.adjacent < rule.min_adjacent:
+                missed.append(f"within one {_pct(r.adjacent)}")
+            if missed:
+                flags[str(r.reviewer_id)].append(f"{r.criterion_id}: {', '.join(missed)}")
+        for r in self.reviewers.itertuples():
+            d = r.decision_agreement
+            if int(r.n_decisions) == 0:
+                flags[str(r.reviewer_id)].append("decision: none comparable")
+            elif d < rule.min_decision:
+                flags[str(r.reviewer_id)].append(f"decision {_pct(d)}")
+        return pd.Series(flags, name="short_on", dtype=object)
+
     def _repr_html_(self) -> str:
+        """A compact table for notebooks: one line per reviewer, the overall rates with their
+        intervals, short flags of the standards missed, and the full reasons and shaky calls
+        one click away (``<details>``)."""
         n_q = int((self.reviewers["status"] == "qualified").sum())
+        level = f"{self.rule.confidence_level:.0%}"
         head = (
             f"<p><strong>Round {html.escape(str(self.round_id or 'all'))}</strong>: {n_q} of {len(self.reviewers)} reviewers qualified "
             f"on {self.n_anchors} anchors (standard: exact &ge; {self.rule.min_exact:.0%}, within one &ge; {self.rule.min_adjacent:.0%} "
-            f"per criterion; decision &ge; {self.rule.min_decision:.0%}).</p>"
+            f"per criterion; decision &ge; {self.rule.min_decision:.0%}). Rates over all criteria with {level} intervals.</p>"
         )
-        warn = "".join(f"<p><em>{html.escape(w)}</em></p>" for w in self.warnings)
-        shown = self.reviewers.assign(
-            reasons=self.reviewers["reasons"].map("; ".join),
-            warnings=self.reviewers["warnings"].map("; ".join),
+        warn = (
+            "<details><summary>"
+            + html.escape(f"{len(self.warnings)} round warning(s)")
+            + "</summary><ul>"
+            + "".join(f"<li>{html.escape(w)}</li>" for w in self.warnings)
+            + "</ul></details>"
+            if self.warnings
+            else ""
         )
-        return (
-            head
-            + warn
-            + shown.drop(columns=["anchors_missed"]).to_html(
-                index=False, escape=True, float_format=lambda x: f"{x:.2f}"
+        overall = self.criteria[self.criteria["criterion_id"] == "overall"].set_index(
+            self.criteria.loc[self.criteria["criterion_id"] == "overall", "reviewer_id"].astype(str)
+        )
+        short = self.short_on()
+
+        def rate(rid: str, name: str) -> str:
+            if rid not in overall.index:
+                return ""
+            o = overall.loc[rid]
+            return f"{_pct(o[name])} ({_pct(o[name + '_low'])}&ndash;{_pct(o[name + '_high'])})"
+
+        lines = []
+        for r in self.reviewers.itertuples():
+            rid = str(r.reviewer_id)
+            d = r.decision_agreement
+            dec = ""
+            if int(r.n_decisions):
+                n = int(r.n_decisions)
+                lo, hi = wilson_interval(d * n, n, self.rule.confidence_level)
+                dec = f"{_pct(d)} ({_pct(float(lo))}&ndash;{_pct(float(hi))})"
+            md = r.mean_difference
+            lean = "" if isinstance(md, float) and math.isnan(md) else f"{md:+.2f}"
+            flags = short.get(rid, [])
+            if len(flags) > 3:  # the rest are one click away, with the reasons
+                flags = [*flags[:3], f"and {len(flags) - 3} more"]
+            why = list(r.reasons) + list(r.warnings)
+            details = (
+                "<details><summary>"
+                + html.escape(f"{len(r.reasons)} reason(s), {len(r.warnings)} shaky call(s)")
+                + "</summary><ul>"
+                + "".join(f"<li>{html.escape(w)}</li>" for w in why)
+                + "</ul></details>"
+                if why
+                else ""
             )
+            status = "qualified" if r.status == "qualified" else "recalibrate"
+            lines.append(
+                f"<tr><td>{html.escape(rid)}</td><td>{status}</td><td>{rate(rid, 'exact')}</td>"
+                f"<td>{rate(rid, 'adjacent')}</td><td>{dec}</td><td>{lean}</td>"
+                f"<td>{html.escape(', '.join(flags))}</td><td>{details}</td></tr>"
+            )
+        table = (
+            "<table><thead><tr><th>reviewer</th><th>status</th><th>exact</th><th>within one</th>"
+            "<th>decision</th><th>mean &minus; key</th><th>short on</th><th>why</th></tr></thead>"
+            "<tbody>" + "".join(lines) + "</tbody></table>"
         )
+        return head + warn + table
 
 
 def _pct(x: float) -> str:
@@ -223,6 +292,7 @@ def qualify(
                 "decision_agreement": dec_rate,
                 "mean_difference": float(overall.mean_difference),
                 "n_anchors": max(int(r.n) for r in per),
+                "n_decisions": n_dec,
                 "reasons": reasons,
                 "warnings": warnings,
                 "anchors_missed": missed,
