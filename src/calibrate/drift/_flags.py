@@ -22,6 +22,9 @@ FLAG_COLUMNS = (
     "direction",
     "magnitude",
     "shift",
+    "shift_se",
+    "shift_low",
+    "shift_high",
     "chart",
     "source",
     "n_evidence",
@@ -39,6 +42,9 @@ FLAG_COLUMNS = (
 _EMPTY_TYPES = {
     "magnitude": float,
     "shift": float,
+    "shift_se": float,
+    "shift_low": float,
+    "shift_high": float,
     "n_evidence": np.int64,
     "ratings_after_onset": np.int64,
     "false_alarm_rate": float,
@@ -48,6 +54,10 @@ _EMPTY_TYPES = {
     "k": float,
     "relative_to_group": bool,
 }
+
+
+#: The normal quantile of a 95% interval.
+_Z95 = 1.959963984540054
 
 
 def _time_at(times: np.ndarray, step: int) -> pd.Timestamp:
@@ -64,9 +74,11 @@ def _size(
     y: np.ndarray,
     onset_ns: int,
     scale: np.ndarray,
-) -> tuple[float, list[str]]:
+) -> tuple[float, float, list[str]]:
     """Mean residual per rating after the onset minus before, per source, combined by
-    inverse variance (a step's variance ``scale[source]**2``)."""
+    inverse variance (a step's variance ``scale[source]**2``), and its standard error
+    ``1 / sqrt(sum of weights)``: conditional on the onset, which the chart chose where the
+    excursion began, so it understates the uncertainty of a fresh estimate."""
     est, weight, used = [], [], []
     for c in np.unique(src):
         m = src == c
@@ -80,9 +92,9 @@ def _size(
         weight.append(1 / var)
         used.append(SOURCES[int(c)])
     if not est:
-        return float("nan"), []
+        return float("nan"), float("nan"), []
     w = np.asarray(weight)
-    return float(np.dot(w, est) / w.sum()), used
+    return float(np.dot(w, est) / w.sum()), float(1 / np.sqrt(w.sum())), used
 
 
 def _kind_text(codes: np.ndarray) -> np.ndarray:
@@ -141,7 +153,9 @@ def flag_rows(
         mine = slice(p.starts[r], p.starts[r] + p.length[r])
         times_r, src_r = steps.time[mine], steps.source[mine]
         onset_ns, signal_ns = int(times_r[on]), int(times_r[s])
-        shift, used = _size(times_r, src_r, steps.n[mine], fit.y[mine], onset_ns, fit.scale_of_src)
+        shift, shift_se, used = _size(
+            times_r, src_r, steps.n[mine], fit.y[mine], onset_ns, fit.scale_of_src
+        )
         idx = by_rev.get(int(r), np.zeros(0, dtype=np.int64))
         ev = _evidence(codes, res, idx[(rating_step_pos[idx] >= on) & (rating_step_pos[idx] <= s)])
         evidence[str(rev_ids[r])] = ev
@@ -156,6 +170,9 @@ def flag_rows(
                 "direction": "more_lenient" if side > 0 else "harsher",
                 "magnitude": abs(shift),
                 "shift": shift,
+                "shift_se": shift_se,
+                "shift_low": shift - _Z95 * shift_se,
+                "shift_high": shift + _Z95 * shift_se,
                 "chart": chart,
                 "source": "+".join(srcs),
                 "n_evidence": len(ev),

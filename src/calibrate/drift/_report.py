@@ -6,6 +6,7 @@ import html
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from calibrate.drift._group import GroupDrift, json_value
@@ -84,6 +85,46 @@ class DriftReport:
             **{c: shown[c].dt.strftime("%Y-%m-%d %H:%M") for c in _TIMES if c in columns}
         )
 
+    def flag_readable(self) -> pd.DataFrame:
+        """The flags in plain words, for people: who, since when, which way and by how
+        much (score points, with the 95% interval of the shift, conditional on the onset
+        the chart chose), on what evidence, and whether the whole group moved too.
+
+        >>> from calibrate.io import read_program
+        >>> from calibrate.drift import detect_drift
+        >>> program = read_program("data/synthetic/district")
+        >>> words = detect_drift(program.ratings, program.key, rng=0).flag_readable()
+        >>> list(words.columns)
+        ['reviewer', 'drift', 'since', 'flagged on', 'evidence', 'whole group moved too']
+        >>> words["drift"].iloc[0]
+        'more lenient by 0.42 points (95% interval 0.23 to 0.62)'
+        """
+        f = self.flags
+        ways = {"more_lenient": "more lenient", "harsher": "harsher"}
+        names = {"key": "anchor key", "co_reviewers": "co-reviewers", "model": "model"}
+
+        def drift(r: Any) -> str:
+            way = ways.get(str(r.direction), str(r.direction).replace("_", " "))
+            lo, hi = sorted((abs(r.shift_low), abs(r.shift_high)))
+            if (r.shift_low > 0) != (r.shift_high > 0):  # the interval spans no change
+                lo = 0.0
+            return f"{way} by {r.magnitude:.2f} points (95% interval {lo:.2f} to {hi:.2f})"
+
+        def evidence(r: Any) -> str:
+            against = " and ".join(names.get(x, x) for x in str(r.source).split("+"))
+            return f"{r.n_evidence} ratings since onset, against the {against} ({r.chart})"
+
+        return pd.DataFrame(
+            {
+                "reviewer": f["reviewer_id"].astype(str),
+                "drift": [drift(r) for r in f.itertuples()],
+                "since": f["onset"].dt.strftime("%Y-%m-%d"),
+                "flagged on": f["signal_at"].dt.strftime("%Y-%m-%d"),
+                "evidence": [evidence(r) for r in f.itertuples()],
+                "whole group moved too": np.where(f["relative_to_group"], "yes", "no"),
+            }
+        )
+
     def to_dict(self) -> dict[str, Any]:
         """``{"flags": [...], "reviewers_checked": [...], "group": {...},
         "window_tests": [...], "settings": {...}}`` with times as ISO text; each flag
@@ -117,16 +158,11 @@ class DriftReport:
         }
 
     def _repr_html_(self) -> str:
-        shown = self.flags[
-            [
-                c
-                for c in ("reviewer_id", "onset", "direction", "magnitude", "chart", "source")
-                if c in self.flags
-            ]
-        ]
+        rate = self.settings.get("false_alarm_rate")
+        design = f" (a steady reviewer is flagged with probability {rate:g})" if rate else ""
         return (
             f"<div><strong>Drift</strong><p>{len(self.flags)} of {self.n_checked} reviewers checked "
-            f"flagged. {html.escape(self.group.reason)}</p>"
-            + shown.to_html(index=False, float_format=lambda x: f"{x:.3f}")
+            f"flagged{html.escape(design)}. {html.escape(self.group.reason)}</p>"
+            + self.flag_readable().to_html(index=False, escape=True)
             + "</div>"
         )

@@ -44,12 +44,14 @@ def drift_report(
         f"{len(flags)} of {report.n_checked} reviewers checked are flagged. Charts: "
         f"{', '.join(settings['charts'])} on self-starting scores of each reviewer's "
         f"residuals (against the key and co-reviewers); limits set so that {design}. "
-        "'more_lenient' means higher scores than the reference; magnitude in score points."
+        "'More lenient' means higher scores than the reference; the size is in score points, "
+        "its interval conditional on the onset the chart chose. A flag is evidence for a "
+        "conversation with the reviewer, not a verdict."
     )
     page.heading("Flags")
-    shown = report.flag_summary()
+    shown = report.flag_readable()
     if len(shown):
-        page.table(shown, digits=3)
+        page.table(shown)
     else:
         page.paragraph("No reviewer is flagged.")
     page.heading("The whole group")
