@@ -1,4 +1,5 @@
-"""``calibrate import``, ``summary``, ``export`` and ``backup``: into, about, out of and a copy of the store."""
+"""``calibrate import``, ``summary``, ``imports``, ``export``, ``retract`` and ``backup``: into,
+about, out of, withdrawing from and a copy of the store."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ from calibrate.cli._options import (
     ratings_args,
 )
 from calibrate.cli._output import Outcome, frame_text
-from calibrate.io import export_table
+from calibrate.io import export_table, iso_utc
 from calibrate.store import ConflictError, Progress, Store, file_sha256, restore_store
 
 #: Imports smaller than this show no progress bar.
@@ -48,6 +49,17 @@ def _import_args(p: argparse.ArgumentParser) -> None:
     ratings_args(p)
     add_store(p)
     add_no_backup(p)
+    p.add_argument(
+        "--supersede",
+        action="store_true",
+        help="where the store holds another score for a row's key, make the file's score current "
+        "and keep the stored one in the history (needs --reason); default: such rows are refused",
+    )
+    p.add_argument(
+        "--reason",
+        metavar="TEXT",
+        help="with --supersede: why the stored scores are replaced (kept with them)",
+    )
 
 
 def file_rows(path: str | Path, n: int) -> np.ndarray:
@@ -84,6 +96,10 @@ def prepare_write(store: Store, *, existed: bool, backup: bool) -> str | None:
     _import_args,
 )
 def _import(args: argparse.Namespace) -> Outcome:
+    if args.supersede and not (args.reason or "").strip():
+        raise UsageError("--supersede needs --reason TEXT: why the stored scores are replaced")
+    if args.reason is not None and not args.supersede:
+        raise UsageError("--reason is recorded with --supersede; add --supersede or drop --reason")
     rubric, table, key = load_inputs(args)  # nothing is written unless every row is valid
     reports = []
     path = Path(args.store)
@@ -94,6 +110,7 @@ def _import(args: argparse.Namespace) -> Outcome:
         with store.transaction(f"import {args.ratings}"):
             store.add_rubric(rubric)
             conflicts: list[Problem] = []  # of the ratings and of the key: all listed at once
+            hint = None
             with progress_bar(len(table), "importing") as progress:
                 try:
                     reports.append(
@@ -103,10 +120,13 @@ def _import(args: argparse.Namespace) -> Outcome:
                             sha256=file_sha256(args.ratings),
                             progress=progress,
                             rows=None if args.wide else file_rows(args.ratings, len(table)),
+                            supersede=args.supersede,
+                            reason=args.reason,
                         )
                     )
                 except ConflictError as exc:
                     conflicts += exc.problems
+                    hint = exc.hint
             if key is not None:
                 try:
                     reports.append(
@@ -120,7 +140,7 @@ def _import(args: argparse.Namespace) -> Outcome:
                 except ConflictError as exc:
                     conflicts += exc.problems
             if conflicts:  # raised inside the transaction: it rolls back, nothing is written
-                raise ConflictError(conflicts, store=str(path))
+                raise ConflictError(conflicts, store=str(path), hint=hint)
     payload = {
         "ok": True,
         "store": str(args.store),
@@ -178,12 +198,18 @@ def _export_args(p: argparse.ArgumentParser) -> None:
         default="ratings",
         help="ratings (default) or the answer key",
     )
+    p.add_argument(
+        "--history",
+        action="store_true",
+        help="every version of each rating (superseded and retracted ones too), with "
+        "superseded_at, superseded_by (an import id) and reason; empty for current values",
+    )
     add_pseudonymize(p)
 
 
 @command(
     "export",
-    "Export a rubric's ratings (or answer key) from the store to CSV or Excel.",
+    "Export a rubric's ratings (or answer key, or every version: --history) from the store to CSV or Excel.",
     _export_args,
 )
 def _export(args: argparse.Namespace) -> Outcome:
@@ -191,16 +217,84 @@ def _export(args: argparse.Namespace) -> Outcome:
         raise FileNotFoundError(f"no store at {args.store}")
     if Path(args.out).suffix.casefold() not in (".csv", ".xlsx"):
         raise UsageError(f"OUT must end in .csv or .xlsx; got {args.out!r}")
+    if args.history and args.what == "key":
+        raise UsageError("--history is the history of ratings; the answer key has none (drop one)")
     with Store.open(args.store, create=False, read_only=True) as store:
-        table = (
-            store.answer_key(args.rubric_id)
-            if args.what == "key"
-            else store.ratings(args.rubric_id, round_id=args.round_id)
-        )
+        if args.history:
+            history = store.rating_history(args.rubric_id, round_id=args.round_id)
+            table = history.assign(rated_at=iso_utc(history["rated_at"]))
+        elif args.what == "key":
+            table = store.answer_key(args.rubric_id)
+        else:
+            table = store.ratings(args.rubric_id, round_id=args.round_id)
     path = export_table(table, args.out, pseudonymizer=pseudonymizer_from(args))
     return Outcome(
         {"ok": True, "out": str(path), "rows": len(table)}, f"wrote {len(table)} rows to {path}"
     )
+
+
+def _imports_args(p: argparse.ArgumentParser) -> None:
+    add_store(p)
+
+
+@command(
+    "imports",
+    "Every import into the store with its id (for calibrate retract), rows, and what it superseded.",
+    _imports_args,
+)
+def _imports(args: argparse.Namespace) -> Outcome:
+    if not Path(args.store).exists():
+        raise FileNotFoundError(f"no store at {args.store} (create one with calibrate import)")
+    with Store.open(args.store, create=False, read_only=True) as store:
+        frame = store.imports()
+    shown = frame.drop(columns=["sha256", "calibrate_version"])
+    return Outcome(
+        {"store": str(args.store), "imports": frame.to_dict("records")},
+        frame_text(shown.astype(object).where(shown.notna(), "")),
+    )
+
+
+def _retract_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--import",
+        dest="import_id",
+        type=int,
+        required=True,
+        metavar="ID",
+        help="the import to withdraw (its import_id in calibrate imports)",
+    )
+    p.add_argument(
+        "--reason",
+        required=True,
+        metavar="TEXT",
+        help="why it is withdrawn (kept with the history)",
+    )
+    add_store(p)
+    add_no_backup(p)
+
+
+@command(
+    "retract",
+    "Withdraw a whole ratings import (the wrong file); its values stay in the history.",
+    _retract_args,
+)
+def _retract(args: argparse.Namespace) -> Outcome:
+    path = Path(args.store)
+    if not path.exists():
+        raise FileNotFoundError(f"no store at {path}")
+    if not args.reason.strip():
+        raise UsageError("--reason must say why the import is withdrawn; got ''")
+    with Store.open(path, create=False) as store:
+        snapshot = prepare_write(store, existed=True, backup=not args.no_backup)
+        done = store.retract_import(args.import_id, reason=args.reason)
+    text = (
+        f"retracted import #{done['retracts']} (rubric {done['rubric_id']} v{done['version']}): "
+        f"{done['withdrawn']} ratings withdrawn, {done['restored']} earlier values current again; "
+        f"recorded as import #{done['import_id']} ({done['reason']})\nstore: {path}"
+    )
+    if snapshot:
+        text += f" (its state before: {snapshot})"
+    return Outcome({"ok": True, "store": str(path), **done, "snapshot": snapshot}, text)
 
 
 def _backup_args(p: argparse.ArgumentParser) -> None:

@@ -1,7 +1,7 @@
 """Reading, validating and exporting ratings, answer keys and form-export sheets."""
 
 from calibrate.io._attributes import read_submission_attributes
-from calibrate.io._export import export_table, neutralise_formulas, ratings_to_records
+from calibrate.io._export import export_table, iso_utc, neutralise_formulas, ratings_to_records
 from calibrate.io._files import MAX_COLUMNS, MAX_FIELD_CHARS
 from calibrate.io._program import ProgramData, read_program
 from calibrate.io._read import (
@@ -22,6 +22,7 @@ __all__ = [
     "SCORES_RUBRIC",
     "ProgramData",
     "export_table",
+    "iso_utc",
     "neutralise_formulas",
     "ratings_to_records",
     "read_key",

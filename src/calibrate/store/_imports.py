@@ -29,10 +29,30 @@ from calibrate.store._prepare import PreparedRatings, prepare_ratings
 from calibrate.store._rounds import RoundsMixin
 from calibrate.store._schema import NO_ROUND_PK
 
-__all__ = ["ImportReport", "ImportsMixin", "check_rows", "file_sha256", "row_of"]
+__all__ = [
+    "ImportReport",
+    "ImportsMixin",
+    "check_rows",
+    "SUPERSEDE_HINT",
+    "check_supersede",
+    "file_sha256",
+    "row_of",
+]
 
 #: Conflicting rows spelled out in a :class:`ConflictError` (all are counted).
 _MAX_CONFLICTS = 1000
+#: How to go on after stored scores were refused as conflicts.
+SUPERSEDE_HINT = (
+    "to make the new scores current and keep the stored ones in the store's history, "
+    "import again with --supersede --reason TEXT (Store.import_ratings(..., supersede=True, reason=...))"
+)
+#: The staged rows (``temp._incoming``) whose key is stored with another score; one
+#: parameter, the rubric_pk.
+_CONFLICT_JOIN = (
+    "FROM temp._incoming AS i JOIN ratings AS r ON r.rubric_pk = ? AND r.round_pk = i.round_pk "
+    "AND r.submission_pk = i.submission_pk AND r.reviewer_pk = i.reviewer_pk "
+    "AND r.criterion_pk = i.criterion_pk WHERE r.score != i.score"
+)
 # -1 indexes the trailing None: kind code -1 means "not given".
 _KIND_TEXT = np.array([*KINDS, None], dtype=object)
 
@@ -59,6 +79,11 @@ class ImportReport:
         Hex SHA-256 of the source file, when the caller gave it.
     import_id : int
         The import's number in the store's ``imports`` table.
+    superseded : int
+        Stored values this import replaced (``supersede=True``); the old values are
+        kept in the store's history (:meth:`Store.rating_history`).
+    reason : str or None
+        Why they were replaced, as recorded with the import.
     """
 
     rows: int
@@ -70,13 +95,20 @@ class ImportReport:
     what: Literal["ratings", "key"] = "ratings"
     sha256: str | None = None
     import_id: int = 0
+    superseded: int = 0
+    reason: str | None = None
 
     def __str__(self) -> str:
         what = "ratings" if self.what == "ratings" else "key scores"
         src = f"{self.source}: " if self.source else ""
+        replaced = (
+            f", {self.superseded} superseded (the old values kept in the history: {self.reason})"
+            if self.superseded
+            else ""
+        )
         return (
             f"{src}{self.rows} {what} for rubric {self.rubric_id} v{self.rubric_version}: "
-            f"{self.added} new, {self.already_present} already in the store"
+            f"{self.added} new, {self.already_present} already in the store{replaced}"
         )
 
     def to_dict(self) -> dict[str, object]:
@@ -120,6 +152,26 @@ def check_rows(rows: object, n: int) -> np.ndarray | None:
     return out.astype(np.int64)
 
 
+def check_supersede(supersede: object, reason: object) -> str | None:
+    """The reason to record when ``supersede`` (checked), or None when not superseding."""
+    if not isinstance(supersede, bool):
+        raise TypeError(f"supersede must be True or False; got {type(supersede).__name__}")
+    if reason is not None and not isinstance(reason, str):
+        raise TypeError(f"reason must be text (str) or None; got {type(reason).__name__}")
+    why = None if reason is None else reason.strip()
+    if supersede and not why:
+        raise ValueError(
+            "supersede=True needs a reason: why the stored scores are replaced (kept in the "
+            f"history with them); got {reason!r}"
+        )
+    if why and not supersede:
+        raise ValueError(
+            "reason is recorded only when superseding stored scores: pass supersede=True "
+            f"with it, or no reason; got reason={reason!r} with supersede=False"
+        )
+    return why if supersede else None
+
+
 def row_of(pos: int, file_rows: np.ndarray | None) -> tuple[int | None, str]:
     """The file row of table row ``pos`` (or None), and the prefix naming it when
     there is no file row ("table row 3: ")."""
@@ -139,12 +191,18 @@ class ImportsMixin(RoundsMixin):
         sha256: str | None = None,
         progress: Progress | None = None,
         rows: Sequence[int] | np.ndarray | None = None,
+        supersede: bool = False,
+        reason: str | None = None,
     ) -> ImportReport:
         """Add a ratings table to the store in one transaction.
 
         Rows already stored with the same (rubric, round, submission, reviewer,
         criterion) and score are counted as already present and left alone (their time
-        and kind stay as first stored). The table's rubric is added if new.
+        and kind stay as first stored). The table's rubric is added if new. A row
+        stored with another score (a correction) is refused, unless ``supersede``: then
+        the new value becomes current and the old one moves to the store's history,
+        with when, ``reason`` and this import's id (:meth:`Store.rating_history`).
+        Importing the same corrections again supersedes nothing more.
 
         Parameters
         ----------
@@ -162,6 +220,11 @@ class ImportsMixin(RoundsMixin):
             The file row of each table row (header = row 1), named in conflict
             messages. Default: rows are named by their position in the table
             ("table row 0" is the first).
+        supersede : bool
+            Make the table's scores current where the store holds another score for
+            the same key, keeping the old ones in the history. Needs ``reason``.
+        reason : str, optional
+            Why the stored scores are superseded (required with ``supersede``).
 
         Returns
         -------
@@ -173,26 +236,34 @@ class ImportsMixin(RoundsMixin):
             A row the store cannot hold (empty id, criterion or score not in the rubric,
             the same key twice); nothing is written.
         ConflictError
-            Rows stored earlier with the same key and a different score, or new scores
-            for a closed round, each named; nothing is written.
+            Rows stored earlier with the same key and a different score (unless
+            ``supersede``), or new scores for a closed round, each named with the file
+            row and both scores; nothing is written.
         StoreBusyError
             Another process kept the store locked for too long; nothing is written.
         """
         check_progress(progress)
+        why = check_supersede(supersede, reason)
         file_rows = check_rows(rows, len(table))
         prepared = prepare_ratings(table)
         source = table.source if source is None else str(source)
         return self._write(
-            lambda: self._import_ratings(prepared, source, check_sha(sha256), progress, file_rows),
+            lambda: self._import_ratings(
+                prepared, source, check_sha(sha256), progress, file_rows, why
+            ),
             f"import {source or 'ratings'}",
         )
 
     def imports(self) -> pd.DataFrame:
-        """Every import so far: what, rubric, source, sha256, rows, added, already_present, time."""
+        """Every import so far: import_id, what ("ratings", "key" or "retract"), rubric,
+        source, sha256, rows, added, already_present, imported_at, calibrate_version,
+        superseded, reason, retracts (the import a retraction withdrew) and
+        retracted_by (the retraction that withdrew this import)."""
         rows = self._read(
             lambda: self._c.execute(
                 "SELECT i.import_pk, i.what, b.rubric_id, b.version, i.source, i.sha256, i.rows, i.added, "
-                "i.already_present, i.imported_at, i.calibrate_version "
+                "i.already_present, i.imported_at, i.calibrate_version, i.superseded, i.reason, i.retracts, "
+                "(SELECT max(x.import_pk) FROM imports x WHERE x.retracts = i.import_pk) "
                 "FROM imports i JOIN rubrics b USING (rubric_pk) ORDER BY i.import_pk"
             ).fetchall()
         )
@@ -208,8 +279,15 @@ class ImportsMixin(RoundsMixin):
             "already_present",
             "imported_at",
             "calibrate_version",
+            "superseded",
+            "reason",
+            "retracts",
+            "retracted_by",
         ]
-        return pd.DataFrame(rows, columns=cols)
+        frame = pd.DataFrame(rows, columns=cols)
+        for col in ("retracts", "retracted_by"):
+            frame[col] = frame[col].astype("Int64")
+        return frame
 
     # ---- internals ---------------------------------------------------------------
     def _import_ratings(
@@ -219,6 +297,7 @@ class ImportsMixin(RoundsMixin):
         sha256: str | None,
         progress: Progress | None,
         file_rows: np.ndarray | None = None,
+        reason: str | None = None,
     ) -> ImportReport:
         c = self._c
         n = len(p)
@@ -233,7 +312,7 @@ class ImportsMixin(RoundsMixin):
         # code -1 (no round) picks the trailing NO_ROUND_PK
         round_pk = np.append(round_pk_of, NO_ROUND_PK)[p.round_codes]
         crit_pk = crit_pks[p.crit]
-        import_pk = self._record_import("ratings", rubric_pk, source, sha256, n)
+        import_pk = self._record_import("ratings", rubric_pk, source, sha256, n, reason)
 
         before = c.total_changes
         head = "INSERT INTO ratings (rubric_pk, round_pk, submission_pk, reviewer_pk, criterion_pk, score, rated_at, kind, import_pk) VALUES"
@@ -261,10 +340,16 @@ class ImportsMixin(RoundsMixin):
                 progress(hi, n)
         added = c.total_changes - before
 
+        superseded = 0
         if added < n:
-            self._refuse_rating_conflicts(
-                p, rubric_pk, round_pk, sub_pk, rev_pk, crit_pk, source, file_rows
-            )
+            self._stage_incoming(p, round_pk, sub_pk, rev_pk, crit_pk)
+            if reason is None:
+                self._refuse_rating_conflicts(p, rubric_pk, source, file_rows)
+            else:
+                superseded = self._supersede(
+                    p, rubric_pk, round_pk, sub_pk, rev_pk, crit_pk, import_pk, reason
+                )
+            c.execute("DELETE FROM temp._incoming")  # (on a conflict, the rollback empties it)
         closed = [
             (str(round_names[i]), closed_at[i]) for i, s in enumerate(status) if s == "closed"
         ]
@@ -272,48 +357,54 @@ class ImportsMixin(RoundsMixin):
             self._refuse_closed_rounds(
                 rubric_pk, import_pk, p.rubric.id, closed, round_pk_of, status
             )
-        self._finish_import(import_pk, added, n)
+        self._finish_import(import_pk, added, n, superseded)
         return ImportReport(
             rows=n,
             added=added,
-            already_present=n - added,
+            already_present=n - added - superseded,
             rubric_id=p.rubric.id,
             source=source,
             rubric_version=p.rubric.version,
             what="ratings",
             sha256=sha256,
             import_id=import_pk,
+            superseded=superseded,
+            reason=reason,
         )
 
     def _record_import(
-        self, what: str, rubric_pk: int, source: str | None, sha256: str | None, rows: int
+        self,
+        what: str,
+        rubric_pk: int,
+        source: str | None,
+        sha256: str | None,
+        rows: int,
+        reason: str | None = None,
+        retracts: int | None = None,
     ) -> int:
         return new_pk(
             self._c.execute(
-                "INSERT INTO imports (what, rubric_pk, source, sha256, rows, added, already_present, imported_at, calibrate_version) "
-                "VALUES (?, ?, ?, ?, ?, 0, 0, ?, ?)",
-                (what, rubric_pk, source, sha256, rows, now_iso(), __version__),
+                "INSERT INTO imports (what, rubric_pk, source, sha256, rows, added, already_present, imported_at, "
+                "calibrate_version, reason, retracts) VALUES (?, ?, ?, ?, ?, 0, 0, ?, ?, ?, ?)",
+                (what, rubric_pk, source, sha256, rows, now_iso(), __version__, reason, retracts),
             )
         )
 
-    def _finish_import(self, import_pk: int, added: int, rows: int) -> None:
+    def _finish_import(self, import_pk: int, added: int, rows: int, superseded: int = 0) -> None:
         self._c.execute(
-            "UPDATE imports SET added = ?, already_present = ? WHERE import_pk = ?",
-            (added, rows - added, import_pk),
+            "UPDATE imports SET added = ?, already_present = ?, superseded = ? WHERE import_pk = ?",
+            (added, rows - added - superseded, superseded, import_pk),
         )
 
-    def _refuse_rating_conflicts(
+    def _stage_incoming(
         self,
         p: PreparedRatings,
-        rubric_pk: int,
         round_pk: np.ndarray,
         sub_pk: np.ndarray,
         rev_pk: np.ndarray,
         crit_pk: np.ndarray,
-        source: str | None,
-        file_rows: np.ndarray | None = None,
     ) -> None:
-        """Raise ConflictError naming rows whose key is stored with another score."""
+        """The table's keys and scores in ``temp._incoming``, to join with the stored ones."""
         c = self._c
         c.execute("DELETE FROM temp._incoming")
         for lo in range(0, len(p), CHUNK_ROWS):
@@ -332,17 +423,70 @@ class ImportsMixin(RoundsMixin):
                     p.score[lo:hi].tolist(),
                 ],
             )
-        join = (
-            "FROM temp._incoming AS i JOIN ratings AS r ON r.rubric_pk = ? AND r.round_pk = i.round_pk "
-            "AND r.submission_pk = i.submission_pk AND r.reviewer_pk = i.reviewer_pk AND r.criterion_pk = i.criterion_pk "
-            "LEFT JOIN imports AS m ON m.import_pk = r.import_pk WHERE r.score != i.score"
+
+    def _supersede(
+        self,
+        p: PreparedRatings,
+        rubric_pk: int,
+        round_pk: np.ndarray,
+        sub_pk: np.ndarray,
+        rev_pk: np.ndarray,
+        crit_pk: np.ndarray,
+        import_pk: int,
+        reason: str,
+    ) -> int:
+        """Move the stored values the staged table changes to the history and make the
+        table's values current; returns how many."""
+        c = self._c
+        pos = [
+            r[0] for r in c.execute(f"SELECT i.pos {_CONFLICT_JOIN} ORDER BY i.pos", (rubric_pk,))
+        ]
+        if not pos:
+            return 0
+        c.execute(
+            "INSERT INTO rating_history (rubric_pk, round_pk, submission_pk, reviewer_pk, criterion_pk, score, "
+            "rated_at, kind, import_pk, superseded_at, superseded_by, reason) "
+            "SELECT r.rubric_pk, r.round_pk, r.submission_pk, r.reviewer_pk, r.criterion_pk, r.score, r.rated_at, "
+            f"r.kind, r.import_pk, ?, ?, ? {_CONFLICT_JOIN}",
+            (now_iso(), import_pk, reason, rubric_pk),
+        )
+        at = np.asarray(p.rated_ns)[pos].astype(object)
+        at[np.asarray(p.rated_ns)[pos] == NAT] = None
+        c.executemany(
+            "UPDATE ratings SET score = ?, rated_at = ?, kind = ?, import_pk = ? WHERE rubric_pk = ? "
+            "AND round_pk = ? AND submission_pk = ? AND reviewer_pk = ? AND criterion_pk = ?",
+            zip(
+                p.score[pos].tolist(),
+                at.tolist(),
+                _KIND_TEXT[p.kind_codes[pos]].tolist(),
+                [import_pk] * len(pos),
+                [rubric_pk] * len(pos),
+                round_pk[pos].tolist(),
+                sub_pk[pos].tolist(),
+                rev_pk[pos].tolist(),
+                crit_pk[pos].tolist(),
+                strict=True,
+            ),
+        )
+        return len(pos)
+
+    def _refuse_rating_conflicts(
+        self,
+        p: PreparedRatings,
+        rubric_pk: int,
+        source: str | None,
+        file_rows: np.ndarray | None = None,
+    ) -> None:
+        """Raise ConflictError naming the staged rows whose key is stored with another score."""
+        c = self._c
+        join = _CONFLICT_JOIN.replace(
+            " WHERE ", " LEFT JOIN imports AS m ON m.import_pk = r.import_pk WHERE "
         )
         rows = c.execute(
             f"SELECT i.pos, r.score, r.import_pk, m.source {join} ORDER BY i.pos LIMIT {_MAX_CONFLICTS}",
             (rubric_pk,),
         ).fetchall()
         if not rows:
-            c.execute("DELETE FROM temp._incoming")  # (on a conflict, the rollback empties it)
             return
         total = (
             len(rows)
@@ -376,7 +520,7 @@ class ImportsMixin(RoundsMixin):
             problems.append(
                 Problem(f"... and {total - len(rows)} more conflicting rows", file=source)
             )
-        raise ConflictError(problems, store=str(self._path))
+        raise ConflictError(problems, store=str(self._path), hint=SUPERSEDE_HINT)
 
     def _refuse_closed_rounds(
         self,
