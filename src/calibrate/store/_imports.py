@@ -441,18 +441,36 @@ class ImportsMixin(RoundsMixin):
         pos = [
             r[0] for r in c.execute(f"SELECT i.pos {_CONFLICT_JOIN} ORDER BY i.pos", (rubric_pk,))
         ]
-        if not pos:
-            return 0
-        c.execute(
+        if pos:
+            self._keep_superseded(rubric_pk, import_pk, reason)
+            self._make_current(p, pos, rubric_pk, round_pk, sub_pk, rev_pk, crit_pk, import_pk)
+        return len(pos)
+
+    def _keep_superseded(self, rubric_pk: int, import_pk: int, reason: str) -> None:
+        """Copy the stored values the staged table changes into the history."""
+        self._c.execute(
             "INSERT INTO rating_history (rubric_pk, round_pk, submission_pk, reviewer_pk, criterion_pk, score, "
             "rated_at, kind, import_pk, superseded_at, superseded_by, reason) "
             "SELECT r.rubric_pk, r.round_pk, r.submission_pk, r.reviewer_pk, r.criterion_pk, r.score, r.rated_at, "
             f"r.kind, r.import_pk, ?, ?, ? {_CONFLICT_JOIN}",
             (now_iso(), import_pk, reason, rubric_pk),
         )
+
+    def _make_current(
+        self,
+        p: PreparedRatings,
+        pos: list[int],
+        rubric_pk: int,
+        round_pk: np.ndarray,
+        sub_pk: np.ndarray,
+        rev_pk: np.ndarray,
+        crit_pk: np.ndarray,
+        import_pk: int,
+    ) -> None:
+        """Overwrite the stored values at table rows ``pos`` with the table's (kept first)."""
         at = np.asarray(p.rated_ns)[pos].astype(object)
         at[np.asarray(p.rated_ns)[pos] == NAT] = None
-        c.executemany(
+        self._c.executemany(
             "UPDATE ratings SET score = ?, rated_at = ?, kind = ?, import_pk = ? WHERE rubric_pk = ? "
             "AND round_pk = ? AND submission_pk = ? AND reviewer_pk = ? AND criterion_pk = ?",
             zip(
@@ -468,7 +486,6 @@ class ImportsMixin(RoundsMixin):
                 strict=True,
             ),
         )
-        return len(pos)
 
     def _refuse_rating_conflicts(
         self,
