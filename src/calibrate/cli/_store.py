@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from calibrate._problems import Problem
+from calibrate._problems import Problem, RatingsError
 from calibrate.cli._inputs import load_inputs, pseudonymizer_from
 from calibrate.cli._main import UsageError, command
 from calibrate.cli._options import (
@@ -26,8 +26,16 @@ from calibrate.cli._options import (
     ratings_args,
 )
 from calibrate.cli._output import Outcome, frame_text
-from calibrate.io import export_table, iso_utc
-from calibrate.store import ConflictError, Progress, Store, file_sha256, restore_store
+from calibrate.io import export_table, iso_utc, read_submission_attributes
+from calibrate.store import (
+    AttributesReport,
+    ConflictError,
+    ImportReport,
+    Progress,
+    Store,
+    file_sha256,
+    restore_store,
+)
 
 #: Imports smaller than this show no progress bar.
 _BAR_FROM = 200_000
@@ -59,6 +67,16 @@ def _import_args(p: argparse.ArgumentParser) -> None:
         "--reason",
         metavar="TEXT",
         help="with --supersede: why the stored scores are replaced (kept with them)",
+    )
+    p.add_argument(
+        "--submissions",
+        metavar="FILE",
+        help="submission attributes to store: a submission_id column and one column per attribute",
+    )
+    p.add_argument(
+        "--reviewers",
+        metavar="FILE",
+        help="reviewer attributes to store: a reviewer_id column and one column per attribute",
     )
 
 
@@ -100,8 +118,21 @@ def _import(args: argparse.Namespace) -> Outcome:
         raise UsageError("--supersede needs --reason TEXT: why the stored scores are replaced")
     if args.reason is not None and not args.supersede:
         raise UsageError("--reason is recorded with --supersede; add --supersede or drop --reason")
-    rubric, table, key = load_inputs(args)  # nothing is written unless every row is valid
-    reports = []
+    problems: list[Problem] = []
+    try:
+        rubric, table, key = load_inputs(args)  # nothing is written unless every row is valid
+    except RatingsError as exc:
+        problems += exc.problems
+    attributes = {}
+    for facet, file in (("submission", args.submissions), ("reviewer", args.reviewers)):
+        if file is not None:
+            try:
+                attributes[facet] = read_submission_attributes(file, id_column=f"{facet}_id")
+            except RatingsError as exc:
+                problems += exc.problems
+    if problems:
+        raise RatingsError(problems)
+    reports: list[ImportReport | AttributesReport] = []
     path = Path(args.store)
     existed = path.is_file() and path.stat().st_size > 0
     with Store.open(path) as store:
@@ -139,6 +170,21 @@ def _import(args: argparse.Namespace) -> Outcome:
                     )
                 except ConflictError as exc:
                     conflicts += exc.problems
+            if attributes:
+                files = [str(f) for f in (args.submissions, args.reviewers) if f is not None]
+                try:
+                    reports.append(
+                        store.import_attributes(
+                            **attributes,
+                            source=", ".join(files),
+                            sha256=file_sha256(files[0]) if len(files) == 1 else None,
+                            supersede=args.supersede,
+                            reason=args.reason,
+                        )
+                    )
+                except ConflictError as exc:
+                    conflicts += exc.problems
+                    hint = exc.hint
             if conflicts:  # raised inside the transaction: it rolls back, nothing is written
                 raise ConflictError(conflicts, store=str(path), hint=hint)
     payload = {
@@ -190,7 +236,11 @@ def _export_args(p: argparse.ArgumentParser) -> None:
         "out", metavar="OUT", help="file to write: .csv or .xlsx (formula-like text is neutralised)"
     )
     add_store(p)
-    add_rubric_id(p, help="the stored rubric whose ratings to export")
+    add_rubric_id(
+        p,
+        help="the stored rubric whose ratings to export (required, except with --attributes)",
+        required=False,
+    )
     add_round(p, help="only this round")
     p.add_argument(
         "--what",
@@ -203,6 +253,12 @@ def _export_args(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="every version of each rating (superseded and retracted ones too), with "
         "superseded_at, superseded_by (an import id) and reason; empty for current values",
+    )
+    p.add_argument(
+        "--attributes",
+        choices=("submission", "reviewer"),
+        help="the stored submission or reviewer attributes instead (one row per id; "
+        "with --history, every version of each value)",
     )
     add_pseudonymize(p)
 
@@ -219,8 +275,18 @@ def _export(args: argparse.Namespace) -> Outcome:
         raise UsageError(f"OUT must end in .csv or .xlsx; got {args.out!r}")
     if args.history and args.what == "key":
         raise UsageError("--history is the history of ratings; the answer key has none (drop one)")
+    if args.attributes and (args.what == "key" or args.round_id or args.rubric_id):
+        raise UsageError("--attributes exports attributes: drop --what, --round and --rubric-id")
+    if not args.attributes and not args.rubric_id:
+        raise UsageError("--rubric-id is required: the stored rubric whose ratings to export")
     with Store.open(args.store, create=False, read_only=True) as store:
-        if args.history:
+        if args.attributes:
+            table = (
+                store.attribute_history(args.attributes)
+                if args.history
+                else store.attributes(args.attributes)
+            )
+        elif args.history:
             history = store.rating_history(args.rubric_id, round_id=args.round_id)
             table = history.assign(rated_at=iso_utc(history["rated_at"]))
         elif args.what == "key":

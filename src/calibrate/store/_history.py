@@ -163,7 +163,7 @@ class HistoryMixin(ImportsMixin):
         row = c.execute(
             "SELECT i.what, i.rubric_pk, b.rubric_id, b.version, "
             "(SELECT max(x.import_pk) FROM imports x WHERE x.retracts = i.import_pk) "
-            "FROM imports i JOIN rubrics b USING (rubric_pk) WHERE i.import_pk = ?",
+            "FROM imports i LEFT JOIN rubrics b USING (rubric_pk) WHERE i.import_pk = ?",
             (import_pk,),
         ).fetchone()
         if row is None:
@@ -176,9 +176,9 @@ class HistoryMixin(ImportsMixin):
             )
         what, rubric_pk, rubric_id, version, retracted_by = row
         if what != "ratings":
+            kind = {"key": "an answer key", "attributes": "of attributes"}.get(what, "a retraction")
             raise ValueError(
-                f"import #{import_pk} is {'an answer key' if what == 'key' else 'a retraction'}; "
-                "only a ratings import can be retracted"
+                f"import #{import_pk} is {kind}; only a ratings import can be retracted"
             )
         if retracted_by is not None:
             raise ValueError(

@@ -43,8 +43,8 @@ __all__ = [
 _MAX_CONFLICTS = 1000
 #: How to go on after stored scores were refused as conflicts.
 SUPERSEDE_HINT = (
-    "to make the new scores current and keep the stored ones in the store's history, "
-    "import again with --supersede --reason TEXT (Store.import_ratings(..., supersede=True, reason=...))"
+    "to make the new values current and keep the stored ones in the store's history, "
+    "import again with --supersede --reason TEXT (in Python: supersede=True, reason=...)"
 )
 #: The staged rows (``temp._incoming``) whose key is stored with another score; one
 #: parameter, the rubric_pk.
@@ -264,7 +264,7 @@ class ImportsMixin(RoundsMixin):
                 "SELECT i.import_pk, i.what, b.rubric_id, b.version, i.source, i.sha256, i.rows, i.added, "
                 "i.already_present, i.imported_at, i.calibrate_version, i.superseded, i.reason, i.retracts, "
                 "(SELECT max(x.import_pk) FROM imports x WHERE x.retracts = i.import_pk) "
-                "FROM imports i JOIN rubrics b USING (rubric_pk) ORDER BY i.import_pk"
+                "FROM imports i LEFT JOIN rubrics b USING (rubric_pk) ORDER BY i.import_pk"
             ).fetchall()
         )
         cols = [
@@ -375,7 +375,7 @@ class ImportsMixin(RoundsMixin):
     def _record_import(
         self,
         what: str,
-        rubric_pk: int,
+        rubric_pk: int | None,
         source: str | None,
         sha256: str | None,
         rows: int,

@@ -153,13 +153,17 @@ _V2 = (
 # which import. A separate table rather than a "current" flag in ``ratings`` with a
 # partial index: the flag would widen the clustered key (a key then has several rows),
 # and every read of ratings would have to filter on it; history is small and rarely read.
-# ``imports`` is rebuilt to admit retractions (what = 'retract', a CHECK SQLite cannot
-# alter in place) and to record an import's reason and how many values it superseded.
+# ``imports`` is rebuilt to admit retractions and attribute imports (what = 'retract' or
+# 'attributes', a CHECK SQLite cannot alter in place; an attribute import has no rubric)
+# and to record an import's reason and how many values it superseded. Submission and
+# reviewer attributes (district, cohort, role, ...: name and text value) are kept the same
+# way: the current value in ``*_attributes``, a changed one in ``attribute_history``.
 _V3 = (
     """CREATE TABLE imports_v3 (
         import_pk         INTEGER PRIMARY KEY,
-        what              TEXT NOT NULL CHECK (what IN ('ratings', 'key', 'retract')),
-        rubric_pk         INTEGER NOT NULL REFERENCES rubrics,
+        what              TEXT NOT NULL
+                          CHECK (what IN ('ratings', 'key', 'retract', 'attributes')),
+        rubric_pk         INTEGER REFERENCES rubrics,   -- NULL only for attributes
         source            TEXT,
         sha256            TEXT,
         rows              INTEGER NOT NULL,
@@ -197,6 +201,31 @@ _V3 = (
     """CREATE INDEX rating_history_key ON rating_history
         (rubric_pk, round_pk, submission_pk, reviewer_pk, criterion_pk)""",
     "CREATE INDEX rating_history_by ON rating_history (superseded_by)",
+    """CREATE TABLE submission_attributes (
+        submission_pk INTEGER NOT NULL REFERENCES submissions,
+        name          TEXT NOT NULL,
+        value         TEXT NOT NULL,
+        import_pk     INTEGER NOT NULL REFERENCES imports,
+        PRIMARY KEY (submission_pk, name)
+    ) WITHOUT ROWID""",
+    """CREATE TABLE reviewer_attributes (
+        reviewer_pk INTEGER NOT NULL REFERENCES reviewers,
+        name        TEXT NOT NULL,
+        value       TEXT NOT NULL,
+        import_pk   INTEGER NOT NULL REFERENCES imports,
+        PRIMARY KEY (reviewer_pk, name)
+    ) WITHOUT ROWID""",
+    """CREATE TABLE attribute_history (
+        history_pk    INTEGER PRIMARY KEY,
+        what          TEXT NOT NULL CHECK (what = 'submission' OR what = 'reviewer'),
+        id_pk         INTEGER NOT NULL,     -- submission_pk or reviewer_pk
+        name          TEXT NOT NULL,
+        value         TEXT NOT NULL,
+        import_pk     INTEGER NOT NULL REFERENCES imports,
+        superseded_at TEXT NOT NULL,
+        superseded_by INTEGER NOT NULL REFERENCES imports,
+        reason        TEXT NOT NULL
+    )""",
 )
 
 #: ``MIGRATIONS[k]`` holds the statements taking a store from version ``k`` to ``k + 1``

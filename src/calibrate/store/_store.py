@@ -3,7 +3,8 @@
 :class:`Store` is composed of its parts, one module each: rubrics (``_rubrics``), rounds
 and their assignments (``_rounds``), ratings entered live and read back (``_ratings``),
 imports (``_imports``), answer keys (``_keys``) and the ratings' history
-(``_history``: superseded values, retracted imports), on the shared transactions and id
+(``_history``: superseded values, retracted imports) and submission and reviewer
+attributes (``_attributes``), on the shared transactions and id
 tables of ``_base``.
 """
 
@@ -16,6 +17,7 @@ from typing import Any
 
 from calibrate._checks import check_instance
 from calibrate._version import __version__
+from calibrate.store._attributes import AttributesMixin, AttributesReport
 from calibrate.store._backup import partial_path, write_backup
 from calibrate.store._base import DEFAULT_PATH, Progress
 from calibrate.store._connection import open_connection, tidy_after_read
@@ -28,6 +30,7 @@ from calibrate.store._schema import NO_ROUND_PK
 
 __all__ = [
     "DEFAULT_PATH",
+    "AttributesReport",
     "ImportReport",
     "Progress",
     "Store",
@@ -37,7 +40,7 @@ __all__ = [
 ]
 
 
-class Store(RatingsMixin, KeysMixin, HistoryMixin):
+class Store(RatingsMixin, KeysMixin, HistoryMixin, AttributesMixin):
     """An embedded SQLite store of rubrics, ratings, answer keys and rounds.
 
     One file holds everything (``calibrate.db`` in the working folder unless told
