@@ -246,7 +246,7 @@ class AttributesMixin(ImportsMixin):
         c.execute("DELETE FROM temp._attrs")
         if problems:
             raise ConflictError(problems, store=str(self._path), hint=SUPERSEDE_HINT)
-        self._finish_import(import_pk, added, n, superseded)
+        self._finish_import(import_pk, added, n - added - superseded, superseded)
         return AttributesReport(
             values=n,
             added=added,

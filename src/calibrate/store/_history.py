@@ -17,6 +17,7 @@ from calibrate.store._base import name_list
 from calibrate.store._connection import now_iso
 from calibrate.store._errors import ConflictError
 from calibrate.store._imports import ImportsMixin
+from calibrate.store._schema import NO_ROUND_PK
 
 __all__ = ["HISTORY_COLUMNS", "HistoryMixin"]
 
@@ -116,9 +117,10 @@ class HistoryMixin(ImportsMixin):
 
         The import's ratings that are still current move to the history, superseded by
         the retraction (itself recorded as an import, ``what = "retract"``, with the
-        reason). Where the withdrawn import had superseded earlier values, those become
-        current again (unless their own import was retracted); values a later import
-        superseded stay as they are. Nothing is deleted: :meth:`rating_history` shows
+        reason). Where the withdrawn import had superseded earlier values (of its rubric
+        version, or the same ratings stored under another version), those become
+        current again, unless something took their place since or their own import was
+        retracted; values a later import superseded stay as they are. Nothing is deleted: :meth:`rating_history` shows
         every version.
 
         Parameters
@@ -203,17 +205,7 @@ class HistoryMixin(ImportsMixin):
         retraction = self._record_import(
             "retract", rubric_pk, None, None, 0, reason=reason, retracts=import_pk
         )
-        key = " AND ".join(f"h.{k} = r.{k}" for k in _KEY)
         keys, values = ", ".join(_KEY), ", ".join(_VALUE)
-        # the earlier values this import superseded, where its own value is still current
-        # and their import was not itself withdrawn
-        restore = c.execute(
-            f"SELECT {', '.join('h.' + k for k in (*_KEY, *_VALUE))} FROM rating_history h "
-            f"JOIN ratings r ON {key} AND r.import_pk = h.superseded_by "
-            "WHERE h.superseded_by = ? AND (h.import_pk IS NULL OR h.import_pk NOT IN "
-            "(SELECT retracts FROM imports WHERE what = 'retract'))",
-            (import_pk,),
-        ).fetchall()
         c.execute(
             f"INSERT INTO rating_history ({keys}, {values}, superseded_at, superseded_by, reason) "
             f"SELECT {keys}, {values}, ?, ?, ? FROM ratings WHERE rubric_pk = ? AND import_pk = ?",
@@ -224,6 +216,26 @@ class HistoryMixin(ImportsMixin):
             "DELETE FROM ratings WHERE rubric_pk = ? AND import_pk = ?", (rubric_pk, import_pk)
         )
         withdrawn = c.total_changes - before
+        # The earlier values this import superseded (in its own rubric version, or the
+        # same rating under another version) come back where nothing took their place
+        # since: their key is free now and no version of the rubric holds the rating
+        # (same round, submission, reviewer, criterion id); and their own import was
+        # not withdrawn.
+        free = " AND ".join(f"r.{k} = h.{k}" for k in _KEY)
+        restore = c.execute(
+            f"SELECT {', '.join('h.' + k for k in (*_KEY, *_VALUE))} FROM rating_history h "
+            "JOIN rounds rh ON rh.round_pk = h.round_pk JOIN criteria ch ON ch.criterion_pk = h.criterion_pk "
+            "WHERE h.superseded_by = :imp AND (h.import_pk IS NULL OR h.import_pk NOT IN "
+            "(SELECT retracts FROM imports WHERE what = 'retract')) "
+            f"AND NOT EXISTS (SELECT 1 FROM ratings r WHERE {free}) "
+            "AND NOT EXISTS (SELECT 1 FROM rubrics b JOIN criteria co ON co.rubric_pk = b.rubric_pk "
+            "AND co.criterion_id = ch.criterion_id JOIN ratings r ON r.rubric_pk = b.rubric_pk "
+            "AND r.round_pk = CASE WHEN h.round_pk = :none THEN :none ELSE (SELECT ro.round_pk FROM rounds ro "
+            "WHERE ro.rubric_pk = b.rubric_pk AND ro.round_id = rh.round_id) END "
+            "AND r.submission_pk = h.submission_pk AND r.reviewer_pk = h.reviewer_pk "
+            "AND r.criterion_pk = co.criterion_pk WHERE b.rubric_id = :rid AND b.rubric_pk != h.rubric_pk)",
+            {"imp": import_pk, "none": NO_ROUND_PK, "rid": rubric_id},
+        ).fetchall()
         c.executemany(
             f"INSERT INTO ratings ({keys}, {values}) VALUES ({', '.join('?' * (len(_KEY) + len(_VALUE)))})",
             restore,

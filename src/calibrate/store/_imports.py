@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -341,15 +342,22 @@ class ImportsMixin(RoundsMixin):
         added = c.total_changes - before
 
         superseded = 0
+        problems: list[Problem] = []
         if added < n:
             self._stage_incoming(p, round_pk, sub_pk, rev_pk, crit_pk)
             if reason is None:
-                self._refuse_rating_conflicts(p, rubric_pk, source, file_rows)
+                problems += self._rating_conflicts(p, rubric_pk, source, file_rows)
             else:
                 superseded = self._supersede(
                     p, rubric_pk, round_pk, sub_pk, rev_pk, crit_pk, import_pk, reason
                 )
-            c.execute("DELETE FROM temp._incoming")  # (on a conflict, the rollback empties it)
+        moved, refused = self._other_versions(
+            p, rubric_pk, sub_pk, rev_pk, import_pk, reason, source
+        )
+        problems += refused
+        c.execute("DELETE FROM temp._incoming")  # (on a conflict, the rollback empties it)
+        if problems:
+            raise ConflictError(problems, store=str(self._path), hint=SUPERSEDE_HINT)
         closed = [
             (str(round_names[i]), closed_at[i]) for i, s in enumerate(status) if s == "closed"
         ]
@@ -357,7 +365,7 @@ class ImportsMixin(RoundsMixin):
             self._refuse_closed_rounds(
                 rubric_pk, import_pk, p.rubric.id, closed, round_pk_of, status
             )
-        self._finish_import(import_pk, added, n, superseded)
+        self._finish_import(import_pk, added, n - added - superseded, superseded + moved)
         return ImportReport(
             rows=n,
             added=added,
@@ -368,7 +376,7 @@ class ImportsMixin(RoundsMixin):
             what="ratings",
             sha256=sha256,
             import_id=import_pk,
-            superseded=superseded,
+            superseded=superseded + moved,
             reason=reason,
         )
 
@@ -390,10 +398,12 @@ class ImportsMixin(RoundsMixin):
             )
         )
 
-    def _finish_import(self, import_pk: int, added: int, rows: int, superseded: int = 0) -> None:
+    def _finish_import(
+        self, import_pk: int, added: int, already_present: int, superseded: int = 0
+    ) -> None:
         self._c.execute(
             "UPDATE imports SET added = ?, already_present = ?, superseded = ? WHERE import_pk = ?",
-            (added, rows - added - superseded, superseded, import_pk),
+            (added, already_present, superseded, import_pk),
         )
 
     def _stage_incoming(
@@ -405,24 +415,9 @@ class ImportsMixin(RoundsMixin):
         crit_pk: np.ndarray,
     ) -> None:
         """The table's keys and scores in ``temp._incoming``, to join with the stored ones."""
-        c = self._c
-        c.execute("DELETE FROM temp._incoming")
-        for lo in range(0, len(p), CHUNK_ROWS):
-            hi = min(lo + CHUNK_ROWS, len(p))
-            insert_rows(
-                c,
-                "INSERT INTO temp._incoming VALUES",
-                "(?, ?, ?, ?, ?, ?)",
-                "",
-                [
-                    list(range(lo, hi)),
-                    round_pk[lo:hi].tolist(),
-                    sub_pk[lo:hi].tolist(),
-                    rev_pk[lo:hi].tolist(),
-                    crit_pk[lo:hi].tolist(),
-                    p.score[lo:hi].tolist(),
-                ],
-            )
+        self._c.execute("DELETE FROM temp._incoming")
+        pos = np.arange(len(p), dtype=np.int64)
+        _stage_rows(self._c, pos, round_pk, sub_pk, rev_pk, crit_pk, p.score)
 
     def _supersede(
         self,
@@ -487,14 +482,14 @@ class ImportsMixin(RoundsMixin):
             ),
         )
 
-    def _refuse_rating_conflicts(
+    def _rating_conflicts(
         self,
         p: PreparedRatings,
         rubric_pk: int,
         source: str | None,
         file_rows: np.ndarray | None = None,
-    ) -> None:
-        """Raise ConflictError naming the staged rows whose key is stored with another score."""
+    ) -> list[Problem]:
+        """Problems naming the staged rows whose key is stored with another score."""
         c = self._c
         join = _CONFLICT_JOIN.replace(
             " WHERE ", " LEFT JOIN imports AS m ON m.import_pk = r.import_pk WHERE "
@@ -504,7 +499,7 @@ class ImportsMixin(RoundsMixin):
             (rubric_pk,),
         ).fetchall()
         if not rows:
-            return
+            return []
         total = (
             len(rows)
             if len(rows) < _MAX_CONFLICTS
@@ -537,7 +532,99 @@ class ImportsMixin(RoundsMixin):
             problems.append(
                 Problem(f"... and {total - len(rows)} more conflicting rows", file=source)
             )
-        raise ConflictError(problems, store=str(self._path), hint=SUPERSEDE_HINT)
+        return problems
+
+    def _other_versions(
+        self,
+        p: PreparedRatings,
+        rubric_pk: int,
+        sub_pk: np.ndarray,
+        rev_pk: np.ndarray,
+        import_pk: int,
+        reason: str | None,
+        source: str | None,
+    ) -> tuple[int, list[Problem]]:
+        """The table's ratings already stored under another version of its rubric (the
+        same round, submission, reviewer and criterion id): problems naming the count and
+        the version, or with ``reason`` (superseding) those ratings moved to the history.
+        Returns (how many were moved, problems)."""
+        c = self._c
+        others = [
+            (pk, version)
+            for pk, version in c.execute(
+                "SELECT rubric_pk, version FROM rubrics WHERE rubric_id = ? AND rubric_pk != ? "
+                "ORDER BY rubric_pk",
+                (p.rubric.id, rubric_pk),
+            ).fetchall()
+            if c.execute(
+                "SELECT EXISTS (SELECT 1 FROM ratings WHERE rubric_pk = ?)", (pk,)
+            ).fetchone()[0]
+        ]
+        moved, problems = 0, []
+        crit_ids = np.asarray(p.rubric.criterion_ids, dtype=object)
+        for other_pk, version in others:
+            # this table's keys in the other version's numbering (rounds and criteria by id)
+            rounds = dict(
+                c.execute("SELECT round_id, round_pk FROM rounds WHERE rubric_pk = ?", (other_pk,))
+            )
+            round_of = np.array(
+                [rounds.get(str(r), -1) for r in p.round_names] + [NO_ROUND_PK], dtype=np.int64
+            )[p.round_codes]
+            crits = dict(
+                c.execute(
+                    "SELECT criterion_id, criterion_pk FROM criteria WHERE rubric_pk = ?",
+                    (other_pk,),
+                )
+            )
+            crit_of = np.array([crits.get(str(k), -1) for k in crit_ids], dtype=np.int64)[p.crit]
+            keep = (round_of >= 0) & (crit_of >= 0)
+            if not keep.any():
+                continue
+            idx = np.flatnonzero(keep)
+            c.execute("DELETE FROM temp._incoming")
+            _stage_rows(c, idx, round_of[idx], sub_pk[idx], rev_pk[idx], crit_of[idx], p.score[idx])
+            join = _CONFLICT_JOIN.removesuffix(" WHERE r.score != i.score")
+            n = c.execute(f"SELECT count(*) {join}", (other_pk,)).fetchone()[0]
+            if not n:
+                continue
+            if reason is None:
+                problems.append(
+                    Problem(
+                        f"{n} of these ratings are already stored under version {version!r} of rubric "
+                        f"{p.rubric.id!r} (this table is version {p.rubric.version!r}); importing them "
+                        "again would count them twice",
+                        file=source,
+                    )
+                )
+                continue
+            closed = c.execute(
+                f"SELECT DISTINCT ro.round_id {join} JOIN rounds ro ON ro.round_pk = r.round_pk "
+                "WHERE ro.status = 'closed'",
+                (other_pk,),
+            ).fetchall()
+            if closed:
+                problems.append(
+                    Problem(
+                        f"rounds {[r[0] for r in closed]} of rubric {p.rubric.id!r} v{version} are closed; "
+                        "reopen them (store.reopen_round) to supersede their ratings",
+                        file=source,
+                    )
+                )
+                continue
+            c.execute(
+                "INSERT INTO rating_history (rubric_pk, round_pk, submission_pk, reviewer_pk, criterion_pk, score, "
+                "rated_at, kind, import_pk, superseded_at, superseded_by, reason) "
+                "SELECT r.rubric_pk, r.round_pk, r.submission_pk, r.reviewer_pk, r.criterion_pk, r.score, "
+                f"r.rated_at, r.kind, r.import_pk, ?, ?, ? {join}",
+                (now_iso(), import_pk, reason, other_pk),
+            )
+            c.execute(
+                "DELETE FROM ratings WHERE rubric_pk = ? AND (round_pk, submission_pk, reviewer_pk, criterion_pk) "
+                "IN (SELECT round_pk, submission_pk, reviewer_pk, criterion_pk FROM temp._incoming)",
+                (other_pk,),
+            )
+            moved += n
+        return moved, problems
 
     def _refuse_closed_rounds(
         self,
@@ -564,3 +651,31 @@ class ImportsMixin(RoundsMixin):
                 )
         if problems:
             raise ConflictError(problems, store=str(self._path))
+
+
+def _stage_rows(
+    c: sqlite3.Connection,
+    pos: np.ndarray,
+    round_pk: np.ndarray,
+    sub_pk: np.ndarray,
+    rev_pk: np.ndarray,
+    crit_pk: np.ndarray,
+    score: np.ndarray,
+) -> None:
+    """Rows (table position, key, score) into ``temp._incoming``, in chunks."""
+    for lo in range(0, len(pos), CHUNK_ROWS):
+        hi = min(lo + CHUNK_ROWS, len(pos))
+        insert_rows(
+            c,
+            "INSERT INTO temp._incoming VALUES",
+            "(?, ?, ?, ?, ?, ?)",
+            "",
+            [
+                pos[lo:hi].tolist(),
+                round_pk[lo:hi].tolist(),
+                sub_pk[lo:hi].tolist(),
+                rev_pk[lo:hi].tolist(),
+                crit_pk[lo:hi].tolist(),
+                score[lo:hi].tolist(),
+            ],
+        )
