@@ -432,7 +432,8 @@ def test_ratings_under_two_versions_need_a_version(db, evidence_rubric):
     with Store.open(db) as store:
         store.import_ratings(make_table(evidence_rubric, n_subs=2))
         assert len(store.ratings("evidence-4level")) == 12  # one version holds ratings: that one
-        store.import_ratings(make_table(newer, n_subs=1))
+        # other submissions (the same ratings again under 1.1 are refused: issue 15)
+        store.import_ratings(make_table(newer, n_subs=1, prefix="T"))
         with pytest.raises(
             ValueError,
             match=r"rubric 'evidence-4level' has ratings under several versions: 1.0 \(12 rows\), 1.1 \(6 rows\); name one with version=...",
