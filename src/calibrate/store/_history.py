@@ -126,7 +126,7 @@ class HistoryMixin(ImportsMixin):
         Parameters
         ----------
         import_id : int
-            A ratings import of :meth:`imports` (``import_id``).
+            A ratings import (or a score-entry "edit") of :meth:`imports` (``import_id``).
         reason : str
             Why it is withdrawn (required).
 
@@ -177,7 +177,7 @@ class HistoryMixin(ImportsMixin):
                 f"(calibrate imports lists them: {known[-20:] or 'none yet'}); got {import_pk}"
             )
         what, rubric_pk, rubric_id, version, retracted_by = row
-        if what != "ratings":
+        if what not in ("ratings", "edit"):
             kind = {"key": "an answer key", "attributes": "of attributes"}.get(what, "a retraction")
             raise ValueError(
                 f"import #{import_pk} is {kind}; only a ratings import can be retracted"

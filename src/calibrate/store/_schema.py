@@ -153,8 +153,9 @@ _V2 = (
 # which import. A separate table rather than a "current" flag in ``ratings`` with a
 # partial index: the flag would widen the clustered key (a key then has several rows),
 # and every read of ratings would have to filter on it; history is small and rarely read.
-# ``imports`` is rebuilt to admit retractions and attribute imports (what = 'retract' or
-# 'attributes', a CHECK SQLite cannot alter in place; an attribute import has no rubric)
+# ``imports`` is rebuilt to admit retractions, attribute imports and score-entry edits
+# (what = 'retract', 'attributes' or 'edit': a CHECK SQLite cannot alter in place; an
+# attribute import has no rubric)
 # and to record an import's reason and how many values it superseded. Submission and
 # reviewer attributes (district, cohort, role, ...: name and text value) are kept the same
 # way: the current value in ``*_attributes``, a changed one in ``attribute_history``.
@@ -162,7 +163,7 @@ _V3 = (
     """CREATE TABLE imports_v3 (
         import_pk         INTEGER PRIMARY KEY,
         what              TEXT NOT NULL
-                          CHECK (what IN ('ratings', 'key', 'retract', 'attributes')),
+                          CHECK (what IN ('ratings', 'key', 'retract', 'attributes', 'edit')),
         rubric_pk         INTEGER REFERENCES rubrics,   -- NULL only for attributes
         source            TEXT,
         sha256            TEXT,
