@@ -124,3 +124,32 @@ def test_retract_cli_usage_and_errors(store_a, capsys):
     assert cli("imports", "--format", "json", store=store_a, rubric=False) == 0
     listed = json.loads(capsys.readouterr().out)["imports"]
     assert [(i["import_id"], i["what"], i["rows"]) for i in listed] == [(1, "ratings", 12)]
+
+
+def test_every_read_sees_current_values_only(tmp_path):
+    """ratings(), summary() and rounds() read current values (a superseded value is not
+    counted twice, a retracted import not at all); the history of one round has them all."""
+    head = "submission_id,reviewer_id,criterion_id,score,round_id,kind\n"
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    a.write_text(head + "S0001,R001,overview,3,C1,anchor\nS0001,R002,overview,2,C1,anchor\n")
+    b.write_text(head + "S0001,R001,overview,4,C1,anchor\nS0009,R003,overview,1,C2,live\n")
+    store = tmp_path / "s.db"
+    assert cli("import", str(a), store=store) == 0
+    assert cli("import", str(b), "--supersede", "--reason", "r", store=store) == 0
+
+    def reads():
+        with Store.open(store, read_only=True) as s:
+            rounds = s.rounds().set_index("round_id")["ratings"].to_dict()
+            totals = s.summary()["totals"]
+            n = len(s.ratings("evidence-4level"))
+            c1 = s.rating_history("evidence-4level", round_id="C1")
+        return rounds, (totals["ratings"], totals["reviewers"], totals["submissions"]), n, len(c1)
+
+    assert reads() == ({"C1": 2, "C2": 1}, (3, 3, 2), 3, 3)  # C1: 2 current + 1 superseded
+    assert cli("retract", "--import", "2", "--reason", "x", store=store, rubric=False) == 0
+    # C2's only rating withdrawn (the round itself stays), C1 back to import 1's values
+    assert reads() == ({"C1": 2, "C2": 0}, (2, 2, 1), 2, 4)
+    out = tmp_path / "c1.csv"
+    argv = ("export", str(out), "--history", "--round", "C1", "--rubric-id", "evidence-4level")
+    assert cli(*argv, store=store, rubric=False) == 0
+    assert out.read_text().count("\n") == 1 + 4
