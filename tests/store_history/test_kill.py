@@ -30,6 +30,12 @@ elif step == "after-update":
     after(ImportsMixin, "_make_current")
 elif step == "finished-import":
     after(ImportsMixin, "_finish_import")
+elif step == "after-withdraw":
+    from calibrate.store._history import HistoryMixin
+    after(HistoryMixin, "_withdraw")
+elif step == "after-retract":
+    from calibrate.store._history import HistoryMixin
+    after(HistoryMixin, "_retract")
 """
 CHILD = faults.CHILD.replace(
     "from calibrate.cli import main\n", _STEPS + "from calibrate.cli import main\n", 1
@@ -92,3 +98,42 @@ def test_kill_during_a_supersede_import(tmp_path, monkeypatch):
     assert got[0] == done[0]  # same current values, same import id
     assert [r[:10] + r[11:] for r in got[1]] == [r[:10] + r[11:] for r in done[1]]  # (times differ)
     assert len(got[2]) == 2
+
+
+def test_kill_during_a_retract(tmp_path, monkeypatch):
+    """``calibrate retract`` killed after withdrawing (before restoring), or after all its
+    writes (before the commit): the store is as before, and retracting again succeeds."""
+    rubric = str(faults.RUBRIC)
+    (tmp_path / "a.csv").write_text(faults.ratings_csv("A", 20))
+    (tmp_path / "b.csv").write_text(
+        faults.ratings_csv("A", 20, reviewers=("R1",)).replace(",anchor", ",seeded")
+    )
+    lines = (tmp_path / "b.csv").read_text().splitlines()
+    moved = [lines[0]] + [
+        ",".join([*f[:3], str(int(f[3]) % 4 + 1), f[4]])
+        for f in (ln.split(",") for ln in lines[1:])
+    ]
+    (tmp_path / "b.csv").write_text("\n".join(moved) + "\n")
+    store = tmp_path / "s.sqlite"
+    for argv in (
+        ["import", str(tmp_path / "a.csv")],
+        ["import", str(tmp_path / "b.csv"), "--supersede", "--reason", "r"],
+    ):
+        assert main([*argv, "--store", str(store), "--rubric", rubric]) == 0
+    before = state(store)
+    monkeypatch.setattr(faults, "CHILD", CHILD)
+    retract = ["retract", "--import", "2", "--reason", "wrong file"]
+    procs = {}
+    for step in ("after-withdraw", "after-retract"):
+        work = tmp_path / step
+        work.mkdir()
+        shutil.copyfile(store, work / "s.sqlite")
+        procs[step] = faults.run_child(work, step, [*retract, "--store", str(work / "s.sqlite")])
+    for step, proc in procs.items():
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == -signal.SIGKILL, (step, err)
+        assert state(tmp_path / step / "s.sqlite") == before, step
+    again = tmp_path / "after-withdraw" / "s.sqlite"
+    assert main([*retract, "--store", str(again)]) == 0
+    ratings, history, imports = state(again)
+    assert len(ratings) == 120 and len(history) == 60 + 60 and len(imports) == 3

@@ -205,37 +205,9 @@ class HistoryMixin(ImportsMixin):
         retraction = self._record_import(
             "retract", rubric_pk, None, None, 0, reason=reason, retracts=import_pk
         )
+        withdrawn = self._withdraw(rubric_pk, import_pk, retraction, reason)
+        restore = self._to_restore(import_pk, rubric_id)
         keys, values = ", ".join(_KEY), ", ".join(_VALUE)
-        c.execute(
-            f"INSERT INTO rating_history ({keys}, {values}, superseded_at, superseded_by, reason) "
-            f"SELECT {keys}, {values}, ?, ?, ? FROM ratings WHERE rubric_pk = ? AND import_pk = ?",
-            (now_iso(), retraction, reason, rubric_pk, import_pk),
-        )
-        before = c.total_changes
-        c.execute(
-            "DELETE FROM ratings WHERE rubric_pk = ? AND import_pk = ?", (rubric_pk, import_pk)
-        )
-        withdrawn = c.total_changes - before
-        # The earlier values this import superseded (in its own rubric version, or the
-        # same rating under another version) come back where nothing took their place
-        # since: their key is free now and no version of the rubric holds the rating
-        # (same round, submission, reviewer, criterion id); and their own import was
-        # not withdrawn.
-        free = " AND ".join(f"r.{k} = h.{k}" for k in _KEY)
-        restore = c.execute(
-            f"SELECT {', '.join('h.' + k for k in (*_KEY, *_VALUE))} FROM rating_history h "
-            "JOIN rounds rh ON rh.round_pk = h.round_pk JOIN criteria ch ON ch.criterion_pk = h.criterion_pk "
-            "WHERE h.superseded_by = :imp AND (h.import_pk IS NULL OR h.import_pk NOT IN "
-            "(SELECT retracts FROM imports WHERE what = 'retract')) "
-            f"AND NOT EXISTS (SELECT 1 FROM ratings r WHERE {free}) "
-            "AND NOT EXISTS (SELECT 1 FROM rubrics b JOIN criteria co ON co.rubric_pk = b.rubric_pk "
-            "AND co.criterion_id = ch.criterion_id JOIN ratings r ON r.rubric_pk = b.rubric_pk "
-            "AND r.round_pk = CASE WHEN h.round_pk = :none THEN :none ELSE (SELECT ro.round_pk FROM rounds ro "
-            "WHERE ro.rubric_pk = b.rubric_pk AND ro.round_id = rh.round_id) END "
-            "AND r.submission_pk = h.submission_pk AND r.reviewer_pk = h.reviewer_pk "
-            "AND r.criterion_pk = co.criterion_pk WHERE b.rubric_id = :rid AND b.rubric_pk != h.rubric_pk)",
-            {"imp": import_pk, "none": NO_ROUND_PK, "rid": rubric_id},
-        ).fetchall()
         c.executemany(
             f"INSERT INTO ratings ({keys}, {values}) VALUES ({', '.join('?' * (len(_KEY) + len(_VALUE)))})",
             restore,
@@ -253,3 +225,43 @@ class HistoryMixin(ImportsMixin):
             "restored": len(restore),
             "reason": reason,
         }
+
+    def _withdraw(self, rubric_pk: int, import_pk: int, retraction: int, reason: str) -> int:
+        """Move the import's current ratings to the history, superseded by the retraction;
+        returns how many."""
+        c = self._c
+        keys, values = ", ".join(_KEY), ", ".join(_VALUE)
+        c.execute(
+            f"INSERT INTO rating_history ({keys}, {values}, superseded_at, superseded_by, reason) "
+            f"SELECT {keys}, {values}, ?, ?, ? FROM ratings WHERE rubric_pk = ? AND import_pk = ?",
+            (now_iso(), retraction, reason, rubric_pk, import_pk),
+        )
+        before = c.total_changes
+        c.execute(
+            "DELETE FROM ratings WHERE rubric_pk = ? AND import_pk = ?", (rubric_pk, import_pk)
+        )
+        withdrawn = c.total_changes - before
+        return withdrawn
+
+    def _to_restore(self, import_pk: int, rubric_id: str) -> list[tuple]:
+        """The history rows to make current again when ``import_pk`` is withdrawn."""
+        # The earlier values this import superseded (in its own rubric version, or the
+        # same rating under another version) come back where nothing took their place
+        # since: their key is free now and no version of the rubric holds the rating
+        # (same round, submission, reviewer, criterion id); and their own import was
+        # not withdrawn.
+        free = " AND ".join(f"r.{k} = h.{k}" for k in _KEY)
+        return self._c.execute(
+            f"SELECT {', '.join('h.' + k for k in (*_KEY, *_VALUE))} FROM rating_history h "
+            "JOIN rounds rh ON rh.round_pk = h.round_pk JOIN criteria ch ON ch.criterion_pk = h.criterion_pk "
+            "WHERE h.superseded_by = :imp AND (h.import_pk IS NULL OR h.import_pk NOT IN "
+            "(SELECT retracts FROM imports WHERE what = 'retract')) "
+            f"AND NOT EXISTS (SELECT 1 FROM ratings r WHERE {free}) "
+            "AND NOT EXISTS (SELECT 1 FROM rubrics b JOIN criteria co ON co.rubric_pk = b.rubric_pk "
+            "AND co.criterion_id = ch.criterion_id JOIN ratings r ON r.rubric_pk = b.rubric_pk "
+            "AND r.round_pk = CASE WHEN h.round_pk = :none THEN :none ELSE (SELECT ro.round_pk FROM rounds ro "
+            "WHERE ro.rubric_pk = b.rubric_pk AND ro.round_id = rh.round_id) END "
+            "AND r.submission_pk = h.submission_pk AND r.reviewer_pk = h.reviewer_pk "
+            "AND r.criterion_pk = co.criterion_pk WHERE b.rubric_id = :rid AND b.rubric_pk != h.rubric_pk)",
+            {"imp": import_pk, "none": NO_ROUND_PK, "rid": rubric_id},
+        ).fetchall()
