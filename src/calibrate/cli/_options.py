@@ -47,9 +47,9 @@ def add_no_backup(p: argparse.ArgumentParser) -> None:
     )
 
 
-def add_rubric_id(p: argparse.ArgumentParser, *, help: str) -> None:
-    """``--rubric-id``: a rubric stored in the store (required)."""
-    p.add_argument("--rubric-id", required=True, help=help)
+def add_rubric_id(p: argparse.ArgumentParser, *, help: str, required: bool = True) -> None:
+    """``--rubric-id``: a rubric stored in the store (required unless told)."""
+    p.add_argument("--rubric-id", required=required, help=help)
 
 
 def add_ratings_file(p: argparse.ArgumentParser) -> None:

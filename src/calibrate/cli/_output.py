@@ -94,4 +94,8 @@ def problems_outcome(exc: Exception, *, what: str) -> Outcome:
         "more": n - len(listed),
     }
     lines = [f"{n} problem(s) in the {what}:", *exc.lines()]
+    hint = getattr(exc, "hint", None)  # how to go on (a store conflict: --supersede)
+    if hint:
+        payload["hint"] = hint
+        lines.append(f"({hint})")
     return Outcome(payload, "\n".join(lines), EXIT_DATA)

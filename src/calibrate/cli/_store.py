@@ -1,4 +1,5 @@
-"""``calibrate import``, ``summary``, ``export`` and ``backup``: into, about, out of and a copy of the store."""
+"""``calibrate import``, ``summary``, ``imports``, ``export``, ``retract`` and ``backup``: into,
+about, out of, withdrawing from and a copy of the store."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from calibrate._problems import Problem
+from calibrate._problems import Problem, RatingsError
 from calibrate.cli._inputs import load_inputs, pseudonymizer_from
 from calibrate.cli._main import UsageError, command
 from calibrate.cli._options import (
@@ -25,9 +26,17 @@ from calibrate.cli._options import (
     ratings_args,
 )
 from calibrate.cli._output import Outcome, frame_text
-from calibrate.io import export_table, ratings_to_records
+from calibrate.io import export_table, iso_utc, ratings_to_records, read_submission_attributes
 from calibrate.ratings import AnswerKey, RatingsTable
-from calibrate.store import ConflictError, Progress, Store, file_sha256, restore_store
+from calibrate.store import (
+    AttributesReport,
+    ConflictError,
+    ImportReport,
+    Progress,
+    Store,
+    file_sha256,
+    restore_store,
+)
 
 #: Imports smaller than this show no progress bar.
 _BAR_FROM = 200_000
@@ -49,6 +58,27 @@ def _import_args(p: argparse.ArgumentParser) -> None:
     ratings_args(p)
     add_store(p)
     add_no_backup(p)
+    p.add_argument(
+        "--supersede",
+        action="store_true",
+        help="where the store holds another score for a row's key, make the file's score current "
+        "and keep the stored one in the history (needs --reason); default: such rows are refused",
+    )
+    p.add_argument(
+        "--reason",
+        metavar="TEXT",
+        help="with --supersede: why the stored scores are replaced (kept with them)",
+    )
+    p.add_argument(
+        "--submissions",
+        metavar="FILE",
+        help="submission attributes to store: a submission_id column and one column per attribute",
+    )
+    p.add_argument(
+        "--reviewers",
+        metavar="FILE",
+        help="reviewer attributes to store: a reviewer_id column and one column per attribute",
+    )
 
 
 def file_rows(path: str | Path, n: int) -> np.ndarray:
@@ -85,8 +115,25 @@ def prepare_write(store: Store, *, existed: bool, backup: bool) -> str | None:
     _import_args,
 )
 def _import(args: argparse.Namespace) -> Outcome:
-    rubric, table, key = load_inputs(args)  # nothing is written unless every row is valid
-    reports = []
+    if args.supersede and not (args.reason or "").strip():
+        raise UsageError("--supersede needs --reason TEXT: why the stored scores are replaced")
+    if args.reason is not None and not args.supersede:
+        raise UsageError("--reason is recorded with --supersede; add --supersede or drop --reason")
+    problems: list[Problem] = []
+    try:
+        rubric, table, key = load_inputs(args)  # nothing is written unless every row is valid
+    except RatingsError as exc:
+        problems += exc.problems
+    attributes = {}
+    for facet, file in (("submission", args.submissions), ("reviewer", args.reviewers)):
+        if file is not None:
+            try:
+                attributes[facet] = read_submission_attributes(file, id_column=f"{facet}_id")
+            except RatingsError as exc:
+                problems += exc.problems
+    if problems:
+        raise RatingsError(problems)
+    reports: list[ImportReport | AttributesReport] = []
     path = Path(args.store)
     existed = path.is_file() and path.stat().st_size > 0
     with Store.open(path) as store:
@@ -95,6 +142,7 @@ def _import(args: argparse.Namespace) -> Outcome:
         with store.transaction(f"import {args.ratings}"):
             store.add_rubric(rubric)
             conflicts: list[Problem] = []  # of the ratings and of the key: all listed at once
+            hint = None
             with progress_bar(len(table), "importing") as progress:
                 try:
                     reports.append(
@@ -104,10 +152,13 @@ def _import(args: argparse.Namespace) -> Outcome:
                             sha256=file_sha256(args.ratings),
                             progress=progress,
                             rows=None if args.wide else file_rows(args.ratings, len(table)),
+                            supersede=args.supersede,
+                            reason=args.reason,
                         )
                     )
                 except ConflictError as exc:
                     conflicts += exc.problems
+                    hint = exc.hint
             if key is not None:
                 try:
                     reports.append(
@@ -120,8 +171,23 @@ def _import(args: argparse.Namespace) -> Outcome:
                     )
                 except ConflictError as exc:
                     conflicts += exc.problems
+            if attributes:
+                files = [str(f) for f in (args.submissions, args.reviewers) if f is not None]
+                try:
+                    reports.append(
+                        store.import_attributes(
+                            **attributes,
+                            source=", ".join(files),
+                            sha256=file_sha256(files[0]) if len(files) == 1 else None,
+                            supersede=args.supersede,
+                            reason=args.reason,
+                        )
+                    )
+                except ConflictError as exc:
+                    conflicts += exc.problems
+                    hint = exc.hint
             if conflicts:  # raised inside the transaction: it rolls back, nothing is written
-                raise ConflictError(conflicts, store=str(path))
+                raise ConflictError(conflicts, store=str(path), hint=hint)
     payload = {
         "ok": True,
         "store": str(args.store),
@@ -171,7 +237,11 @@ def _export_args(p: argparse.ArgumentParser) -> None:
         "out", metavar="OUT", help="file to write: .csv or .xlsx (formula-like text is neutralised)"
     )
     add_store(p)
-    add_rubric_id(p, help="the stored rubric whose ratings to export")
+    add_rubric_id(
+        p,
+        help="the stored rubric whose ratings to export (required, except with --attributes)",
+        required=False,
+    )
     add_round(p, help="only this round")
     p.add_argument(
         "--what",
@@ -184,6 +254,18 @@ def _export_args(p: argparse.ArgumentParser) -> None:
         metavar="V",
         help="only the rows scored under this rubric version (default: every version; with "
         "several, a rubric_version column says which)",
+    )
+    p.add_argument(
+        "--history",
+        action="store_true",
+        help="every version of each rating (superseded and retracted ones too), with "
+        "superseded_at, superseded_by (an import id) and reason; empty for current values",
+    )
+    p.add_argument(
+        "--attributes",
+        choices=("submission", "reviewer"),
+        help="the stored submission or reviewer attributes instead (one row per id; "
+        "with --history, every version of each value)",
     )
     add_pseudonymize(p)
 
@@ -240,7 +322,7 @@ def _exported(store: Store, args: argparse.Namespace) -> pd.DataFrame | RatingsT
 
 @command(
     "export",
-    "Export a rubric's ratings (or answer key) from the store to CSV or Excel.",
+    "Export a rubric's ratings (or answer key, or every version: --history) from the store to CSV or Excel.",
     _export_args,
 )
 def _export(args: argparse.Namespace) -> Outcome:
@@ -248,10 +330,26 @@ def _export(args: argparse.Namespace) -> Outcome:
         raise FileNotFoundError(f"no store at {args.store}")
     if Path(args.out).suffix.casefold() not in (".csv", ".xlsx"):
         raise UsageError(f"OUT must end in .csv or .xlsx; got {args.out!r}")
+    if args.history and args.what == "key":
+        raise UsageError("--history is the history of ratings; the answer key has none (drop one)")
+    if args.attributes and (args.what == "key" or args.round_id or args.rubric_id):
+        raise UsageError("--attributes exports attributes: drop --what, --round and --rubric-id")
+    if not args.attributes and not args.rubric_id:
+        raise UsageError("--rubric-id is required: the stored rubric whose ratings to export")
     hider = pseudonymizer_from(args)
     free_text_ids = None
     with Store.open(args.store, create=False, read_only=True) as store:
-        table = _exported(store, args)
+        if args.attributes:
+            table = (
+                store.attribute_history(args.attributes)
+                if args.history
+                else store.attributes(args.attributes)
+            )
+        elif args.history:
+            history = store.rating_history(args.rubric_id, round_id=args.round_id)
+            table = history.assign(rated_at=iso_utc(history["rated_at"]))
+        else:
+            table = _exported(store, args)
         if hider is not None and args.what == "key":  # a key's rationales may name reviewers
             reviewers: set[str] = set()
             for v in _versions(store, args.rubric_id, args.version):
@@ -262,6 +360,70 @@ def _export(args: argparse.Namespace) -> Outcome:
     return Outcome(
         {"ok": True, "out": str(path), "rows": len(table)}, f"wrote {len(table)} rows to {path}"
     )
+
+
+def _imports_args(p: argparse.ArgumentParser) -> None:
+    add_store(p)
+
+
+@command(
+    "imports",
+    "Every import into the store with its id (for calibrate retract), rows, and what it superseded.",
+    _imports_args,
+)
+def _imports(args: argparse.Namespace) -> Outcome:
+    if not Path(args.store).exists():
+        raise FileNotFoundError(f"no store at {args.store} (create one with calibrate import)")
+    with Store.open(args.store, create=False, read_only=True) as store:
+        frame = store.imports()
+    shown = frame.drop(columns=["sha256", "calibrate_version"])
+    return Outcome(
+        {"store": str(args.store), "imports": frame.to_dict("records")},
+        frame_text(shown.astype(object).where(shown.notna(), "")),
+    )
+
+
+def _retract_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--import",
+        dest="import_id",
+        type=int,
+        required=True,
+        metavar="ID",
+        help="the import to withdraw (its import_id in calibrate imports)",
+    )
+    p.add_argument(
+        "--reason",
+        required=True,
+        metavar="TEXT",
+        help="why it is withdrawn (kept with the history)",
+    )
+    add_store(p)
+    add_no_backup(p)
+
+
+@command(
+    "retract",
+    "Withdraw a whole ratings import (the wrong file); its values stay in the history.",
+    _retract_args,
+)
+def _retract(args: argparse.Namespace) -> Outcome:
+    path = Path(args.store)
+    if not path.exists():
+        raise FileNotFoundError(f"no store at {path}")
+    if not args.reason.strip():
+        raise UsageError("--reason must say why the import is withdrawn; got ''")
+    with Store.open(path, create=False) as store:
+        snapshot = prepare_write(store, existed=True, backup=not args.no_backup)
+        done = store.retract_import(args.import_id, reason=args.reason)
+    text = (
+        f"retracted import #{done['retracts']} (rubric {done['rubric_id']} v{done['version']}): "
+        f"{done['withdrawn']} ratings withdrawn, {done['restored']} earlier values current again; "
+        f"recorded as import #{done['import_id']} ({done['reason']})\nstore: {path}"
+    )
+    if snapshot:
+        text += f" (its state before: {snapshot})"
+    return Outcome({"ok": True, "store": str(path), **done, "snapshot": snapshot}, text)
 
 
 def _backup_args(p: argparse.ArgumentParser) -> None:

@@ -16,8 +16,14 @@ def _norm(name: object) -> str:
     return str(name).strip().lower().replace(" ", "_").replace("-", "_")
 
 
-def read_submission_attributes(path: str | Path, columns: Sequence[str] | str) -> pd.DataFrame:
-    """One row per submission with its group attributes, from columns of a ratings file.
+def read_submission_attributes(
+    path: str | Path,
+    columns: Sequence[str] | str | None = None,
+    *,
+    id_column: str = "submission_id",
+) -> pd.DataFrame:
+    """One row per submission with its group attributes, from columns of a ratings file
+    (or of a file of attributes: ``calibrate import --submissions FILE``).
 
     Until the store keeps group attributes, they travel as extra columns of the long
     ratings file (repeated on every row of a submission). Header names are matched
@@ -26,7 +32,9 @@ def read_submission_attributes(path: str | Path, columns: Sequence[str] | str) -
     Parameters
     ----------
     path : path of the ratings file (CSV, TSV, Excel or Parquet; the suffix says which).
-    columns : the attribute column name(s).
+    columns : the attribute column name(s); None: every column but ``id_column``.
+    id_column : the id column, ``submission_id`` (default) or ``reviewer_id`` (a file of
+        reviewer attributes, ``calibrate import --reviewers FILE``).
 
     Returns
     -------
@@ -58,7 +66,8 @@ def read_submission_attributes(path: str | Path, columns: Sequence[str] | str) -
     p = Path(path)
     if not p.is_file():
         raise FileNotFoundError(f"no such ratings file: {p}")
-    wanted = [columns] if isinstance(columns, str) else list(columns)
+    if id_column not in ("submission_id", "reviewer_id"):
+        raise ValueError(f"id_column must be 'submission_id' or 'reviewer_id'; got {id_column!r}")
     suffix = p.suffix.lower()
     if suffix in (".xlsx", ".xls"):
         raw = pd.read_excel(p, dtype=str)
@@ -69,9 +78,13 @@ def read_submission_attributes(path: str | Path, columns: Sequence[str] | str) -
             p, dtype=str, keep_default_na=False, sep="\t" if suffix == ".tsv" else ","
         )
     by_norm = {_norm(c): c for c in raw.columns}
+    if columns is None:
+        wanted = [str(c).strip() for c in raw.columns if _norm(c) != id_column]
+    else:
+        wanted = [columns] if isinstance(columns, str) else list(columns)
     problems: list[Problem] = []
     file = str(p)
-    for name in ["submission_id", *wanted]:
+    for name in [id_column, *wanted]:
         if _norm(name) not in by_norm:
             problems.append(
                 Problem(
@@ -82,18 +95,12 @@ def read_submission_attributes(path: str | Path, columns: Sequence[str] | str) -
             )
     if problems:
         raise RatingsError(problems)
-    sub = (
-        raw[by_norm["submission_id"]]
-        .astype(object)
-        .where(raw[by_norm["submission_id"]].notna(), "")
-    )
+    sub = raw[by_norm[id_column]].astype(object).where(raw[by_norm[id_column]].notna(), "")
     sub = sub.map(lambda v: str(v).strip())
     rows = pd.Series(range(2, len(raw) + 2), index=raw.index)
     for i in rows[sub == ""].tolist():
-        problems.append(
-            Problem("blank submission_id", file=file, row=int(i), column="submission_id")
-        )
-    out = {"submission_id": sub}
+        problems.append(Problem(f"blank {id_column}", file=file, row=int(i), column=id_column))
+    out = {id_column: sub}
     for name in wanted:
         col = raw[by_norm[_norm(name)]]
         vals = col.map(
@@ -106,7 +113,7 @@ def read_submission_attributes(path: str | Path, columns: Sequence[str] | str) -
         for s, v, r in clash.itertuples(index=False):
             problems.append(
                 Problem(
-                    f"submission {s!r} has two values of {name!r}: {first.loc[s, 'v']!r} "
+                    f"{id_column.removesuffix('_id')} {s!r} has two values of {name!r}: {first.loc[s, 'v']!r} "
                     f"(row {int(first.loc[s, 'row'])}) and {v!r}",
                     file=file,
                     row=int(r),
@@ -118,10 +125,10 @@ def read_submission_attributes(path: str | Path, columns: Sequence[str] | str) -
     if problems:
         raise RatingsError(problems)
     frame = pd.DataFrame(out)
-    frame = frame[frame["submission_id"] != ""]
+    frame = frame[frame[id_column] != ""]
     result = (
-        frame.groupby("submission_id", sort=True)[wanted].first().reset_index()
+        frame.groupby(id_column, sort=True)[wanted].first().reset_index()
         if wanted
-        else frame.drop_duplicates("submission_id").sort_values("submission_id")
+        else frame.drop_duplicates(id_column).sort_values(id_column)
     )
     return result.reset_index(drop=True)

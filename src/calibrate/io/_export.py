@@ -17,6 +17,7 @@ __all__ = [
     "FREE_TEXT_COLUMNS",
     "PseudonymCollisionError",
     "export_table",
+    "iso_utc",
     "neutralise_formulas",
     "ratings_to_records",
     "refuse_collisions",
@@ -54,6 +55,21 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def iso_utc(times: pd.Series) -> pd.Series:
+    """Times as ISO 8601 UTC text (``2026-09-14T10:32:00Z``, fractions only when there
+    are some), blank for none: how every export spells times.
+
+    >>> iso_utc(pd.Series(pd.to_datetime(["2026-09-14 10:32", None], utc=True))).tolist()
+    ['2026-09-14T10:32:00Z', '']
+    """
+    return (
+        times.dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        .str.replace(".000000Z", "Z", regex=False)
+        .astype(object)
+        .where(times.notna(), "")
+    )
+
+
 def ratings_to_records(table: RatingsTable | AnswerKey) -> pd.DataFrame:
     """The table as plain text-friendly columns (times in ISO 8601 UTC, blanks for none)."""
     if not isinstance(table, RatingsTable | AnswerKey):
@@ -63,13 +79,7 @@ def ratings_to_records(table: RatingsTable | AnswerKey) -> pd.DataFrame:
         )
     f = table.frame.copy()
     if "rated_at" in f.columns:
-        f["rated_at"] = (
-            f["rated_at"]
-            .dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-            .str.replace(".000000Z", "Z", regex=False)
-            .astype(object)
-            .where(f["rated_at"].notna(), "")
-        )
+        f["rated_at"] = iso_utc(f["rated_at"])
     for col in ("round_id", "kind"):
         if col in f.columns:
             f[col] = f[col].astype(object).where(f[col].notna(), "")

@@ -22,6 +22,7 @@ from calibrate.store._errors import (
 from calibrate.store._schema import SCHEMA_VERSION
 from calibrate.store._store import (
     DEFAULT_PATH,
+    AttributesReport,
     ImportReport,
     Progress,
     Store,
@@ -32,6 +33,7 @@ from calibrate.store._store import (
 __all__ = [
     "DEFAULT_PATH",
     "SCHEMA_VERSION",
+    "AttributesReport",
     "ConflictError",
     "ImportReport",
     "NotAStoreError",

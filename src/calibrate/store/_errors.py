@@ -128,8 +128,12 @@ class ConflictError(DataProblemError):
 
     kind = "store"
 
-    def __init__(self, problems: Iterable[Problem], *, store: str | None = None):
+    def __init__(
+        self, problems: Iterable[Problem], *, store: str | None = None, hint: str | None = None
+    ):
         self.store = store
+        #: How to go on (e.g. ``--supersede``), or None.
+        self.hint = hint
         super().__init__(problems)
 
     def _summary(self) -> str:
@@ -141,4 +145,5 @@ class ConflictError(DataProblemError):
         shown = [f"  - {p}" for p in self.problems[:50]]
         if n > 50:
             shown.append(f"  ... and {n - 50} more (all are in the error's .problems)")
-        return "\n".join([head, *shown])
+        tail = [f"({self.hint})"] if getattr(self, "hint", None) else []
+        return "\n".join([head, *shown, *tail])

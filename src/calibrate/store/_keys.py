@@ -118,7 +118,7 @@ class KeysMixin(ImportsMixin):
                     )
             if problems:
                 raise ConflictError(problems, store=str(self._path))
-        self._finish_import(import_pk, added, n)
+        self._finish_import(import_pk, added, n - added)
         return ImportReport(
             rows=n,
             added=added,

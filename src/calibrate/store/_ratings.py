@@ -12,8 +12,9 @@ from calibrate._checks import check_instance
 from calibrate._problems import Problem
 from calibrate.ratings import KINDS, RatingsTable, canonical_frame
 from calibrate.store._base import NAT, name_list, sorted_categorical, text_id
+from calibrate.store._connection import now_iso
 from calibrate.store._errors import ConflictError
-from calibrate.store._rounds import RoundsMixin
+from calibrate.store._imports import ImportsMixin, check_supersede
 from calibrate.store._schema import NO_ROUND_PK
 
 __all__ = ["RatingsMixin"]
@@ -34,7 +35,7 @@ _KIND_CODE_SQL = (
 )
 
 
-class RatingsMixin(RoundsMixin):
+class RatingsMixin(ImportsMixin):
     """Scores entered one by one, rationales, and reading ratings back."""
 
     def add_rating(
@@ -101,6 +102,8 @@ class RatingsMixin(RoundsMixin):
         rationale: str = "",
         rated_at: Any = None,
         version: str | None = None,
+        supersede: bool = False,
+        reason: str | None = None,
     ) -> None:
         """Store a reviewer's scores of one submission (and the form's rationale) in one
         transaction: all of them or, if any is refused, none.
@@ -108,7 +111,14 @@ class RatingsMixin(RoundsMixin):
         ``scores`` maps criterion ids to level scores. Errors are those of
         :meth:`add_rating`; a rationale already stored for this reviewer, submission and
         round is kept and a second one refused with the scores.
+
+        With ``supersede`` (and a ``reason``) the form edits scores already stored, the
+        way ``import_ratings(..., supersede=True)`` does: a changed score becomes current
+        and the old one is kept in the history (:meth:`rating_history`), superseded by an
+        import of what "edit" recorded for this form (one per call that changed a score;
+        ``calibrate retract`` withdraws it like an import).
         """
+        why = check_supersede(supersede, reason)
         if not isinstance(scores, Mapping):
             raise TypeError(
                 f"scores must map criterion ids to level scores; got {type(scores).__name__}"
@@ -119,12 +129,40 @@ class RatingsMixin(RoundsMixin):
         at = _timestamp_ns(rated_at)
 
         def write() -> None:
+            edit: list[int] = []  # the "edit" import, recorded when a score is superseded
+            if why is not None:
+                edit.append(
+                    self._record_import(
+                        "edit", self._rubric_pk(rubric_id, version), "score entry", None, 0, why
+                    )
+                )
             keys = [
                 self._insert_live_score(
-                    rubric_id, submission_id, reviewer_id, cid, sc, round_id, kind, at, version
+                    rubric_id,
+                    submission_id,
+                    reviewer_id,
+                    cid,
+                    sc,
+                    round_id,
+                    kind,
+                    at,
+                    version,
+                    edit=edit[0] if edit else None,
+                    reason=why,
                 )
                 for cid, sc in scores.items()
             ]
+            if edit:
+                changed = self._c.execute(
+                    "SELECT count(*) FROM rating_history WHERE superseded_by = ?", (edit[0],)
+                ).fetchone()[0]
+                if changed:
+                    self._finish_import(edit[0], 0, len(scores) - changed, changed)
+                    self._c.execute(
+                        "UPDATE imports SET rows = ? WHERE import_pk = ?", (len(scores), edit[0])
+                    )
+                else:  # nothing changed: no edit to record
+                    self._c.execute("DELETE FROM imports WHERE import_pk = ?", (edit[0],))
             if rationale.strip():
                 rubric_pk, round_pk, sub_pk, rev_pk = keys[0]
                 self._c.execute(
@@ -208,9 +246,13 @@ class RatingsMixin(RoundsMixin):
         kind: str | None,
         rated_at: Any,
         version: str | None,
+        *,
+        edit: int | None = None,
+        reason: str | None = None,
     ) -> tuple[int, int, int, int]:
         """Insert one live score inside the caller's write transaction; returns the keys
-        (rubric, round, submission, reviewer)."""
+        (rubric, round, submission, reviewer). With ``edit`` (an "edit" import), a score
+        stored with another value is superseded instead of refused."""
         sub = text_id(submission_id, "submission_id")
         rev = text_id(reviewer_id, "reviewer_id")
         rnd = None if round_id is None else text_id(round_id, "round_id")
@@ -271,6 +313,23 @@ class RatingsMixin(RoundsMixin):
             "AND submission_pk = ? AND reviewer_pk = ? AND criterion_pk = ?",
             (rubric_pk, round_pk, sub_pk, rev_pk, crit_pk),
         ).fetchone()
+        if old is not None and edit is not None:
+            if int(old[0]) != int(score):
+                key = (rubric_pk, round_pk, sub_pk, rev_pk, crit_pk)
+                c.execute(
+                    "INSERT INTO rating_history (rubric_pk, round_pk, submission_pk, reviewer_pk, criterion_pk, "
+                    "score, rated_at, kind, import_pk, superseded_at, superseded_by, reason) "
+                    "SELECT rubric_pk, round_pk, submission_pk, reviewer_pk, criterion_pk, score, rated_at, kind, "
+                    "import_pk, ?, ?, ? FROM ratings WHERE rubric_pk = ? AND round_pk = ? AND submission_pk = ? "
+                    "AND reviewer_pk = ? AND criterion_pk = ?",
+                    (now_iso(), edit, reason, *key),
+                )
+                c.execute(
+                    "UPDATE ratings SET score = ?, rated_at = ?, kind = ?, import_pk = ? WHERE rubric_pk = ? "
+                    "AND round_pk = ? AND submission_pk = ? AND reviewer_pk = ? AND criterion_pk = ?",
+                    (int(score), at, kind, edit, *key),
+                )
+            return rubric_pk, round_pk, sub_pk, rev_pk
         if old is not None:
             when = "" if old[1] is None else f", scored {_iso_ns(old[1])}"
             via = "entered live" if old[2] is None else f"import #{old[2]}"

@@ -146,9 +146,92 @@ _V2 = (
     ) WITHOUT ROWID""",
 )
 
+# Version 3: history, never overwritten. ``ratings`` keeps holding exactly the current
+# value of each key, so every read (and the clustered key the bulk import writes in)
+# is unchanged; a value that is superseded (a correction imported with --supersede) or
+# withdrawn (``calibrate retract``) moves to ``rating_history`` with when, why and by
+# which import. A separate table rather than a "current" flag in ``ratings`` with a
+# partial index: the flag would widen the clustered key (a key then has several rows),
+# and every read of ratings would have to filter on it; history is small and rarely read.
+# ``imports`` is rebuilt to admit retractions, attribute imports and score-entry edits
+# (what = 'retract', 'attributes' or 'edit': a CHECK SQLite cannot alter in place; an
+# attribute import has no rubric)
+# and to record an import's reason and how many values it superseded. Submission and
+# reviewer attributes (district, cohort, role, ...: name and text value) are kept the same
+# way: the current value in ``*_attributes``, a changed one in ``attribute_history``.
+_V3 = (
+    """CREATE TABLE imports_v3 (
+        import_pk         INTEGER PRIMARY KEY,
+        what              TEXT NOT NULL
+                          CHECK (what IN ('ratings', 'key', 'retract', 'attributes', 'edit')),
+        rubric_pk         INTEGER REFERENCES rubrics,   -- NULL only for attributes
+        source            TEXT,
+        sha256            TEXT,
+        rows              INTEGER NOT NULL,
+        added             INTEGER NOT NULL,
+        already_present   INTEGER NOT NULL,
+        imported_at       TEXT NOT NULL,
+        calibrate_version TEXT NOT NULL,
+        superseded        INTEGER NOT NULL DEFAULT 0,  -- stored values this import replaced
+        reason            TEXT,                        -- of --supersede or of a retraction
+        retracts          INTEGER REFERENCES imports   -- what = 'retract': the import withdrawn
+    )""",
+    """INSERT INTO imports_v3 (import_pk, what, rubric_pk, source, sha256, rows, added,
+        already_present, imported_at, calibrate_version)
+        SELECT import_pk, what, rubric_pk, source, sha256, rows, added, already_present,
+        imported_at, calibrate_version FROM imports""",
+    # (foreign keys are not enforced in a store, so the other tables' REFERENCES imports
+    # point at the renamed table by name)
+    "DROP TABLE imports",
+    "ALTER TABLE imports_v3 RENAME TO imports",
+    """CREATE TABLE rating_history (
+        history_pk    INTEGER PRIMARY KEY,
+        rubric_pk     INTEGER NOT NULL REFERENCES rubrics,
+        round_pk      INTEGER NOT NULL REFERENCES rounds,
+        submission_pk INTEGER NOT NULL REFERENCES submissions,
+        reviewer_pk   INTEGER NOT NULL REFERENCES reviewers,
+        criterion_pk  INTEGER NOT NULL REFERENCES criteria,
+        score         INTEGER NOT NULL,   -- the value as it was stored, with its
+        rated_at      INTEGER,            -- time, kind and import
+        kind          TEXT,
+        import_pk     INTEGER REFERENCES imports,   -- NULL: entered live
+        superseded_at TEXT NOT NULL,                 -- ISO 8601 UTC
+        superseded_by INTEGER NOT NULL REFERENCES imports,  -- the import (or retraction)
+        reason        TEXT NOT NULL
+    )""",
+    """CREATE INDEX rating_history_key ON rating_history
+        (rubric_pk, round_pk, submission_pk, reviewer_pk, criterion_pk)""",
+    "CREATE INDEX rating_history_by ON rating_history (superseded_by)",
+    """CREATE TABLE submission_attributes (
+        submission_pk INTEGER NOT NULL REFERENCES submissions,
+        name          TEXT NOT NULL,
+        value         TEXT NOT NULL,
+        import_pk     INTEGER NOT NULL REFERENCES imports,
+        PRIMARY KEY (submission_pk, name)
+    ) WITHOUT ROWID""",
+    """CREATE TABLE reviewer_attributes (
+        reviewer_pk INTEGER NOT NULL REFERENCES reviewers,
+        name        TEXT NOT NULL,
+        value       TEXT NOT NULL,
+        import_pk   INTEGER NOT NULL REFERENCES imports,
+        PRIMARY KEY (reviewer_pk, name)
+    ) WITHOUT ROWID""",
+    """CREATE TABLE attribute_history (
+        history_pk    INTEGER PRIMARY KEY,
+        what          TEXT NOT NULL CHECK (what = 'submission' OR what = 'reviewer'),
+        id_pk         INTEGER NOT NULL,     -- submission_pk or reviewer_pk
+        name          TEXT NOT NULL,
+        value         TEXT NOT NULL,
+        import_pk     INTEGER NOT NULL REFERENCES imports,
+        superseded_at TEXT NOT NULL,
+        superseded_by INTEGER NOT NULL REFERENCES imports,
+        reason        TEXT NOT NULL
+    )""",
+)
+
 #: ``MIGRATIONS[k]`` holds the statements taking a store from version ``k`` to ``k + 1``
 #: (version 0 is an empty file).
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2)
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3)
 
 #: The schema version this calibrate writes; it reads every version up to this one.
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -2,7 +2,9 @@
 
 :class:`Store` is composed of its parts, one module each: rubrics (``_rubrics``), rounds
 and their assignments (``_rounds``), ratings entered live and read back (``_ratings``),
-imports (``_imports``) and answer keys (``_keys``), on the shared transactions and id
+imports (``_imports``), answer keys (``_keys``) and the ratings' history
+(``_history``: superseded values, retracted imports) and submission and reviewer
+attributes (``_attributes``), on the shared transactions and id
 tables of ``_base``.
 """
 
@@ -15,10 +17,12 @@ from typing import Any
 
 from calibrate._checks import check_instance
 from calibrate._version import __version__
+from calibrate.store._attributes import AttributesMixin, AttributesReport
 from calibrate.store._backup import partial_path, write_backup
 from calibrate.store._base import DEFAULT_PATH, Progress
 from calibrate.store._connection import open_connection, tidy_after_read
 from calibrate.store._errors import NotAStoreError, snapshot_path
+from calibrate.store._history import HistoryMixin
 from calibrate.store._imports import ImportReport, file_sha256
 from calibrate.store._keys import KeysMixin
 from calibrate.store._ratings import RatingsMixin
@@ -26,6 +30,7 @@ from calibrate.store._schema import NO_ROUND_PK
 
 __all__ = [
     "DEFAULT_PATH",
+    "AttributesReport",
     "ImportReport",
     "Progress",
     "Store",
@@ -35,7 +40,7 @@ __all__ = [
 ]
 
 
-class Store(RatingsMixin, KeysMixin):
+class Store(RatingsMixin, KeysMixin, HistoryMixin, AttributesMixin):
     """An embedded SQLite store of rubrics, ratings, answer keys and rounds.
 
     One file holds everything (``calibrate.db`` in the working folder unless told
@@ -46,7 +51,10 @@ class Store(RatingsMixin, KeysMixin):
     Every import is a single transaction: a table with any row the store refuses, or a
     process killed half-way, leaves the store exactly as it was. Importing the same
     rows again adds nothing; a row stored with the same key but a different score is a
-    :class:`~calibrate.store.ConflictError`.
+    :class:`~calibrate.store.ConflictError`, unless imported with ``supersede=True``:
+    then the old value is kept in the history (:meth:`rating_history`), as are the
+    ratings of an import withdrawn with :meth:`retract_import`. Every read
+    (:meth:`ratings`, :meth:`summary`, :meth:`rounds`) sees current values only.
 
     Parameters
     ----------
