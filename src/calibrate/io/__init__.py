@@ -1,8 +1,18 @@
-"""Reading, validating and exporting ratings, answer keys and form-export sheets."""
+"""Reading, validating and exporting ratings, answer keys and form-export sheets (import profiles)."""
 
 from calibrate.io._attributes import read_submission_attributes
 from calibrate.io._export import export_table, neutralise_formulas, ratings_to_records
 from calibrate.io._files import MAX_COLUMNS, MAX_FIELD_CHARS
+from calibrate.io._forms import ProfileRead, ProfileReadError, infer_profile, read_profile
+from calibrate.io._profiles import (
+    BUILTIN_PROFILES,
+    Profile,
+    ProfileError,
+    get_profile,
+    load_profile,
+    parse_profile,
+    profile_to_yaml,
+)
 from calibrate.io._program import ProgramData, read_program
 from calibrate.io._read import (
     DECIMAL_SCORES_RUBRIC,
@@ -15,16 +25,27 @@ from calibrate.io._read import (
 )
 
 __all__ = [
+    "BUILTIN_PROFILES",
     "DECIMAL_SCORES_RUBRIC",
     "MAX_COLUMNS",
     "MAX_FIELD_CHARS",
     "SCORES_ONLY_CRITERION",
     "SCORES_RUBRIC",
+    "Profile",
+    "ProfileError",
+    "ProfileRead",
+    "ProfileReadError",
     "ProgramData",
     "export_table",
+    "get_profile",
+    "infer_profile",
+    "load_profile",
     "neutralise_formulas",
+    "parse_profile",
+    "profile_to_yaml",
     "ratings_to_records",
     "read_key",
+    "read_profile",
     "read_program",
     "read_ratings",
     "read_ratings_without_rubric",
