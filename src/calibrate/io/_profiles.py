@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from calibrate._checks import check_instance
 from calibrate._problems import Problem, RatingsError
 from calibrate.io._times import ISO
+from calibrate.rubric import compose_yaml  # the kit's one safe YAML reader
 
 __all__ = [
     "BUILTIN_PROFILES",
@@ -363,11 +364,8 @@ def load_profile(path: str | Path) -> Profile:
 
 def parse_profile(text: str, *, source: str = "<string>") -> Profile:
     """Parse profile YAML text; ``source`` names it in the problems."""
-    from calibrate.rubric._load import _compose, _line  # the kit's one safe YAML reader
-    from calibrate.rubric._model import _dotted
-
     check_instance("text", text, str, "profile YAML text (str)")
-    data, lines, problems = _compose(text, source)
+    data, line_of, dotted, problems = compose_yaml(text, source=source)
     problems = [
         Problem(
             p.message.replace("in a rubric", "in a profile").split(": write the value out")[0],
@@ -415,8 +413,8 @@ def parse_profile(text: str, *, source: str = "<string>") -> Profile:
                 Problem(
                     msg,
                     file=source,
-                    field=_dotted(loc) or None,
-                    line=_line(lines, loc),
+                    field=dotted(loc) or None,
+                    line=line_of(loc),
                     value=shown,
                 )
             )
