@@ -37,6 +37,7 @@ COMMAND_MODULES = [
     "drift",
     "fairness",
     "feedback",
+    "profile",
 ]
 _COMMANDS: list[tuple[str, str, Callable[[argparse.ArgumentParser], None], Handler]] = []
 

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from calibrate._problems import Problem
-from calibrate.cli._inputs import load_inputs, pseudonymizer_from
+from calibrate.cli._inputs import load_inputs, load_profile_inputs, profile_of, pseudonymizer_from
 from calibrate.cli._main import UsageError, command
 from calibrate.cli._options import (
     add_no_backup,
@@ -22,6 +22,7 @@ from calibrate.cli._options import (
     add_round,
     add_rubric_id,
     add_store,
+    import_profile_args,
     ratings_args,
 )
 from calibrate.cli._output import Outcome, frame_text
@@ -46,6 +47,7 @@ def progress_bar(total: int, desc: str) -> Iterator[Progress | None]:
 
 def _import_args(p: argparse.ArgumentParser) -> None:
     ratings_args(p)
+    import_profile_args(p)
     add_store(p)
     add_no_backup(p)
 
@@ -84,8 +86,26 @@ def prepare_write(store: Store, *, existed: bool, backup: bool) -> str | None:
     _import_args,
 )
 def _import(args: argparse.Namespace) -> Outcome:
-    rubric, table, key = load_inputs(args)  # nothing is written unless every row is valid
+    profile = profile_of(args)
+    if args.dry_run:
+        from calibrate.cli._profile import dry_run
+
+        return dry_run(args, profile or "long")
+    read = None
+    if profile is None:
+        rubric, table, key = load_inputs(args)  # nothing is written unless every row is valid
+    else:
+        rubric, read, key = load_profile_inputs(args, profile)
+        table = read.table
+    rows = (
+        read.rows
+        if read is not None and read.rows is not None
+        else None
+        if profile == "wide"
+        else file_rows(args.ratings, len(table))
+    )
     reports = []
+    attributes = None
     path = Path(args.store)
     existed = path.is_file() and path.stat().st_size > 0
     with Store.open(path) as store:
@@ -102,11 +122,15 @@ def _import(args: argparse.Namespace) -> Outcome:
                             source=str(args.ratings),
                             sha256=file_sha256(args.ratings),
                             progress=progress,
-                            rows=None if args.wide else file_rows(args.ratings, len(table)),
+                            rows=rows,
                         )
                     )
                 except ConflictError as exc:
                     conflicts += exc.problems
+            if read is not None:
+                from calibrate.cli._profile import hand_over_attributes
+
+                attributes = hand_over_attributes(store, read, source=str(args.ratings))
             if key is not None:
                 try:
                     reports.append(
@@ -130,6 +154,12 @@ def _import(args: argparse.Namespace) -> Outcome:
     text = "\n".join(str(r) for r in reports) + f"\nstore: {args.store}"
     if snapshot:
         text += f" (its state before this import: {snapshot})"
+    if read is not None:
+        from calibrate.cli._profile import profile_summary
+
+        more, lines = profile_summary(read, attributes)
+        payload.update(more)
+        text += "\n" + "\n".join(lines)
     return Outcome(payload, text)
 
 

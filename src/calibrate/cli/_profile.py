@@ -1,0 +1,230 @@
+"""``calibrate profile``, and what ``calibrate import --profile`` shows: the column mapping,
+the dry run (what would be added, nothing written) and the attribute hand-over."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from calibrate._problems import Problem, RatingsError
+from calibrate.cli._main import command
+from calibrate.cli._options import add_rubric, add_sheet
+from calibrate.cli._output import EXIT_DATA, Outcome
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from calibrate.io import ProfileRead
+    from calibrate.ratings import RatingsTable
+    from calibrate.store import Store
+
+#: How many problems a dry run spells out (all are counted).
+_FIRST_PROBLEMS = 20
+
+
+def _configure(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "file", metavar="FILE", help="the export to read the headers of (.csv, .xlsx ...)"
+    )
+    add_rubric(
+        p,
+        required=False,
+        help="rubric YAML: criterion columns are matched to its criteria (default: [...] or "
+        ".x suffixes are taken as criterion names)",
+    )
+    add_sheet(p)
+
+
+@command(
+    "profile",
+    "Print an import profile (YAML) inferred from an export's headers, for --profile; edit it first.",
+    _configure,
+)
+def _profile(args: argparse.Namespace) -> Outcome:
+    from calibrate.io import infer_profile, profile_to_yaml
+    from calibrate.rubric import load_rubric
+
+    rubric = load_rubric(args.rubric) if args.rubric else None
+    profile = infer_profile(args.file, rubric, sheet=args.sheet)
+    text = profile_to_yaml(profile)
+    return Outcome({"ok": True, "file": str(args.file), "profile": text}, text.rstrip("\n"))
+
+
+def _attribute_names(frame: pd.DataFrame) -> list[str]:
+    return [str(c) for c in frame.columns[1:]]
+
+
+def hand_over_attributes(store: Store, read: ProfileRead, *, source: str) -> dict[str, Any]:
+    """Give the attribute frames to the store's ``import_attributes`` (inside the import's
+    transaction) when the store has one; say what happened either way."""
+    sub, rev = read.submission_attributes, read.reviewer_attributes
+    counts = {
+        "submission_attributes": _attribute_names(sub),
+        "reviewer_attributes": _attribute_names(rev),
+        "submissions": read.summary()["submissions_with_attributes"],
+        "reviewers": read.summary()["reviewers_with_attributes"],
+    }
+    hook = getattr(store, "import_attributes", None)
+    if hook is None or not (counts["submission_attributes"] or counts["reviewer_attributes"]):
+        why = (
+            "no attribute columns"
+            if not (counts["submission_attributes"] or counts["reviewer_attributes"])
+            else "this version of the store keeps no attributes (they are in this output only)"
+        )
+        return {**counts, "stored": False, "why": why}
+    result = hook(submission_attributes=sub, reviewer_attributes=rev, source=source)
+    return {**counts, "stored": True, "result": result}
+
+
+def _mapping_lines(mapping: list[dict[str, Any]], unmapped: list[dict[str, str]]) -> list[str]:
+    lines = ["columns:"]
+    for m in mapping:
+        target = f" {m['target']}" if m["target"] else ""
+        lines.append(f"  {m['column']!r} -> {m['role']}{target}")
+    for u in unmapped:
+        lines.append(f"  {u['column']!r} -> unmapped: {u['why']}")
+    return lines
+
+
+def profile_summary(
+    read: ProfileRead, attributes: dict[str, Any] | None
+) -> tuple[dict[str, Any], list[str]]:
+    """What ``import --profile`` adds to its JSON and text."""
+    s = read.summary()
+    payload = {
+        "profile": s["profile"],
+        "timezone": read.timezone,
+        "mapping": read.mapping,
+        "unmapped": read.unmapped,
+        "rationales": s["rationales"],
+        "attributes": attributes,
+    }
+    lines = [
+        f"profile {s['profile']}: {s['ratings']:,} ratings, {s['rationales']:,} with a rationale"
+    ]
+    if read.timezone is not None:
+        lines.append(
+            f"times without a zone were read as {read.timezone} local time and stored in UTC"
+        )
+    if read.unmapped:
+        lines.append(
+            "not imported (unmapped): " + ", ".join(repr(u["column"]) for u in read.unmapped)
+        )
+    if attributes and (attributes["submission_attributes"] or attributes["reviewer_attributes"]):
+        said = "stored" if attributes["stored"] else f"not stored: {attributes['why']}"
+        lines.append(
+            f"attributes of {attributes['submissions']} submissions "
+            f"({', '.join(attributes['submission_attributes']) or '-'}) and "
+            f"{attributes['reviewers']} reviewers "
+            f"({', '.join(attributes['reviewer_attributes']) or '-'}): {said}"
+        )
+    return payload, lines
+
+
+def _against_store(path: Path, table: RatingsTable) -> dict[str, Any]:
+    """How many of ``table``'s ratings the store already has (same key and score) or has
+    with another score, read with the store opened read-only (nothing is created)."""
+    import pandas as pd
+
+    from calibrate.store import Store
+
+    if not path.is_file() or path.stat().st_size == 0:
+        return {"store": "new", "already_present": 0, "conflicting": 0}
+    with Store.open(path, create=False, read_only=True) as store:
+        rubrics = {r["rubric_id"] for r in store.summary()["rubrics"]}
+        if table.rubric.id not in rubrics:
+            return {"store": "exists, without this rubric", "already_present": 0, "conflicting": 0}
+        stored = store.ratings(table.rubric.id).frame
+    keys = ["round_id", "submission_id", "reviewer_id", "criterion_id"]
+
+    def keyed(f: pd.DataFrame) -> pd.DataFrame:
+        return pd.DataFrame(
+            {k: f[k].astype(object).where(f[k].notna(), "").astype(str) for k in keys}
+            | {"score": f["score"].to_numpy()}
+        )
+
+    both = keyed(table.frame).merge(keyed(stored), on=keys, how="inner", suffixes=("", "_stored"))
+    same = int((both["score"] == both["score_stored"]).sum())
+    return {"store": "exists", "already_present": same, "conflicting": len(both) - same}
+
+
+def dry_run(args: argparse.Namespace, profile: str) -> Outcome:
+    """``calibrate import --dry-run``: everything the import would do, nothing written."""
+    from calibrate.cli._inputs import load_profile_inputs
+    from calibrate.io import ProfileReadError, infer_profile, profile_to_yaml
+    from calibrate.rubric import load_rubric
+
+    problems: list[Problem] = []
+    total = 0
+    read = key = None
+    mapping: list[dict[str, Any]] = []
+    unmapped: list[dict[str, str]] = []
+    zone = None
+    try:
+        _, read, key = load_profile_inputs(args, profile)
+    except ProfileReadError as exc:
+        problems, total = list(exc.problems), exc.total
+        mapping, unmapped, zone = exc.mapping, exc.unmapped, exc.timezone
+    except RatingsError as exc:
+        problems, total = list(exc.problems), exc.total
+    if read is not None:
+        mapping, unmapped, zone = read.mapping, read.unmapped, read.timezone
+    store = Path(args.store)
+    would: dict[str, Any] = {}
+    versus: dict[str, Any] = {"store": None, "already_present": None, "conflicting": None}
+    if read is not None:
+        versus = _against_store(store, read.table)
+        s = read.summary()
+        would = {
+            "ratings": s["ratings"] - versus["already_present"] - versus["conflicting"],
+            "rationales": s["rationales"],
+            "submissions_with_attributes": s["submissions_with_attributes"],
+            "reviewers_with_attributes": s["reviewers_with_attributes"],
+            "key_scores": 0 if key is None else len(key),
+        }
+    inferred = None
+    if args.format == "json":
+        try:
+            rubric = load_rubric(args.rubric)
+            inferred = profile_to_yaml(infer_profile(args.ratings, rubric, sheet=args.sheet))
+        except (RatingsError, ValueError):
+            inferred = None  # the problems above say why the file cannot be read
+    listed = [p for p in problems if not p.more][:_FIRST_PROBLEMS]
+    payload = {
+        "ok": not problems and not versus.get("conflicting"),
+        "dry_run": True,
+        "file": str(args.ratings),
+        "profile": profile,
+        "timezone": zone,
+        "mapping": mapping,
+        "unmapped": unmapped,
+        "would_add": would,
+        "already_present": versus["already_present"],
+        "conflicting": versus["conflicting"],
+        "store": {"path": str(store), "state": versus["store"]},
+        "problems": [p.to_dict() for p in listed],
+        "problem_total": total,
+        "inferred_profile": inferred,
+    }
+    lines = [f"dry run: {args.ratings} read with profile {profile}; nothing was written", ""]
+    lines += _mapping_lines(mapping, unmapped)
+    if zone is not None:
+        lines.append(f"times without a zone are read as {zone} local time (stored in UTC)")
+    if would:
+        lines.append(
+            f"would add {would['ratings']:,} ratings ({would['rationales']:,} with a rationale), "
+            f"attributes of {would['submissions_with_attributes']} submissions and "
+            f"{would['reviewers_with_attributes']} reviewers"
+            + (f", {would['key_scores']} key scores" if would["key_scores"] else "")
+        )
+        lines.append(
+            f"store {store}: {versus['store']}; {versus['already_present']:,} already present, "
+            f"{versus['conflicting']:,} with another score"
+            + (" (conflicts: the import would be refused)" if versus["conflicting"] else "")
+        )
+    if problems:
+        lines.append(f"{total:,} problem(s); the first {len(listed)}:")
+        lines += [f"  - {p}" for p in listed]
+    code = EXIT_DATA if problems or versus.get("conflicting") else 0
+    return Outcome(payload, "\n".join(lines), code)
