@@ -327,13 +327,13 @@ def _level_text(text: str, crit: Criterion) -> tuple[str, str | None]:
     labels = {_fold(lv.label): lv.score for lv in crit.levels}
     if folded in labels:
         return str(labels[folded]), None
-    hit = _NUMBER_LABEL.match(folded)
+    hit = _NUMBER_LABEL.match(" ".join(text.split()))
     if hit is None:
         return text, None
     number, label = int(hit.group(1)), _fold(hit.group(2))
     if label not in labels:
         return text, (
-            f"{label!r} after the number is not a level label of criterion {crit.id!r} "
+            f"{hit.group(2)!r} after the number is not a level label of criterion {crit.id!r} "
             f"(levels {', '.join(f'{lv.score} {lv.label}' for lv in crit.levels)})"
         )
     if labels[label] != number:
