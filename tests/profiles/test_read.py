@@ -75,8 +75,11 @@ def test_microsoft_forms_sample(evidence_rubric):
     assert roles["Feedback"] == ("comment", None)
     import openpyxl
 
-    ws = openpyxl.load_workbook(MICROSOFT, read_only=True).active
-    second = list(ws.iter_rows(min_row=2, max_row=2, values_only=True))[0]
+    book = openpyxl.load_workbook(MICROSOFT, read_only=True)
+    try:
+        second = next(book.active.iter_rows(min_row=2, max_row=2, values_only=True))
+    finally:
+        book.close()
     completion = pd.Timestamp(second[2]).tz_localize("Europe/Berlin").tz_convert("UTC")
     assert f.iloc[0]["rated_at"] == completion
 

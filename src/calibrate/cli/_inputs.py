@@ -7,7 +7,14 @@ from typing import TYPE_CHECKING
 
 from calibrate._problems import Problem, RatingsError
 from calibrate.cli._output import UsageError
-from calibrate.io import ProfileRead, read_key, read_profile, read_ratings, read_wide
+from calibrate.io import (
+    ProfileRead,
+    ProfileReadError,
+    read_key,
+    read_profile,
+    read_ratings,
+    read_wide,
+)
 from calibrate.ratings import AnswerKey, RatingsTable
 from calibrate.rubric import Rubric, load_rubric
 
@@ -42,6 +49,7 @@ def load_profile_inputs(
     rubric = load_rubric(args.rubric)
     problems: list[Problem] = []
     read = key = None
+    mapped: ProfileReadError | None = None
     try:
         read = read_profile(
             args.ratings,
@@ -52,6 +60,9 @@ def load_profile_inputs(
             kind=getattr(args, "kind", None),
             sheet=args.sheet,
         )
+    except ProfileReadError as exc:  # keeps what was mapped, for --dry-run to show
+        problems += exc.problems
+        mapped = exc
     except RatingsError as exc:
         problems += exc.problems
     except ValueError as exc:  # a profile name or zone that does not exist
@@ -62,7 +73,11 @@ def load_profile_inputs(
         except RatingsError as exc:
             problems += exc.problems
     if problems or read is None:
-        raise RatingsError(problems)
+        if mapped is None:
+            raise RatingsError(problems)
+        raise ProfileReadError(
+            problems, mapping=mapped.mapping, unmapped=mapped.unmapped, timezone=mapped.timezone
+        )
     return rubric, read, key
 
 

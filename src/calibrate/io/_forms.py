@@ -721,16 +721,38 @@ def _today(
         )
     reader = read_ratings if prof.name == "long" else read_wide
     table = reader(path, rubric, sheet=sheet)
+    raw, _ = load_cells(path, sheet=sheet)  # read_ratings read it: it reads again
     if round_id is not None or kind is not None:
         frame = table.frame.copy()
-        if round_id is not None:
-            col = frame["round_id"].astype(object)
-            frame["round_id"] = pd.Categorical(col.where(col.notna(), round_id))
-        if kind is not None:
-            col = frame["kind"].astype(object)
-            frame["kind"] = pd.Categorical(col.where(col.notna(), kind), categories=list(KINDS))
+        problems = []
+        for name, given in (("round_id", round_id), ("kind", kind)):
+            if given is None:
+                continue
+            col = frame[name].astype(object)
+            differs = (col.notna() & (col != given)).to_numpy()
+            # a long file's table rows are its rows in order (a wide sheet has no such columns)
+            problems += [
+                Problem(
+                    f"the file says {col.iloc[i]!r} where --{name.removesuffix('_id')} says {given!r}",
+                    file=table.source,
+                    row=None if raw is None else int(raw.rows[i]),
+                    column=name,
+                    value=shown_value(col.iloc[i]),
+                    kind=f"{name} cells other than the option",
+                )
+                for i in np.flatnonzero(differs)[:PER_KIND]
+            ]
+            if differs.sum() > PER_KIND:
+                problems.append(more_like_this(problems[-1], int(differs.sum()) - PER_KIND))
+            values = col.where(col.notna(), given)
+            frame[name] = (
+                pd.Categorical(values, categories=list(KINDS))
+                if name == "kind"
+                else pd.Categorical(values)
+            )
+        if problems:
+            raise ProfileReadError(problems)
         table = RatingsTable(frame, rubric, table.source)
-    raw, _ = load_cells(path, sheet=sheet)
     header = [] if raw is None else raw.header
     keys = _criterion_keys(rubric)
     long_roles = {
