@@ -223,3 +223,15 @@ def test_custom_long_layout(tmp_path, evidence_rubric):
     assert f["criterion_id"].astype(str).tolist() == ["reflection", "overview"]
     assert f["score"].tolist() == [3, 2]
     assert f["rated_at"].iloc[0] == pd.Timestamp("2026-10-05T03:30:00Z")
+
+
+def test_a_comment_column_is_not_taken_for_the_reviewer(tmp_path, evidence_rubric):
+    path = tmp_path / "f.csv"
+    path.write_text(
+        "Timestamp,Reviewer ID,Reviewer comments,Submission ID,Q [Reflection]\n"
+        "10/5/2026 9:00:00,R1,fine,S1,3\n"
+    )
+    got = read_profile(path, evidence_rubric, "google-forms", timezone="UTC")
+    roles = {m["column"]: m["role"] for m in got.mapping}
+    assert roles["Reviewer ID"] == "reviewer" and roles["Reviewer comments"] == "comment"
+    assert got.table.frame["rationale"].tolist() == ["fine"]

@@ -18,7 +18,13 @@ import pandas as pd
 from calibrate._checks import check_choice, check_instance
 from calibrate._problems import PER_KIND, Problem, RatingsError, more_like_this, shown_value
 from calibrate.io._files import RawTable, load_cells, normalise_header
-from calibrate.io._profiles import BUILTIN_PROFILES, Profile, Selector, get_profile
+from calibrate.io._profiles import (
+    BUILTIN_PROFILES,
+    CommentColumns,
+    Profile,
+    Selector,
+    get_profile,
+)
 from calibrate.io._read import read_ratings, read_wide
 from calibrate.io._times import NAT, check_timezone, local_timezone, parse_times
 from calibrate.io._validate import _unquote, validate_ratings
@@ -131,8 +137,17 @@ def _matches(sel: Selector, header: str) -> bool:
 class _Mapper:
     """Assigns a role to every header, in the profile's order of precedence."""
 
-    def __init__(self, header: list[str], rubric: Rubric, source: str, *, near_misses: bool):
+    def __init__(
+        self,
+        header: list[str],
+        rubric: Rubric,
+        source: str,
+        *,
+        near_misses: bool,
+        comments: list[CommentColumns] | None = None,
+    ):
         self.near_misses = near_misses
+        self.comments = comments or []
         self.header = header
         self.role: dict[int, tuple[str, str | None]] = {}
         self.unmapped: dict[int, str] = {}
@@ -140,6 +155,16 @@ class _Mapper:
         self.keys = _criterion_keys(rubric)
         self.rubric = rubric
         self.source = source
+
+    def is_comment(self, header: str) -> bool:
+        """Whether a comment rule of the profile takes ``header``."""
+        h = header.strip()
+        for c in self.comments:
+            if c.column is not None and normalise_header(h) == normalise_header(c.column):
+                return True
+            if c.pattern is not None and re.fullmatch(c.pattern, h, flags=re.IGNORECASE):
+                return True
+        return False
 
     def free(self) -> list[int]:
         return [i for i in range(len(self.header)) if i not in self.role and i not in self.unmapped]
@@ -149,6 +174,9 @@ class _Mapper:
             return None
         for sel in sels:
             found = [i for i in self.free() if _matches(sel, self.header[i])]
+            if len(found) > 1:  # "Reviewer ID" and "Reviewer comments": the comment is one
+                plain = [i for i in found if not self.is_comment(self.header[i])]
+                found = plain or found
             if len(found) > 1 and not self.near_misses:  # guessing: the plainest header
                 found = [min(found, key=lambda i: len(self.header[i]))]
             if len(found) > 1:
@@ -193,7 +221,7 @@ class _Mapper:
 def _map_columns(
     raw: RawTable, profile: Profile, rubric: Rubric, *, guessing: bool = False
 ) -> tuple[_Mapper, dict[str, int | None]]:
-    m = _Mapper(raw.header, rubric, raw.source, near_misses=not guessing)
+    m = _Mapper(raw.header, rubric, raw.source, near_misses=not guessing, comments=profile.comments)
     single = {
         "submission": m.one("submission", profile.submission, required=True),
         "reviewer": m.one("reviewer", profile.reviewer, required=True),
