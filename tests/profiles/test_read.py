@@ -235,3 +235,24 @@ def test_a_comment_column_is_not_taken_for_the_reviewer(tmp_path, evidence_rubri
     roles = {m["column"]: m["role"] for m in got.mapping}
     assert roles["Reviewer ID"] == "reviewer" and roles["Reviewer comments"] == "comment"
     assert got.table.frame["rationale"].tolist() == ["fine"]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_formula_like_comments_and_attributes_are_neutralised_on_export(
+    tmp_path, evidence_rubric, suffix
+):
+    from calibrate.io import export_table
+
+    path = tmp_path / "f.csv"
+    path.write_text(
+        "Timestamp,Reviewer ID,Submission ID,District,Q [Reflection],Overall feedback\n"
+        '10/5/2026 9:00:00,R1,S1,=SUM(A1),3,"=HYPERLINK(""http://x"")"\n'
+    )
+    got = read_profile(path, evidence_rubric, "google-forms", timezone="UTC")
+    assert got.table.frame["rationale"].tolist() == ['=HYPERLINK("http://x")']
+    assert got.submission_attributes["district"].tolist() == ["=SUM(A1)"]
+    ratings = export_table(got.table, tmp_path / f"ratings{suffix}")
+    attrs = export_table(got.submission_attributes, tmp_path / f"attrs{suffix}")
+    read = pd.read_csv if suffix == ".csv" else pd.read_excel
+    assert read(ratings, dtype=str)["rationale"].tolist() == ["'=HYPERLINK(\"http://x\")"]
+    assert read(attrs, dtype=str)["district"].tolist() == ["'=SUM(A1)"]
