@@ -310,3 +310,56 @@ def test_import_with_round_and_kind_on_a_long_file(tmp_path, capsys):
     got = json.loads(out)
     assert code == 1 and not (tmp_path / "t.db").exists()
     assert [(p["row"], p["value"]) for p in got["problems"]] == [(3, "live")]
+
+
+def test_attributes_are_handed_to_the_store_hook_when_it_exists(tmp_path, capsys, monkeypatch):
+    seen = {}
+
+    def import_attributes(self, *, submission_attributes, reviewer_attributes, source):
+        seen.update(sub=submission_attributes, rev=reviewer_attributes, source=source)
+        return {"submissions": len(submission_attributes)}
+
+    monkeypatch.setattr(Store, "import_attributes", import_attributes, raising=False)
+    code, out, _ = run(
+        [
+            "import",
+            GOOGLE,
+            "--rubric",
+            RUBRIC,
+            "--profile",
+            "google-forms",
+            "--timezone",
+            "UTC",
+            "--store",
+            str(tmp_path / "s.db"),
+            "--format",
+            "json",
+        ],
+        capsys,
+    )
+    got = json.loads(out)
+    assert code == 0 and got["attributes"]["stored"] is True
+    assert got["attributes"]["result"] == {"submissions": 20}
+    assert seen["sub"].columns.tolist() == ["submission_id", "district", "school", "grade_band"]
+    assert seen["rev"].columns.tolist() == ["reviewer_id", "email"] and seen["source"] == GOOGLE
+
+
+def test_without_the_hook_attributes_are_reported_not_stored(tmp_path, capsys):
+    code, out, _ = run(
+        [
+            "import",
+            GOOGLE,
+            "--rubric",
+            RUBRIC,
+            "--profile",
+            "google-forms",
+            "--timezone",
+            "UTC",
+            "--store",
+            str(tmp_path / "s.db"),
+        ],
+        capsys,
+    )
+    assert code == 0
+    assert "times without a zone were read as UTC local time" in out
+    assert "attributes of 20 submissions (district, school, grade_band)" in out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -254,5 +255,14 @@ def test_formula_like_comments_and_attributes_are_neutralised_on_export(
     ratings = export_table(got.table, tmp_path / f"ratings{suffix}")
     attrs = export_table(got.submission_attributes, tmp_path / f"attrs{suffix}")
     read = pd.read_csv if suffix == ".csv" else pd.read_excel
-    assert read(ratings, dtype=str)["rationale"].tolist() == ["'=HYPERLINK(\"http://x\")"]
+    assert read(ratings, dtype=str)["rationale"].tolist() == ['\'=HYPERLINK("http://x")']
     assert read(attrs, dtype=str)["district"].tolist() == ["'=SUM(A1)"]
+
+
+def test_utf16_big_endian_with_bom(tmp_path, evidence_rubric):
+    text = Path(GOOGLE).read_text(encoding="utf-8")
+    path = tmp_path / "be.csv"
+    path.write_bytes(codecs.BOM_UTF16_BE + text.encode("utf-16-be"))
+    got = read_profile(path, evidence_rubric, "google-forms", timezone="UTC")
+    want = read_profile(GOOGLE, evidence_rubric, "google-forms", timezone="UTC")
+    pd.testing.assert_frame_equal(got.table.frame, want.table.frame)

@@ -97,13 +97,12 @@ def _import(args: argparse.Namespace) -> Outcome:
     else:
         rubric, read, key = load_profile_inputs(args, profile)
         table = read.table
-    rows = (
-        read.rows
-        if read is not None and read.rows is not None
-        else None
-        if profile == "wide"
-        else file_rows(args.ratings, len(table))
-    )
+    if read is not None and read.rows is not None:
+        rows = read.rows
+    elif profile == "wide":
+        rows = None  # a sheet row holds several ratings: conflicts name table rows
+    else:
+        rows = file_rows(args.ratings, len(table))
     reports = []
     attributes = None
     path = Path(args.store)

@@ -33,22 +33,6 @@ from calibrate.rubric import Criterion, Rubric
 
 __all__ = ["ProfileRead", "ProfileReadError", "infer_profile", "read_profile", "snake_case"]
 
-#: The roles a column can have, as the mapping names them.
-ROLES = (
-    "submission",
-    "reviewer",
-    "time",
-    "round",
-    "kind",
-    "criterion_id",
-    "score",
-    "criterion",
-    "comment",
-    "submission_attribute",
-    "reviewer_attribute",
-    "ignored",
-)
-
 
 @dataclass(frozen=True, eq=False)
 class ProfileRead:
@@ -204,7 +188,8 @@ class _Mapper:
             )
         return None
 
-    def criterion_of(self, text: str, header: str) -> str | None:
+    def criterion_of(self, text: str) -> str | None:
+        """The criterion id ``text`` names (an id or a name, ignoring case and spaces)."""
         return self.keys.get(normalise_header(text))
 
     def near_miss(self, i: int, name: str, what: str) -> None:
@@ -255,7 +240,7 @@ def _map_columns(
                     continue
                 target = None
                 if c.criterion is not None:
-                    target = m.criterion_of(c.criterion, h)
+                    target = m.criterion_of(c.criterion)
                     if target is None:
                         m.near_miss(i, c.criterion, "comment")
                         continue
@@ -265,7 +250,7 @@ def _map_columns(
             if hit is None:
                 continue
             named = hit.groupdict().get("criterion")
-            target = None if named is None else m.criterion_of(named.strip(), h)
+            target = None if named is None else m.criterion_of(named.strip())
             if named is not None and target is None:
                 m.near_miss(i, named.strip(), "comment")
                 continue
@@ -276,7 +261,7 @@ def _map_columns(
             if cc.column is not None:
                 if normalise_header(h) != normalise_header(cc.column):
                     continue
-                target = m.criterion_of(str(cc.criterion), h)
+                target = m.criterion_of(str(cc.criterion))
                 if target is None:
                     m.near_miss(i, str(cc.criterion), "criterion")
                     continue
@@ -286,7 +271,7 @@ def _map_columns(
             if hit is None:
                 continue
             named = hit.group("criterion").strip()
-            target = m.criterion_of(named, h)
+            target = m.criterion_of(named)
             if target is None:
                 if named != h:  # literal text around the group: it was meant as one
                     m.near_miss(i, named, "criterion")

@@ -303,7 +303,12 @@ BUILTIN_PROFILES: dict[str, Profile] = {
             "reviewer": [*_REVIEWER, "Email"],
             "time": {
                 "column": "Completion time",
-                "format": ["%Y-%m-%d %H:%M:%S", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M"],
+                "format": [
+                    "%Y-%m-%d %H:%M:%S",
+                    "%Y-%m-%d %H:%M:%S.%f",
+                    "%m/%d/%Y %H:%M:%S",
+                    "%m/%d/%Y %H:%M",
+                ],
             },
             "comments": [{"pattern": _COMMENT_WORDS + r"(?:.*\.(?P<criterion>[^.]+)|.*)"}],
             "criteria": [
