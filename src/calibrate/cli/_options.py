@@ -157,11 +157,14 @@ def import_profile_args(p: argparse.ArgumentParser) -> None:
         help="IANA zone of times written without one, e.g. America/Chicago (default: the "
         "profile's, else this machine's); times are stored in UTC",
     )
-    add_round(p, help="the round of every rating (fills a blank round column)")
+    add_round(
+        p,
+        help="the round of every rating (fills blank cells of a round column; a different cell is a problem)",
+    )
     p.add_argument(
         "--kind",
         choices=IMPORT_KINDS,
-        help="the kind of every rating (fills a blank kind column)",
+        help="the kind of every rating (fills blank cells of a kind column; a different cell is a problem)",
     )
     p.add_argument(
         "--dry-run",
