@@ -113,12 +113,15 @@ def profile_summary(
         )
     if attributes and (attributes["submission_attributes"] or attributes["reviewer_attributes"]):
         said = "stored" if attributes["stored"] else f"not stored: {attributes['why']}"
-        lines.append(
-            f"attributes of {attributes['submissions']} submissions "
-            f"({', '.join(attributes['submission_attributes']) or '-'}) and "
-            f"{attributes['reviewers']} reviewers "
-            f"({', '.join(attributes['reviewer_attributes']) or '-'}): {said}"
-        )
+        whose = [
+            f"{attributes[n]} {n} ({', '.join(attributes[k])})"
+            for n, k in (
+                ("submissions", "submission_attributes"),
+                ("reviewers", "reviewer_attributes"),
+            )
+            if attributes[k]
+        ]
+        lines.append(f"attributes of {' and '.join(whose)}: {said}")
     return payload, lines
 
 
@@ -172,15 +175,22 @@ def dry_run(args: argparse.Namespace, profile: str) -> Outcome:
         mapping, unmapped, zone = read.mapping, read.unmapped, read.timezone
     store = Path(args.store)
     would: dict[str, Any] = {}
+    found: dict[str, Any] = {}
     versus: dict[str, Any] = {"store": None, "already_present": None, "conflicting": None}
     if read is not None:
         versus = _against_store(store, read.table)
         s = read.summary()
+        found = {
+            k: s[k]
+            for k in (
+                "ratings",
+                "rationales",
+                "submissions_with_attributes",
+                "reviewers_with_attributes",
+            )
+        }
         would = {
             "ratings": s["ratings"] - versus["already_present"] - versus["conflicting"],
-            "rationales": s["rationales"],
-            "submissions_with_attributes": s["submissions_with_attributes"],
-            "reviewers_with_attributes": s["reviewers_with_attributes"],
             "key_scores": 0 if key is None else len(key),
         }
     inferred = None
@@ -200,6 +210,7 @@ def dry_run(args: argparse.Namespace, profile: str) -> Outcome:
         "mapping": mapping,
         "unmapped": unmapped,
         "would_add": would,
+        "read": found,
         "already_present": versus["already_present"],
         "conflicting": versus["conflicting"],
         "store": {"path": str(store), "state": versus["store"]},
@@ -213,10 +224,13 @@ def dry_run(args: argparse.Namespace, profile: str) -> Outcome:
         lines.append(f"times without a zone are read as {zone} local time (stored in UTC)")
     if would:
         lines.append(
-            f"would add {would['ratings']:,} ratings ({would['rationales']:,} with a rationale), "
-            f"attributes of {would['submissions_with_attributes']} submissions and "
-            f"{would['reviewers_with_attributes']} reviewers"
-            + (f", {would['key_scores']} key scores" if would["key_scores"] else "")
+            f"read {found['ratings']:,} ratings ({found['rationales']:,} with a rationale), "
+            f"attributes of {found['submissions_with_attributes']} submissions and "
+            f"{found['reviewers_with_attributes']} reviewers"
+        )
+        lines.append(
+            f"would add {would['ratings']:,} new ratings"
+            + (f" and {would['key_scores']} key scores" if would["key_scores"] else "")
         )
         lines.append(
             f"store {store}: {versus['store']}; {versus['already_present']:,} already present, "
