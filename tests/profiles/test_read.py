@@ -266,3 +266,27 @@ def test_utf16_big_endian_with_bom(tmp_path, evidence_rubric):
     got = read_profile(path, evidence_rubric, "google-forms", timezone="UTC")
     want = read_profile(GOOGLE, evidence_rubric, "google-forms", timezone="UTC")
     pd.testing.assert_frame_equal(got.table.frame, want.table.frame)
+
+
+@pytest.mark.parametrize("name", ["long", "wide"])
+def test_long_and_wide_samples(evidence_rubric, name):
+    got = read_profile(f"data/samples/{name}.csv", evidence_rubric, name)
+    assert len(got.table) == 24 and got.unmapped == []
+    google = read_profile(GOOGLE, evidence_rubric, "google-forms", timezone="America/Chicago")
+    cols = ["submission_id", "reviewer_id", "criterion_id", "score"]
+    key = cols[:3]
+    want = google.table.frame[cols].head(24).astype(str).sort_values(key).reset_index(drop=True)
+    have = got.table.frame[cols].astype(str).sort_values(key).reset_index(drop=True)
+    assert have.equals(want)
+
+
+def test_inferred_profile_without_a_rubric_reads_with_one(tmp_path, evidence_rubric):
+    from calibrate.io import infer_profile, profile_to_yaml
+
+    text = profile_to_yaml(infer_profile(GOOGLE))
+    assert "criterion: Overview questions" in text
+    profile = parse_profile(text)
+    got = read_profile(GOOGLE, evidence_rubric, profile, timezone="America/Chicago")
+    want = read_profile(GOOGLE, evidence_rubric, "google-forms", timezone="America/Chicago")
+    pd.testing.assert_frame_equal(got.table.frame, want.table.frame)
+    pd.testing.assert_frame_equal(got.submission_attributes, want.submission_attributes)
