@@ -72,8 +72,16 @@ def test_missing_required_key():
         ("time: {column: T, format: 'DD/MM/YYYY'}\n", "neither 'iso' nor a strptime format"),
         ("submission_attributes: {District: D}\n", "must be snake_case"),
         ("layout: long\n", "layout long needs criterion and score"),
+        ("time: {column: T, timezone: Central}\n", "IANA zone name"),
     ],
-    ids=["two-selector-keys", "bad-regex", "bad-format", "attribute-name", "long-needs-columns"],
+    ids=[
+        "two-selector-keys",
+        "bad-regex",
+        "bad-format",
+        "attribute-name",
+        "long-needs-columns",
+        "zone",
+    ],
 )
 def test_bad_values_are_explained(extra, words):
     got = problems(MINIMAL + extra)

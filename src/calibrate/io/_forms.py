@@ -482,7 +482,8 @@ def read_profile(
     A level cell may be the level's score (``3``), its label (``Proficient``, ignoring
     case and spaces) or both (``3 - Proficient``, any dash, ``:``, ``.`` or ``)``); a
     number and a label that disagree are a problem naming the cell. A blank criterion cell
-    is a criterion not scored.
+    is a criterion not scored. The ``long`` and ``wide`` built-ins are today's readers
+    (:func:`read_ratings`, :func:`read_wide`) unchanged: ISO 8601 times, naive ones UTC.
 
     Returns
     -------

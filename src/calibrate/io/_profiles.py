@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from calibrate._checks import check_instance
 from calibrate._problems import Problem, RatingsError
-from calibrate.io._times import ISO
+from calibrate.io._times import ISO, check_timezone
 from calibrate.rubric import compose_yaml  # the kit's one safe YAML reader
 
 __all__ = [
@@ -124,6 +124,11 @@ class TimeSpec(_Frozen):
     @classmethod
     def _formats(cls, value: Any) -> Any:
         return [value] if isinstance(value, str) else value
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        return None if value is None else check_timezone(value)
 
     @field_validator("format")
     @classmethod
