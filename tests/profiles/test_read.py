@@ -290,3 +290,21 @@ def test_inferred_profile_without_a_rubric_reads_with_one(tmp_path, evidence_rub
     want = read_profile(GOOGLE, evidence_rubric, "google-forms", timezone="America/Chicago")
     pd.testing.assert_frame_equal(got.table.frame, want.table.frame)
     pd.testing.assert_frame_equal(got.submission_attributes, want.submission_attributes)
+
+
+def test_problems_name_the_files_columns(tmp_path, evidence_rubric):
+    path = tmp_path / "lms.csv"
+    path.write_text(
+        "Grader,Item,Criterion,Level,Phase\n"
+        "R1,S1,Reflexion,3,practice\n"
+        "R1,S1,overview,Emerging,anchor\n"
+        "R1,S1,overview,Emerging,anchor\n"
+    )
+    profile = parse_profile(
+        "name: l\nlayout: long\nsubmission: Item\nreviewer: Grader\ncriterion: Criterion\n"
+        "score: Level\nkind: Phase\n"
+    )
+    with pytest.raises(ProfileReadError) as info:
+        read_profile(path, evidence_rubric, profile)
+    got = {(p.row, p.column) for p in info.value.problems}
+    assert (2, "Criterion") in got and (2, "Phase") in got and (4, "Level") in got

@@ -573,7 +573,7 @@ def read_profile(
         same = pd.Series(have, dtype=object)
         same = same.str.casefold() == given.casefold() if name == "kind" else same == given
         differs = (have != "") & ~same.to_numpy(dtype=bool)
-        problems += [
+        listed = [
             Problem(
                 f"the file says {have[r]!r} where --{name} says {given!r}",
                 file=raw.source,
@@ -584,6 +584,9 @@ def read_profile(
             )
             for r in np.flatnonzero(differs)[:PER_KIND]
         ]
+        if differs.sum() > PER_KIND:
+            listed.append(more_like_this(listed[0], int(differs.sum()) - PER_KIND))
+        problems += listed
         fixed[what] = np.where(have == "", given, have)
 
     keys = _criterion_keys(rubric)
@@ -616,7 +619,7 @@ def read_profile(
             row=int(raw.rows[row_of[i]]),
             column=str(labels[i]),
             value=shown_value(text[i]),
-            kind="level cells whose number and label disagree",
+            kind="level cells whose number and label do not fit the criterion",
         )
         for i, why in list(reasons.items())[:PER_KIND]
     ]
@@ -637,8 +640,19 @@ def read_profile(
         raw.source,
     )
     melted.problems = []
-    # id problems name the file's columns, not the long table's
-    header_of = {"submission_id": raw.header[sub_i], "reviewer_id": raw.header[rev_i]}
+    # problems name the file's columns, not the long table's
+    header_of = {
+        name: raw.header[found[role]]
+        for name, role in (
+            ("submission_id", "submission"),
+            ("reviewer_id", "reviewer"),
+            ("round_id", "round"),
+            ("kind", "kind"),
+            ("criterion_id", "criterion_id"),
+            ("score", "score"),
+        )
+        if role in found
+    }
     table = None
     try:
         table = validate_ratings(melted, rubric, score_labels=labels)
