@@ -17,6 +17,7 @@ import pandas as pd
 
 from calibrate._checks import check_choice, check_instance
 from calibrate._problems import PER_KIND, Problem, RatingsError, more_like_this, shown_value
+from calibrate.io._attributes import attribute_frame
 from calibrate.io._files import RawTable, load_cells, normalise_header
 from calibrate.io._profiles import (
     BUILTIN_PROFILES,
@@ -391,50 +392,6 @@ def _levels(
 
 
 # ---- attributes ----------------------------------------------------------------------------
-def _attribute_frame(
-    ids: np.ndarray,
-    values: dict[str, tuple[np.ndarray, str]],
-    rows: np.ndarray,
-    *,
-    id_column: str,
-    what: str,
-    source: str,
-) -> tuple[pd.DataFrame, list[Problem]]:
-    """One row per id (sorted) with each attribute's value; an id given two values of an
-    attribute is a problem per row that differs from the id's first, naming both rows."""
-    given_id = ids != ""
-    codes, uniques = pd.factorize(ids[given_id], sort=True)
-    out: dict[str, object] = {id_column: np.asarray(uniques, dtype=object)}
-    problems: list[Problem] = []
-    id_rows = rows[given_id]
-    for name, (vals, header) in values.items():
-        v = vals[given_id]
-        has = v != ""
-        col = np.full(len(uniques), None, dtype=object)
-        if has.any():
-            c, vv, rr = codes[has], v[has], id_rows[has]
-            first_at = pd.Series(np.arange(len(c))).groupby(c).transform("first").to_numpy()
-            col[c[first_at]] = vv[first_at]
-            clash = np.flatnonzero(vv != vv[first_at])
-            listed = [
-                Problem(
-                    f"{what} {uniques[c[i]]!r} has two values of {name!r}: "
-                    f"{vv[first_at[i]]!r} (row {int(rr[first_at[i]])}) and {vv[i]!r}",
-                    file=source,
-                    row=int(rr[i]),
-                    column=header,
-                    value=shown_value(vv[i]),
-                    kind=f"{what}s with two values of an attribute",
-                )
-                for i in clash[:PER_KIND]
-            ]
-            if len(clash) > PER_KIND:
-                listed.append(more_like_this(listed[0], len(clash) - PER_KIND))
-            problems += listed
-        out[name] = col
-    return pd.DataFrame(out), problems
-
-
 def _id_text(column: pd.Series) -> np.ndarray:
     """Ids as the ratings table has them (formula guard undone, stripped, NFC)."""
     codes, uniques = pd.factorize(_unquote(column))
@@ -683,7 +640,7 @@ def read_profile(
             attrs[r][str(t)] = (_unquote(f[col[i]]).to_numpy(dtype=object), raw.header[i])
         elif r == "comment":
             comments.setdefault(t, []).append(_unquote(f[col[i]]).to_numpy(dtype=object))
-    sub_attrs, p = _attribute_frame(
+    sub_attrs, p = attribute_frame(
         sub_ids,
         attrs["submission_attribute"],
         raw.rows,
@@ -692,7 +649,7 @@ def read_profile(
         source=raw.source,
     )
     problems += p
-    rev_attrs, p = _attribute_frame(
+    rev_attrs, p = attribute_frame(
         rev_ids,
         attrs["reviewer_attribute"],
         raw.rows,
