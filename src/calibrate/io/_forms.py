@@ -490,7 +490,8 @@ def read_profile(
         zone = timezone or prof.time.timezone or local_timezone()
 
     def fail(more: list[Problem]) -> ProfileReadError:
-        return ProfileReadError(problems + more, mapping=mapping, unmapped=unmapped, timezone=zone)
+        found = sorted(problems + more, key=lambda q: (q.more > 0, q.row or 0, q.column or ""))
+        return ProfileReadError(found, mapping=mapping, unmapped=unmapped, timezone=zone)
 
     if m.problems:
         raise fail(m.problems)
