@@ -308,3 +308,26 @@ def test_problems_name_the_files_columns(tmp_path, evidence_rubric):
         read_profile(path, evidence_rubric, profile)
     got = {(p.row, p.column) for p in info.value.problems}
     assert (2, "Criterion") in got and (2, "Phase") in got and (4, "Level") in got
+
+
+def test_google_forms_12_hour_times_and_xlsx_download(tmp_path, evidence_rubric):
+    import openpyxl
+
+    path = tmp_path / "f.csv"
+    path.write_text(
+        "Timestamp,Reviewer ID,Submission ID,Q [Reflection]\n"
+        "10/5/2026 9:14:03 PM,R1,S1,3\n10/5/2026 9:14:03 AM,R2,S1,2\n"
+    )
+    got = read_profile(path, evidence_rubric, "google-forms", timezone="UTC")
+    assert got.table.frame["rated_at"].astype(str).tolist() == [
+        "2026-10-05 21:14:03+00:00",
+        "2026-10-05 09:14:03+00:00",
+    ]
+    book = openpyxl.Workbook()
+    book.active.append(["Timestamp", "Reviewer ID", "Submission ID", "Q [Reflection]"])
+    book.active.append([pd.Timestamp("2026-10-05 21:14:03").to_pydatetime(), "R1", "S1", 3])
+    book.save(tmp_path / "f.xlsx")
+    got = read_profile(
+        tmp_path / "f.xlsx", evidence_rubric, "google-forms", timezone="Asia/Kolkata"
+    )
+    assert str(got.table.frame["rated_at"].iloc[0]) == "2026-10-05 15:44:03+00:00"

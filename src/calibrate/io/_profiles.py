@@ -293,7 +293,16 @@ BUILTIN_PROFILES: dict[str, Profile] = {
             "description": "Google Forms responses sheet (CSV): Timestamp in local time, grid columns '<question> [<criterion>]'",
             "submission": _SUBMISSION,
             "reviewer": [*_REVIEWER, "Email Address"],
-            "time": {"column": "Timestamp", "format": ["%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M"]},
+            "time": {
+                "column": "Timestamp",
+                # the CSV download; then 12-hour locales; then the .xlsx download (cells)
+                "format": [
+                    "%m/%d/%Y %H:%M:%S",
+                    "%m/%d/%Y %H:%M",
+                    "%m/%d/%Y %I:%M:%S %p",
+                    "%Y-%m-%d %H:%M:%S",
+                ],
+            },
             "comments": [{"pattern": _COMMENT_WORDS + r"(?:.*\[(?P<criterion>[^\]]+)\]\s*|.*)"}],
             "criteria": [{"pattern": r".*\[(?P<criterion>[^\]]+)\]\s*"}],
             "reviewer_attributes": {"email": "Email Address"},
