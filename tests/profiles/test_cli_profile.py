@@ -115,6 +115,17 @@ def test_import_then_dry_run_counts_present_and_conflicts(tmp_path, capsys):
     )
     got = json.loads(out)
     assert code == 1 and got["conflicting"] == 1 and got["already_present"] == 119
+    assert got["conflicts"] == [
+        {
+            "row": 2,
+            "round_id": None,
+            "submission_id": "S0001",
+            "reviewer_id": "R006",
+            "criterion_id": "overview",
+            "score": 4,
+            "stored_score": 2,
+        }
+    ]
     assert _listing(tmp_path) == before
 
 

@@ -125,19 +125,22 @@ def profile_summary(
     return payload, lines
 
 
-def _against_store(path: Path, table: RatingsTable) -> dict[str, Any]:
+def _against_store(path: Path, table: RatingsTable, rows: Any) -> dict[str, Any]:
     """How many of ``table``'s ratings the store already has (same key and score) or has
-    with another score, read with the store opened read-only (nothing is created)."""
+    with another score (the first of those listed, with their file row when known), read
+    with the store opened read-only (nothing is created)."""
+    import numpy as np
     import pandas as pd
 
     from calibrate.store import Store
 
+    nothing: dict[str, Any] = {"already_present": 0, "conflicting": 0, "conflicts": []}
     if not path.is_file() or path.stat().st_size == 0:
-        return {"store": "new", "already_present": 0, "conflicting": 0}
+        return {"store": "new", **nothing}
     with Store.open(path, create=False, read_only=True) as store:
         rubrics = {r["rubric_id"] for r in store.summary()["rubrics"]}
         if table.rubric.id not in rubrics:
-            return {"store": "exists, without this rubric", "already_present": 0, "conflicting": 0}
+            return {"store": "exists, without this rubric", **nothing}
         stored = store.ratings(table.rubric.id).frame
     keys = ["round_id", "submission_id", "reviewer_id", "criterion_id"]
 
@@ -147,9 +150,25 @@ def _against_store(path: Path, table: RatingsTable) -> dict[str, Any]:
             | {"score": f["score"].to_numpy()}
         )
 
-    both = keyed(table.frame).merge(keyed(stored), on=keys, how="inner", suffixes=("", "_stored"))
-    same = int((both["score"] == both["score_stored"]).sum())
-    return {"store": "exists", "already_present": same, "conflicting": len(both) - same}
+    mine = keyed(table.frame)
+    mine["row"] = rows if rows is not None else np.full(len(mine), None, dtype=object)
+    both = mine.merge(keyed(stored), on=keys, how="inner", suffixes=("", "_stored"))
+    differs = both[both["score"] != both["score_stored"]]
+    conflicts = [
+        {
+            "row": None if r.row is None else int(r.row),
+            **{k: getattr(r, k) or None for k in keys},
+            "score": int(r.score),
+            "stored_score": int(r.score_stored),
+        }
+        for r in differs.head(_FIRST_PROBLEMS).itertuples(index=False)
+    ]
+    return {
+        "store": "exists",
+        "already_present": len(both) - len(differs),
+        "conflicting": len(differs),
+        "conflicts": conflicts,
+    }
 
 
 def dry_run(args: argparse.Namespace, profile: str) -> Outcome:
@@ -176,9 +195,14 @@ def dry_run(args: argparse.Namespace, profile: str) -> Outcome:
     store = Path(args.store)
     would: dict[str, Any] = {}
     found: dict[str, Any] = {}
-    versus: dict[str, Any] = {"store": None, "already_present": None, "conflicting": None}
+    versus: dict[str, Any] = {
+        "store": None,
+        "already_present": None,
+        "conflicting": None,
+        "conflicts": [],
+    }
     if read is not None:
-        versus = _against_store(store, read.table)
+        versus = _against_store(store, read.table, read.rows)
         s = read.summary()
         found = {
             k: s[k]
@@ -213,6 +237,7 @@ def dry_run(args: argparse.Namespace, profile: str) -> Outcome:
         "read": found,
         "already_present": versus["already_present"],
         "conflicting": versus["conflicting"],
+        "conflicts": versus["conflicts"],
         "store": {"path": str(store), "state": versus["store"]},
         "problems": [p.to_dict() for p in listed],
         "problem_total": total,
@@ -237,6 +262,12 @@ def dry_run(args: argparse.Namespace, profile: str) -> Outcome:
             f"{versus['conflicting']:,} with another score"
             + (" (conflicts: the import would be refused)" if versus["conflicting"] else "")
         )
+        for c in versus["conflicts"]:
+            where = f"row {c['row']}: " if c["row"] is not None else ""
+            lines.append(
+                f"  - {where}{c['submission_id']} / {c['reviewer_id']} / {c['criterion_id']}: "
+                f"score {c['score']}, stored {c['stored_score']}"
+            )
     if problems:
         lines.append(f"{total:,} problem(s); the first {len(listed)}:")
         lines += [f"  - {p}" for p in listed]
