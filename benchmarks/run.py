@@ -18,6 +18,7 @@ sys.path.insert(0, str(HERE))
 
 BENCHMARKS = [
     "bench_import",
+    "bench_import_forms",
     "bench_dashboard",
     "bench_audit",
     "bench_policy",

@@ -7,7 +7,14 @@ from typing import TYPE_CHECKING
 
 from calibrate._problems import Problem, RatingsError
 from calibrate.cli._output import UsageError
-from calibrate.io import read_key, read_ratings, read_wide
+from calibrate.io import (
+    ProfileRead,
+    ProfileReadError,
+    read_key,
+    read_profile,
+    read_ratings,
+    read_wide,
+)
 from calibrate.ratings import AnswerKey, RatingsTable
 from calibrate.rubric import Rubric, load_rubric
 
@@ -15,12 +22,75 @@ if TYPE_CHECKING:
     from calibrate.report import Pseudonymizer
 
 
+def profile_of(args: argparse.Namespace) -> str | None:
+    """The import profile the options name (``--wide`` is ``--profile wide``), or None
+    for a plain long file. ``calibrate import``'s ``--round``, ``--kind`` and ``--timezone``
+    read the file through a profile (``long`` when none is named)."""
+    profile = getattr(args, "profile", None)
+    if getattr(args, "wide", False):
+        if profile not in (None, "wide"):
+            raise UsageError(f"--wide is --profile wide; it cannot go with --profile {profile}")
+        profile = "wide"
+    importing = hasattr(args, "dry_run")  # other commands' --round and --kind select ratings
+    if importing and profile is None and (args.round_id is not None or args.kind is not None):
+        profile = "long"
+    if importing and profile is None and args.timezone is not None:
+        raise UsageError(
+            "--timezone is for profiles with local times (--profile google-forms, "
+            "microsoft-forms or a YAML file); the long format's times are ISO 8601"
+        )
+    return profile
+
+
+def load_profile_inputs(
+    args: argparse.Namespace, profile: str
+) -> tuple[Rubric, ProfileRead, AnswerKey | None]:
+    """Rubric, ratings read through ``profile`` and key; every problem at once."""
+    rubric = load_rubric(args.rubric)
+    problems: list[Problem] = []
+    read = key = None
+    mapped: ProfileReadError | None = None
+    try:
+        read = read_profile(
+            args.ratings,
+            rubric,
+            profile,
+            timezone=getattr(args, "timezone", None),
+            round_id=getattr(args, "round_id", None),
+            kind=getattr(args, "kind", None),
+            sheet=args.sheet,
+        )
+    except ProfileReadError as exc:  # keeps what was mapped, for --dry-run to show
+        problems += exc.problems
+        mapped = exc
+    except RatingsError as exc:
+        problems += exc.problems
+    except ValueError as exc:  # a profile name or zone that does not exist
+        raise UsageError(str(exc)) from None
+    if args.key:
+        try:
+            key = read_key(args.key, rubric, ratings=None if read is None else read.table)
+        except RatingsError as exc:
+            problems += exc.problems
+    if problems or read is None:
+        if mapped is None:
+            raise RatingsError(problems)
+        raise ProfileReadError(
+            problems, mapping=mapped.mapping, unmapped=mapped.unmapped, timezone=mapped.timezone
+        )
+    return rubric, read, key
+
+
 def load_inputs(args: argparse.Namespace) -> tuple[Rubric, RatingsTable, AnswerKey | None]:
     """Rubric, ratings and key from the arguments; every problem of all three at once."""
+    profile = profile_of(args)
+    if profile is not None and not (profile == "wide" and not hasattr(args, "dry_run")):
+        rubric, read, key = load_profile_inputs(args, profile)
+        return rubric, read.table, key
     rubric = load_rubric(args.rubric)
     problems: list[Problem] = []
     table = key = None
-    reader = read_wide if getattr(args, "wide", False) else read_ratings
+    reader = read_wide if profile == "wide" else read_ratings
     try:
         table = reader(args.ratings, rubric, sheet=args.sheet)
     except RatingsError as exc:

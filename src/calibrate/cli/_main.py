@@ -39,6 +39,7 @@ COMMAND_MODULES = [
     "drift",
     "fairness",
     "feedback",
+    "profile",
 ]
 _COMMANDS: list[tuple[str, str, Callable[[argparse.ArgumentParser], None], Handler]] = []
 

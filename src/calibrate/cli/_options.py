@@ -132,3 +132,43 @@ def add_seed(p: argparse.ArgumentParser, *, default: int | None, help: str) -> N
 def add_html(p: argparse.ArgumentParser, *, help: str) -> None:
     """``--html PATH``: also write the command's self-contained HTML page there."""
     p.add_argument("--html", metavar="PATH", help=help)
+
+
+#: The kinds an imported rating can be given (``--kind`` of ``calibrate import``).
+IMPORT_KINDS = ("live", "anchor", "seeded")
+
+
+def add_profile(p: argparse.ArgumentParser) -> None:
+    """``--profile NAME|PROFILE.yaml``: how RATINGS is laid out (an import profile)."""
+    p.add_argument(
+        "--profile",
+        metavar="NAME|PROFILE.yaml",
+        help="how RATINGS is laid out: long (the default), wide (= --wide), google-forms, "
+        "microsoft-forms, or a profile YAML file (calibrate profile FILE writes one)",
+    )
+
+
+def import_profile_args(p: argparse.ArgumentParser) -> None:
+    """``--profile``, ``--timezone``, ``--round``, ``--kind`` and ``--dry-run`` of ``calibrate import``."""
+    add_profile(p)
+    p.add_argument(
+        "--timezone",
+        metavar="TZ",
+        help="IANA zone of times written without one, e.g. America/Chicago (default: the "
+        "profile's, else this machine's); times are stored in UTC",
+    )
+    add_round(
+        p,
+        help="the round of every rating (fills blank cells of a round column; a different cell is a problem)",
+    )
+    p.add_argument(
+        "--kind",
+        choices=IMPORT_KINDS,
+        help="the kind of every rating (fills blank cells of a kind column; a different cell is a problem)",
+    )
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="show the column mapping, what would be added, conflicts, unmapped columns and "
+        "the first problems; write nothing",
+    )

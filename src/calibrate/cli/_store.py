@@ -10,12 +10,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from calibrate._problems import Problem, RatingsError
-from calibrate.cli._inputs import load_inputs, pseudonymizer_from
+from calibrate.cli._inputs import load_inputs, load_profile_inputs, profile_of, pseudonymizer_from
 from calibrate.cli._main import UsageError, command
 from calibrate.cli._options import (
     add_no_backup,
@@ -23,6 +24,7 @@ from calibrate.cli._options import (
     add_round,
     add_rubric_id,
     add_store,
+    import_profile_args,
     ratings_args,
 )
 from calibrate.cli._output import Outcome, frame_text
@@ -56,6 +58,7 @@ def progress_bar(total: int, desc: str) -> Iterator[Progress | None]:
 
 def _import_args(p: argparse.ArgumentParser) -> None:
     ratings_args(p)
+    import_profile_args(p)
     add_store(p)
     add_no_backup(p)
     p.add_argument(
@@ -119,20 +122,37 @@ def _import(args: argparse.Namespace) -> Outcome:
         raise UsageError("--supersede needs --reason TEXT: why the stored scores are replaced")
     if args.reason is not None and not args.supersede:
         raise UsageError("--reason is recorded with --supersede; add --supersede or drop --reason")
+    profile = profile_of(args)
+    if args.dry_run:
+        from calibrate.cli._profile import dry_run
+
+        return dry_run(args, profile or "long")
     problems: list[Problem] = []
+    read = None
     try:
-        rubric, table, key = load_inputs(args)  # nothing is written unless every row is valid
+        if profile is None:
+            rubric, table, key = load_inputs(args)  # nothing is written unless all is valid
+        else:
+            rubric, read, key = load_profile_inputs(args, profile)
+            table = read.table
     except RatingsError as exc:
         problems += exc.problems
-    attributes = {}
+    files: dict[str, pd.DataFrame] = {}
     for facet, file in (("submission", args.submissions), ("reviewer", args.reviewers)):
         if file is not None:
             try:
-                attributes[facet] = read_submission_attributes(file, id_column=f"{facet}_id")
+                files[facet] = read_submission_attributes(file, id_column=f"{facet}_id")
             except RatingsError as exc:
                 problems += exc.problems
     if problems:
         raise RatingsError(problems)
+    attributes = _attributes_to_store(read, files, args)
+    if read is not None and read.rows is not None:
+        rows = read.rows
+    elif profile == "wide":
+        rows = None  # a sheet row holds several ratings: conflicts name table rows
+    else:
+        rows = file_rows(args.ratings, len(table))
     reports: list[ImportReport | AttributesReport] = []
     path = Path(args.store)
     existed = path.is_file() and path.stat().st_size > 0
@@ -151,7 +171,7 @@ def _import(args: argparse.Namespace) -> Outcome:
                             source=str(args.ratings),
                             sha256=file_sha256(args.ratings),
                             progress=progress,
-                            rows=None if args.wide else file_rows(args.ratings, len(table)),
+                            rows=rows,
                             supersede=args.supersede,
                             reason=args.reason,
                         )
@@ -172,13 +192,15 @@ def _import(args: argparse.Namespace) -> Outcome:
                 except ConflictError as exc:
                     conflicts += exc.problems
             if attributes:
-                files = [str(f) for f in (args.submissions, args.reviewers) if f is not None]
+                sources = [str(f) for f in (args.submissions, args.reviewers) if f is not None]
+                if read is not None and any(_has_values(read, f) for f in attributes):
+                    sources.insert(0, str(args.ratings))
                 try:
                     reports.append(
                         store.import_attributes(
                             **attributes,
-                            source=", ".join(files),
-                            sha256=file_sha256(files[0]) if len(files) == 1 else None,
+                            source=", ".join(sources),
+                            sha256=file_sha256(sources[0]) if len(sources) == 1 else None,
                             supersede=args.supersede,
                             reason=args.reason,
                         )
@@ -197,7 +219,47 @@ def _import(args: argparse.Namespace) -> Outcome:
     text = "\n".join(str(r) for r in reports) + f"\nstore: {args.store}"
     if snapshot:
         text += f" (its state before this import: {snapshot})"
+    if read is not None:
+        from calibrate.cli._profile import attribute_info, profile_summary
+
+        more, lines = profile_summary(read, attribute_info(read, stored=bool(attributes)))
+        payload.update(more)
+        text += "\n" + "\n".join(lines)
     return Outcome(payload, text)
+
+
+def _has_values(read: Any, facet: str) -> bool:
+    """Whether an import profile read attributes of ``facet`` from the ratings file."""
+    frame = getattr(read, f"{facet}_attributes")
+    return frame is not None and len(frame.columns) > 1 and len(frame) > 0
+
+
+def _attributes_to_store(
+    read: Any, files: dict[str, pd.DataFrame], args: argparse.Namespace
+) -> dict[str, pd.DataFrame]:
+    """The attribute frames one import stores, by facet: those an import profile read from
+    the ratings file's columns and those of ``--submissions`` / ``--reviewers``, joined on
+    the id (an attribute given by both is a usage error, naming it)."""
+    out: dict[str, pd.DataFrame] = {}
+    for facet in ("submission", "reviewer"):
+        frames = []
+        if read is not None and _has_values(read, facet):
+            frames.append(getattr(read, f"{facet}_attributes"))
+        if facet in files:
+            frames.append(files[facet])
+        if not frames:
+            continue
+        if len(frames) == 2:
+            both = (set(frames[0].columns) & set(frames[1].columns)) - {f"{facet}_id"}
+            if both:
+                flag = "--submissions" if facet == "submission" else "--reviewers"
+                raise UsageError(
+                    f"{facet} attribute(s) {', '.join(sorted(both))} come both from columns of "
+                    f"{args.ratings} and from {flag} {getattr(args, facet + 's')}: give each once"
+                )
+            frames = [frames[0].merge(frames[1], on=f"{facet}_id", how="outer")]
+        out[facet] = frames[0]
+    return out
 
 
 def _summary_args(p: argparse.ArgumentParser) -> None:

@@ -1,4 +1,4 @@
-"""Reading, validating and exporting ratings, answer keys and form-export sheets."""
+"""Reading, validating and exporting ratings, answer keys and form-export sheets (import profiles)."""
 
 from calibrate.io._attributes import read_submission_attributes
 from calibrate.io._export import (
@@ -13,6 +13,16 @@ from calibrate.io._export import (
     scrub_text,
 )
 from calibrate.io._files import MAX_COLUMNS, MAX_FIELD_CHARS
+from calibrate.io._forms import ProfileRead, ProfileReadError, infer_profile, read_profile
+from calibrate.io._profiles import (
+    BUILTIN_PROFILES,
+    Profile,
+    ProfileError,
+    get_profile,
+    load_profile,
+    parse_profile,
+    profile_to_yaml,
+)
 from calibrate.io._program import ProgramData, read_program
 from calibrate.io._read import (
     DECIMAL_SCORES_RUBRIC,
@@ -25,6 +35,7 @@ from calibrate.io._read import (
 )
 
 __all__ = [
+    "BUILTIN_PROFILES",
     "DECIMAL_SCORES_RUBRIC",
     "EMAIL_PLACEHOLDER",
     "FREE_TEXT_COLUMNS",
@@ -32,13 +43,23 @@ __all__ = [
     "MAX_FIELD_CHARS",
     "SCORES_ONLY_CRITERION",
     "SCORES_RUBRIC",
+    "Profile",
+    "ProfileError",
+    "ProfileRead",
+    "ProfileReadError",
     "ProgramData",
     "PseudonymCollisionError",
     "export_table",
     "iso_utc",
+    "get_profile",
+    "infer_profile",
+    "load_profile",
     "neutralise_formulas",
+    "parse_profile",
+    "profile_to_yaml",
     "ratings_to_records",
     "read_key",
+    "read_profile",
     "read_program",
     "read_ratings",
     "read_ratings_without_rubric",

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from calibrate._problems import Problem, RatingsError
+from calibrate._problems import PER_KIND, Problem, RatingsError, more_like_this, shown_value
 
-__all__ = ["read_submission_attributes"]
+__all__ = ["attribute_frame", "read_submission_attributes"]
 
 
 def _norm(name: object) -> str:
@@ -97,38 +98,69 @@ def read_submission_attributes(
         raise RatingsError(problems)
     sub = raw[by_norm[id_column]].astype(object).where(raw[by_norm[id_column]].notna(), "")
     sub = sub.map(lambda v: str(v).strip())
-    rows = pd.Series(range(2, len(raw) + 2), index=raw.index)
-    for i in rows[sub == ""].tolist():
+    rows = np.arange(2, len(raw) + 2)
+    for i in rows[(sub == "").to_numpy()].tolist():
         problems.append(Problem(f"blank {id_column}", file=file, row=int(i), column=id_column))
-    out = {id_column: sub}
+    values = {}
     for name in wanted:
-        col = raw[by_norm[_norm(name)]]
-        vals = col.map(
+        header = str(by_norm[_norm(name)])
+        vals = raw[by_norm[_norm(name)]].map(
             lambda v: "" if v is None or (isinstance(v, float) and v != v) else str(v).strip()
         )
-        frame = pd.DataFrame({"s": sub, "v": vals, "row": rows})
-        frame = frame[(frame["s"] != "") & (frame["v"] != "")]
-        first = frame.drop_duplicates("s").set_index("s")
-        clash = frame[frame["v"].to_numpy() != first.loc[frame["s"], "v"].to_numpy()]
-        for s, v, r in clash.itertuples(index=False):
-            problems.append(
-                Problem(
-                    f"{id_column.removesuffix('_id')} {s!r} has two values of {name!r}: {first.loc[s, 'v']!r} "
-                    f"(row {int(first.loc[s, 'row'])}) and {v!r}",
-                    file=file,
-                    row=int(r),
-                    column=str(by_norm[_norm(name)]),
-                    value=v,
-                )
-            )
-        out[name] = vals.where(vals != "", None)
+        values[name] = (vals.to_numpy(dtype=object), header)
+    result, clashes = attribute_frame(
+        sub.to_numpy(dtype=object),
+        values,
+        rows,
+        id_column=id_column,
+        what=id_column.removesuffix("_id"),
+        source=file,
+    )
+    problems += clashes
     if problems:
         raise RatingsError(problems)
-    frame = pd.DataFrame(out)
-    frame = frame[frame[id_column] != ""]
-    result = (
-        frame.groupby(id_column, sort=True)[wanted].first().reset_index()
-        if wanted
-        else frame.drop_duplicates(id_column).sort_values(id_column)
-    )
-    return result.reset_index(drop=True)
+    return result.where(result.notna(), np.nan)
+
+
+def attribute_frame(
+    ids: np.ndarray,
+    values: dict[str, tuple[np.ndarray, str]],
+    rows: np.ndarray,
+    *,
+    id_column: str,
+    what: str,
+    source: str,
+) -> tuple[pd.DataFrame, list[Problem]]:
+    """One row per id (sorted) with each attribute's value; an id given two values of an
+    attribute is a problem per row that differs from the id's first, naming both rows."""
+    given_id = ids != ""
+    codes, uniques = pd.factorize(ids[given_id], sort=True)
+    out: dict[str, object] = {id_column: np.asarray(uniques, dtype=object)}
+    problems: list[Problem] = []
+    id_rows = rows[given_id]
+    for name, (vals, header) in values.items():
+        v = vals[given_id]
+        has = v != ""
+        col = np.full(len(uniques), None, dtype=object)
+        if has.any():
+            c, vv, rr = codes[has], v[has], id_rows[has]
+            first_at = pd.Series(np.arange(len(c))).groupby(c).transform("first").to_numpy()
+            col[c[first_at]] = vv[first_at]
+            clash = np.flatnonzero(vv != vv[first_at])
+            listed = [
+                Problem(
+                    f"{what} {uniques[c[i]]!r} has two values of {name!r}: "
+                    f"{vv[first_at[i]]!r} (row {int(rr[first_at[i]])}) and {vv[i]!r}",
+                    file=source,
+                    row=int(rr[i]),
+                    column=header,
+                    value=shown_value(vv[i]),
+                    kind=f"{what}s with two values of an attribute",
+                )
+                for i in clash[:PER_KIND]
+            ]
+            if len(clash) > PER_KIND:
+                listed.append(more_like_this(listed[0], len(clash) - PER_KIND))
+            problems += listed
+        out[name] = col
+    return pd.DataFrame(out), problems

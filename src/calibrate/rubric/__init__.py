@@ -1,6 +1,6 @@
 """Rubrics: criteria with ordered levels, a pass rule and a review policy, read from YAML."""
 
-from calibrate.rubric._load import load_rubric, parse_rubric, rubric_to_yaml
+from calibrate.rubric._load import compose_yaml, load_rubric, parse_rubric, rubric_to_yaml
 from calibrate.rubric._model import (
     Criterion,
     Level,
@@ -17,6 +17,7 @@ __all__ = [
     "ReviewPolicy",
     "Rubric",
     "ThirdReviewTrigger",
+    "compose_yaml",
     "load_rubric",
     "parse_rubric",
     "rubric_to_yaml",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,14 @@ from calibrate.rubric._model import (
     merge_scale,
 )
 
-__all__ = ["MAX_RUBRIC_BYTES", "MAX_RUBRIC_DEPTH", "load_rubric", "parse_rubric", "rubric_to_yaml"]
+__all__ = [
+    "MAX_RUBRIC_BYTES",
+    "MAX_RUBRIC_DEPTH",
+    "compose_yaml",
+    "load_rubric",
+    "parse_rubric",
+    "rubric_to_yaml",
+]
 
 Loc = tuple[str | int, ...]
 
@@ -99,6 +107,17 @@ def parse_rubric(text: str, *, source: str = "<string>") -> Rubric:
         return Rubric.model_validate(data)
     except ValidationError as exc:
         raise RubricError(_all_problems(exc, data, source, lines)) from None
+
+
+def compose_yaml(
+    text: str, *, source: str
+) -> tuple[Any, Callable[[Loc], int | None], Callable[[Loc], str], list[Problem]]:
+    """The rubric loader's safe YAML reading, for the kit's other YAML files (import
+    profiles): no aliases (each use named), no tags, at most :data:`MAX_RUBRIC_DEPTH`
+    levels, duplicate keys refused. Returns the data, a function giving the line of a field
+    path, one giving its dotted name (``criteria[2].levels``) and the problems."""
+    data, lines, problems = _compose(text, source)
+    return data, lambda loc: _line(lines, loc), _dotted, problems
 
 
 def _too_big(source: str) -> Problem:
