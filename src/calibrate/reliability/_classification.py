@@ -10,7 +10,6 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from scipy import integrate, special, stats
 
 from calibrate._checks import check_choice, check_number
 
@@ -169,6 +168,8 @@ def _beta_integral(g: Any, p: dict[str, float], lo: float, hi: float) -> float:
     """``∫_lo^hi f(x) g(x) dx`` for the four-parameter beta density ``f``, on the standard
     scale with the density's algebraic end behaviour as QUADPACK weights (exact for
     alpha or beta < 1, where the density is unbounded at an end)."""
+    from scipy import integrate, special  # imported when used: the CLI starts fast
+
     bottom, top, a, b = p["l"], p["u"], p["alpha"], p["beta"]
     width = top - bottom
     t0 = min(max((lo - bottom) / width, 0.0), 1.0)
@@ -278,6 +279,8 @@ def livingston_lewis(
     >>> r.note.split(";")[1].strip()
     'the two-parameter fit on [0, 1] is used'
     """
+    from scipy import stats  # imported when used: the CLI starts fast
+
     x = np.asarray(scores, dtype=float)
     if x.ndim != 1:
         raise ValueError(f"scores must be one-dimensional; got shape {x.shape}")
@@ -405,6 +408,8 @@ def rudner(theta: object, se: object, *, cut: float) -> ClassificationResult:
     >>> round(r.accuracy, 4), round(r.consistency, 4)
     (0.8771, 0.8337)
     """
+    from scipy import stats  # imported when used: the CLI starts fast
+
     t = np.asarray(theta, dtype=float)
     s = np.asarray(se, dtype=float)
     if t.ndim != 1 or s.shape != t.shape:

@@ -7,7 +7,6 @@ import math
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from scipy import optimize
 
 from calibrate.reliability._classification import (
     ClassificationResult,
@@ -120,6 +119,8 @@ def _rudner(ratings: RatingsTable, rubric: Rubric) -> ClassificationResult:
         return _undefined(
             "rudner", math.nan, len(s), f"the total cut {cut:g} is not inside the scores' range"
         )
+    from scipy import optimize  # not at import: calibrate reliability starts fast
+
     theta_cut = float(optimize.brentq(gap, lo, hi, xtol=1e-12))
     return rudner(s["ability"].to_numpy(), s["se"].to_numpy(), cut=theta_cut)
 
