@@ -290,10 +290,11 @@ def seeding_plan(
     key : AnswerKey, optional
         The seeded pool's answer key: the simulated anchors' key levels are drawn from
         its anchors (with replacement) instead of uniformly. It matters: drift is seen
-        less on anchors keyed at the ends of the scale, where scores are clipped (on the
-        programs of :func:`calibrate.synth.generate`, 39% keyed at the top level, a
-        share of 0.2 flags 59% of half-level drifters within 100 reviews, against 72%
-        with uniform key levels).
+        less on anchors keyed at the ends of the scale, where scores are clipped. On the
+        seeded pools of :func:`calibrate.synth.generate` (about 39% of key scores at the
+        top level) a share of 0.2 flags 56% of half-level drifters within 100 reviews of
+        a 360-review record, against 70% with uniform key levels; the full monitor on
+        such programs flagged 58% (``tests/drift/test_planning.py``).
     n_sim : int
         Simulated drifting reviewers, and as many steady ones, per share.
     rng : Generator or seed
