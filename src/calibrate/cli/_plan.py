@@ -1,16 +1,19 @@
-"""``calibrate plan``: planning before a round (``plan qualification``: how well the
-qualification rule separates weak reviewers from good ones on N anchors)."""
+"""``calibrate plan``: planning before scoring (``plan qualification``: how well the
+qualification rule separates weak reviewers from good ones on N anchors; ``plan seeding``:
+the share of seeded anchors the drift monitor needs to catch a drift in time)."""
 
 from __future__ import annotations
 
 import argparse
+import math
+import sys
 
 from calibrate.cli._main import UsageError, command
-from calibrate.cli._options import add_html, add_rubric, add_seed
+from calibrate.cli._options import add_format, add_html, add_key, add_rubric, add_seed
 from calibrate.cli._output import Outcome, frame_text
 
 #: What ``calibrate plan`` plans.
-PLANS = ("qualification",)
+PLANS = ("qualification", "seeding")
 #: The standards ``--rule`` sets (those of ``calibrate round``).
 RULE_FIELDS = ("min_exact", "min_adjacent", "min_decision")
 
@@ -47,9 +50,34 @@ def _rule_from(args: argparse.Namespace) -> dict[str, float]:
 
 
 def _configure(p: argparse.ArgumentParser) -> None:
+    # each plan is a sub-command with its own options (argparse sub-subparsers)
+    subs = p.add_subparsers(dest="what", metavar="WHAT", required=True)
+    # the sub-parsers are of the parent's class (calibrate's parser, whose usage errors
+    # answer in JSON when asked)
+    wants_json = bool(getattr(p, "wants_json", False))
+    helps = {
+        "qualification": "how likely the qualification rule qualifies a reviewer of true "
+        "agreement p on N anchors, and the anchors needed",
+        "seeding": "the share of seeded anchors in live work the drift monitor needs to flag "
+        "a drift within K reviews at its false-alarm rate",
+    }
+    for name, configure in (
+        ("qualification", _configure_qualification),
+        ("seeding", _configure_seeding),
+    ):
+        sub = subs.add_parser(
+            name,
+            help=helps[name],
+            description=helps[name],
+            wants_json=wants_json,
+        )
+        configure(sub)
+        add_format(sub)
+
+
+def _configure_qualification(p: argparse.ArgumentParser) -> None:
     from calibrate.calibration import QualificationRule
 
-    p.add_argument("what", choices=PLANS, help="what to plan")
     add_rubric(p, help="rubric YAML (criteria, levels and pass rule the anchors are scored on)")
     p.add_argument("--anchors", type=int, required=True, metavar="N", help="anchors per round")
     defaults = QualificationRule()
@@ -110,14 +138,176 @@ def _configure(p: argparse.ArgumentParser) -> None:
     add_html(p, help="also write the plan page (the curve as a plot, the tables) here")
 
 
+def _configure_seeding(p: argparse.ArgumentParser) -> None:
+    add_rubric(p, help="rubric YAML (criteria and levels the seeded anchors are scored on)")
+    add_key(
+        p,
+        help="answer key of the seeded pool: simulated anchors take its anchors' key levels "
+        "(default: key levels uniform over each criterion's levels)",
+    )
+    p.add_argument(
+        "--shift",
+        type=float,
+        default=0.5,
+        help="drift to detect, in levels (half harsher, half more lenient; default 0.5)",
+    )
+    p.add_argument(
+        "--within",
+        type=int,
+        default=100,
+        metavar="K",
+        help="reviews (seeded or live) after the onset within which to flag it (default 100)",
+    )
+    p.add_argument(
+        "--false-alarm-rate",
+        type=float,
+        default=0.05,
+        metavar="P",
+        help="the drift monitor's design: probability that a steady reviewer is flagged "
+        "over their record (default 0.05, as `calibrate drift`)",
+    )
+    p.add_argument(
+        "--power",
+        type=float,
+        default=0.8,
+        help="wanted probability of flagging a drifter within K reviews (default 0.8)",
+    )
+    p.add_argument(
+        "--shares",
+        metavar="S,S,...",
+        help="seeding shares to try, comma-separated (default "
+        "0.01,0.02,0.03,0.05,0.075,0.1,0.15,0.2,0.25,0.3,0.4,0.5)",
+    )
+    p.add_argument(
+        "--horizon",
+        type=int,
+        default=400,
+        metavar="N",
+        help="reviews in each reviewer's monitored record (default 400); the onset is "
+        "uniform from a fifth of the record to K reviews before its end",
+    )
+    p.add_argument(
+        "--n-sim",
+        type=int,
+        default=1000,
+        help="simulated drifting reviewers, and as many steady ones, per share (default 1000)",
+    )
+    add_seed(p, default=0, help="random seed of the simulation (default 0)")
+    add_html(p, help="also write the plan page (the curve as a plot, the table) here")
+
+
 @command(
     "plan",
-    "Plan before a round: `plan qualification` gives the chance that the qualification rule "
-    "qualifies a reviewer of true agreement p on N anchors, and the anchors needed.",
+    "Plan before scoring: `plan qualification` gives the chance that the qualification rule "
+    "qualifies a reviewer of true agreement p on N anchors, and the anchors needed; "
+    "`plan seeding` the share of seeded anchors the drift monitor needs to flag a drift "
+    "within K reviews.",
     _configure,
 )
 def _plan(args: argparse.Namespace) -> Outcome:
-    return _qualification(args)
+    return _seeding(args) if args.what == "seeding" else _qualification(args)
+
+
+def _shares_from(text: str | None) -> list[float] | None:
+    if text is None:
+        return None
+    out = []
+    for part in text.split(","):
+        try:
+            v = float(part)
+        except ValueError:
+            raise UsageError(
+                f"--shares takes numbers between 0 and 1 separated by commas; got {part.strip()!r}"
+            ) from None
+        if not 0 < v < 1:
+            raise UsageError(f"--shares must each be between 0 and 1 (exclusive); got {v:g}")
+        out.append(v)
+    return out
+
+
+def _seeding(args: argparse.Namespace) -> Outcome:
+    from calibrate.drift import seeding_plan
+    from calibrate.io import read_key
+    from calibrate.rubric import load_rubric
+
+    for flag, v in (
+        ("--within", args.within),
+        ("--horizon", args.horizon),
+        ("--n-sim", args.n_sim),
+    ):
+        if v < 1:
+            raise UsageError(f"{flag} must be an integer >= 1; got {v}")
+    for flag, v in (("--false-alarm-rate", args.false_alarm_rate), ("--power", args.power)):
+        if not 0 < v < 1:
+            raise UsageError(f"{flag} must be between 0 and 1 (exclusive); got {v:g}")
+    if not (0 < args.shift <= 10 and math.isfinite(args.shift)):
+        raise UsageError(f"--shift must be a number of levels in (0, 10]; got {args.shift:g}")
+    shares = _shares_from(args.shares)
+    rubric = load_rubric(args.rubric)
+    key = read_key(args.key, rubric) if args.key else None
+    from tqdm.auto import tqdm
+
+    n_shares = len(set(shares)) if shares is not None else 12
+    with tqdm(
+        total=n_shares,
+        desc="plan seeding",
+        unit="share",
+        file=sys.stderr,
+        disable=not sys.stderr.isatty(),
+    ) as bar:
+        try:
+            plan = seeding_plan(
+                rubric,
+                shift=args.shift,
+                within=args.within,
+                false_alarm_rate=args.false_alarm_rate,
+                power=args.power,
+                shares=shares,
+                horizon=args.horizon,
+                key=key,
+                n_sim=args.n_sim,
+                rng=args.seed,
+                progress=bar.update,
+            )
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+    doc = plan.to_dict()
+    page = None
+    if args.html:
+        from calibrate.report import seeding_report
+
+        page = seeding_report(plan).write(args.html)
+        doc["html"] = str(page)
+    keyed = (
+        "key levels uniform"
+        if plan.key_anchors is None
+        else f"key levels drawn from the {plan.key_anchors} anchors of {args.key}"
+    )
+    need = (
+        f"A share of {plan.share_needed:g} seeded anchors flags {plan.power:.0%} of drifters "
+        f"within {plan.within} reviews."
+        if plan.share_needed is not None
+        else f"No share tried flags {plan.power:.0%} of drifters within {plan.within} reviews."
+    )
+    curve = plan.curve.rename(
+        columns={"p_detect": f"P(flag <= {plan.within})", "median_delay": "median delay"}
+    )
+    text = "\n\n".join(
+        [
+            f"Seeded anchors on {rubric.id}: reviewers drifting by {plan.shift:g} levels at a "
+            f"random review of a record of {plan.horizon} (onset {plan.earliest_onset}.."
+            f"{plan.horizon - plan.within}), {plan.n_sim} drifters and {plan.n_sim} steady "
+            f"reviewers per share; {keyed}; only seeded anchors referenced. The drift monitor "
+            f"as `calibrate drift --false-alarm-rate {plan.false_alarm_rate:g}` runs it "
+            f"(CUSUM, k = {plan.k:g}). false_alarm: steady reviewers flagged over the record; "
+            "se: Monte Carlo standard errors; delay in reviews.",
+            frame_text(curve, max_rows=200),
+            need,
+            *([f"HTML page: {page}"] if page else []),
+        ]
+    )
+    note = [f"calibrate plan: wrote {page}"] if page and args.format == "json" else []
+    return Outcome(doc, text, stderr=note)
 
 
 def _qualification(args: argparse.Namespace) -> Outcome:

@@ -21,6 +21,7 @@ from calibrate.drift._charts import (
 )
 from calibrate.drift._group import GroupDrift
 from calibrate.drift._monitor import DriftMonitor, detect_drift
+from calibrate.drift._planning import SeedingPlan, seeded_signals, seeding_plan
 from calibrate.drift._report import DriftReport
 from calibrate.drift._residuals import SOURCES
 
@@ -29,6 +30,7 @@ __all__ = [
     "DriftMonitor",
     "DriftReport",
     "GroupDrift",
+    "SeedingPlan",
     "cusum_arl",
     "cusum_false_alarm_rate",
     "cusum_limit",
@@ -38,5 +40,7 @@ __all__ = [
     "ewma_false_alarm_rate",
     "ewma_limit",
     "ewma_statistic",
+    "seeded_signals",
+    "seeding_plan",
     "self_starting_scores",
 ]

@@ -18,7 +18,7 @@ from calibrate.plots._calibration import (
     plot_round_trends,
 )
 from calibrate.plots._distribution import plot_score_distribution
-from calibrate.plots._drift import plot_control_chart, plot_group_drift
+from calibrate.plots._drift import plot_control_chart, plot_group_drift, plot_seeding_curve
 from calibrate.plots._fairness import plot_fairness_bias
 from calibrate.plots._policy import plot_policy_frontier
 from calibrate.plots._reliability import plot_pair_agreement, plot_reliability_forest
@@ -39,6 +39,7 @@ __all__ = [
     "plot_round_trends",
     "plot_score_distribution",
     "plot_severity",
+    "plot_seeding_curve",
     "plot_severity_bias",
     "plot_variance_components",
 ]

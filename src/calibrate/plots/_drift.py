@@ -14,9 +14,9 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from calibrate.drift import DriftMonitor
+    from calibrate.drift import DriftMonitor, SeedingPlan
 
-__all__ = ["plot_control_chart", "plot_group_drift"]
+__all__ = ["plot_control_chart", "plot_group_drift", "plot_seeding_curve"]
 
 _SOURCE_COLOUR = {"key": "#2b6cb0", "co_reviewers": "#718096", "model": "#805ad5"}
 
@@ -164,3 +164,44 @@ def plot_group_drift(monitor: DriftMonitor, *, ax: Axes | None = None) -> Figure
     ax.set_ylabel("group change vs key\n(score points; up = more lenient)")
     ax.set_title(g.reason if len(g.reason) < 110 else g.reason[:107] + "...", fontsize=8)
     return finish(fig, own, dates=[ax])
+
+
+def plot_seeding_curve(plan: SeedingPlan, *, ax: Axes | None = None) -> Figure:
+    """The seeding plan (:func:`calibrate.drift.seeding_plan`): the probability that the
+    drift monitor flags a drifter within K reviews against the share of seeded anchors,
+    with a band of two Monte Carlo standard errors, the steady reviewers' false-alarm
+    rate beside it, the wanted power and the share needed."""
+    from calibrate.drift import SeedingPlan
+
+    if not isinstance(plan, SeedingPlan):
+        raise TypeError(f"plan must be a calibrate.drift.SeedingPlan; got {type(plan).__name__}")
+    c = plan.curve
+    fig, ax, own = axes_for(ax, figsize=(6.5, 4))
+    for col, colour, label in (
+        ("p_detect", "#2b6cb0", f"flagged within {plan.within} reviews of the onset"),
+        ("false_alarm", "#c53030", "steady reviewer flagged over the record"),
+    ):
+        ax.plot(c["share"], c[col], "o-", color=colour, lw=2, ms=3, label=label)
+        lo = (c[col] - 2 * c[f"{col}_se"]).clip(0, 1)
+        hi = (c[col] + 2 * c[f"{col}_se"]).clip(0, 1)
+        ax.fill_between(c["share"], lo, hi, color=colour, alpha=0.2, lw=0)
+    ax.axhline(plan.power, color="#444", ls=":", lw=1)
+    ax.axhline(plan.false_alarm_rate, color="#c53030", ls=":", lw=1)
+    if plan.share_needed is not None:
+        ax.axvline(plan.share_needed, color="#dd6b20", ls="--", lw=1)
+        ax.annotate(
+            f"share needed {plan.share_needed:g}",
+            (plan.share_needed, plan.power),
+            xytext=(5, -12),
+            textcoords="offset points",
+            fontsize=8,
+        )
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_xlabel("share of a reviewer's reviews that are seeded anchors")
+    ax.set_ylabel("probability")
+    ax.set_title(
+        f"Drift of {plan.shift:g} levels; false-alarm design {plan.false_alarm_rate:g}",
+        fontsize=10,
+    )
+    ax.legend(fontsize=8, loc="center right")
+    return finish(fig, own)

@@ -6,7 +6,7 @@ from calibrate.report._audit import audit_figures, audit_report
 from calibrate.report._drift import drift_report
 from calibrate.report._fairness import fairness_report
 from calibrate.report._html import HtmlReport
-from calibrate.report._plan import qualification_report
+from calibrate.report._plan import qualification_report, seeding_report
 from calibrate.report._policy import policy_report
 from calibrate.report._pseudonym import (
     DEFAULT_KEY_FILE,
@@ -35,6 +35,7 @@ __all__ = [
     "reliability_report",
     "qualification_report",
     "round_report",
+    "seeding_report",
     "severity_report",
     "shaky_calls",
 ]

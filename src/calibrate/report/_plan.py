@@ -1,12 +1,14 @@
-"""The qualification plan page: the rule's operating characteristic before a round."""
+"""The plan pages: the qualification rule's operating characteristic before a round, and
+the seeding share the drift monitor needs."""
 
 from __future__ import annotations
 
 from calibrate._checks import check_instance
 from calibrate.calibration import QualificationPlan
+from calibrate.drift import SeedingPlan
 from calibrate.report._html import HtmlReport
 
-__all__ = ["qualification_report"]
+__all__ = ["qualification_report", "seeding_report"]
 
 
 def qualification_report(
@@ -41,4 +43,34 @@ def qualification_report(
     rep.table(plan.curve, digits=4)
     rep.heading("Numbers of anchors tried")
     rep.table(plan.needed_table, digits=4)
+    return rep
+
+
+def seeding_report(plan: SeedingPlan, *, title: str = "Seeding plan") -> HtmlReport:
+    """A :class:`~calibrate.drift.SeedingPlan` as one HTML page: the curve of the chance
+    of flagging a drifter within K reviews (and of a false alarm) against the seeding
+    share, the share needed and the table."""
+    from calibrate.plots import plot_seeding_curve
+
+    check_instance("plan", plan, SeedingPlan)
+    doc = plan.to_dict()
+    rep = HtmlReport(title)
+    rep.paragraph(
+        f"Rubric {plan.rubric_id}: reviewers drifting by {plan.shift:g} levels, flagged within "
+        f"{plan.within} reviews of the onset, by the drift monitor designed for a false-alarm "
+        f"rate of {plan.false_alarm_rate:g} over each reviewer's record of {plan.horizon} "
+        f"reviews; {plan.n_sim} drifters and {plan.n_sim} steady reviewers simulated per share."
+    )
+    rep.figure(plot_seeding_curve(plan), alt="chance of a flag against the seeding share")
+    rep.heading("Share needed")
+    rep.paragraph(
+        f"At least {plan.share_needed:g} of each reviewer's reviews seeded flags "
+        f"{plan.power:.0%} of drifters within {plan.within} reviews."
+        if plan.share_needed is not None
+        else f"No share tried flags {plan.power:.0%} of drifters within {plan.within} reviews."
+    )
+    rep.heading("Model")
+    rep.bullets([f"{k}: {v}" for k, v in doc["model"].items()])
+    rep.heading("The curve")
+    rep.table(plan.curve, digits=4)
     return rep
