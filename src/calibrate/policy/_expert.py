@@ -146,8 +146,6 @@ def fitted_experts(
     (and their live scores, if any). The description counts the expert scores of keyed
     anchors the fit used.
     """
-    from calibrate.calibration import keyed_scores
-
     ids = list(fit.reviewer_ids_)
     wanted = [str(e) for e in experts]
     unknown = [e for e in wanted if e not in ids]
@@ -155,8 +153,14 @@ def fitted_experts(
         raise ValueError(f"experts not among the reviewers of the ratings: {', '.join(unknown)}")
     if len(set(wanted)) == len(ids):
         raise ValueError("every reviewer is an expert: no reviewers are left to simulate")
-    ks = keyed_scores(ratings, key)
-    ks = ks[ks["reviewer_id"].astype(str).isin(wanted)]
+    # the scores the fit takes as known truth: of anchors keyed on every criterion, of any
+    # kind (seeded anchors included), as ProgramModel encodes them
+    f = ratings.frame
+    keyed = key.wide().reindex(columns=list(ratings.rubric.criterion_ids)).dropna().index
+    ks = f[
+        f["reviewer_id"].astype(str).isin(wanted).to_numpy(dtype=bool)
+        & f["submission_id"].astype(str).isin(keyed.astype(str)).to_numpy(dtype=bool)
+    ]
     missing = [e for e in wanted if e not in set(ks["reviewer_id"].astype(str))]
     if missing:
         raise ValueError(
