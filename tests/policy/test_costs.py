@@ -452,3 +452,24 @@ def test_frontier_plot_in_money_needs_costs():
         plot_policy_frontier(t, cost="dollars")  # type: ignore[arg-type]
     fig = plot_policy_frontier(add_costs(t, ReviewCosts(25, 60)), cost="money")
     assert fig.axes[0].get_xlabel() == "money per submission (cost)"
+
+
+def test_cli_expert_file_standard_changes_and_the_page(tmp_path, capsys):
+    grid, expert, page = tmp_path / "grid.yaml", tmp_path / "expert.yaml", tmp_path / "p.html"
+    grid.write_text("min_total: [16, 17]\nresolution: [majority, expert]\n")
+    expert.write_text("severity: 0.1\nnoise: 0.3\n")
+    argv = ["policy", "--rubric", "rubrics/discussion-hybrid.yaml", "--truth"]
+    argv += ["data/synthetic/district/truth.json", "--grid", str(grid), "--n", "2000"]
+    argv += ["--expert-model", str(expert), "--cost", "reviewer=25,expert=60"]
+    assert main([*argv, "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    said = "given in expert.yaml: severity 0.1, noise 0.3, central tendency 0, halo 0"
+    assert {r["expert_model"] for r in rows} == {said}
+    assert [r["changes_standard"] for r in rows] == [True, True, False, False]
+    assert rows[2]["standard_change"] is None
+    assert main([*argv, "--html", str(page)]) == 0
+    capsys.readouterr()
+    html = page.read_text()
+    assert "0 changes the standard (pass rule total &gt;= 16" in html
+    assert "not only the review procedure" in html
+    assert said in html and html.count("<img") == 2  # the reviews and the money frontiers
