@@ -408,13 +408,14 @@ def test_cli_expert_models_and_money(tmp_path, capsys):
         and r["changes_standard"] is False
         for r in rows
     )
-    assert main([*PILOT, "--expert-accuracy", "0.95"]) == 0
+    truth = ["policy", "--rubric", "rubrics/discussion-hybrid.yaml", "--truth"]
+    truth += ["data/synthetic/district/truth.json", "--n", "2000"]
+    assert main([*truth, "--expert-accuracy", "0.95", "--format", "json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert {r["expert_model"] for r in rows} == {"given: accuracy 0.95"}
     assert "cost_per_submission" not in rows[0]
     page = tmp_path / "policy.html"
-    argv = [*PILOT[:-2], "--cost", "reviewer=25,expert=60", "--html", str(page)]
-    assert main(argv) == 0
+    assert main([*truth, "--cost", "reviewer=25,expert=60", "--html", str(page)]) == 0
     out = capsys.readouterr().out
     assert "expert adjudicator: assumed: as accurate as the best reviewer of the model" in out
     html = page.read_text()
