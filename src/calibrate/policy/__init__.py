@@ -3,12 +3,21 @@
 The simulator (:func:`simulate`, :func:`sweep`) draws submissions from a population of true
 levels and their reviews from a reviewer model: a synthetic program's truth, the severity
 models of :mod:`calibrate.severity`, or :class:`ProgramModel` fitted on a program's own
-ratings. :func:`final_decisions` gives the decisions the policy reached on the reviews as
+ratings; the expert adjudicator from :class:`ExpertModel`. Costs in money come from
+:class:`ReviewCosts`. :func:`final_decisions` gives the decisions the policy reached on the reviews as
 they happened, to compare with what the simulator predicts.
 """
 
 from calibrate.policy._choices import AnchorModels, CutChoice, PolicyChoice, ProgramModels
+from calibrate.policy._costs import ReviewCosts, add_costs, parse_costs
 from calibrate.policy._decisions import PENDING, Decisions, decide
+from calibrate.policy._expert import (
+    ExpertModel,
+    best_reviewer_expert,
+    expert_accuracy,
+    fitted_experts,
+    read_expert_model,
+)
 from calibrate.policy._fit import ProgramModel, fit_program_model
 from calibrate.policy._policy import Policy, explain
 from calibrate.policy._realised import STATUSES, final_decisions
@@ -46,11 +55,19 @@ __all__ = [
     "decide",
     "STATUSES",
     "ConfusionReviewerModel",
+    "ExpertModel",
     "Policy",
     "PolicyOutcome",
     "ProgramModel",
     "Replications",
+    "ReviewCosts",
     "ReviewerScorer",
+    "add_costs",
+    "best_reviewer_expert",
+    "expert_accuracy",
+    "fitted_experts",
+    "parse_costs",
+    "read_expert_model",
     "draw_replications",
     "evaluate",
     "explain",

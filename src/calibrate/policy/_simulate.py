@@ -90,6 +90,8 @@ class PolicyOutcome:
     awarded without the evidence, ``false_not_yet_rate`` a teacher wrongly told "not
     yet"; accuracy = 1 - both. ``consistency`` is the agreement of two independent
     replications of the whole process on the same submissions.
+    ``expert_reviews_per_submission`` is the part of ``reviews_per_submission`` done by the
+    expert: adjudications (``resolution="expert"``) and read-behind.
     """
 
     accuracy: float
@@ -98,6 +100,7 @@ class PolicyOutcome:
     consistency: float
     third_review_rate: float
     reviews_per_submission: float
+    expert_reviews_per_submission: float
     minutes_per_submission: float
     load_max_over_mean: float
     mc_se: float
@@ -242,9 +245,10 @@ def _draw_bank(
 
 def _process(
     rubric: Rubric, policy: Policy, bank: _Bank, n_reviewers: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """A policy's decisions on one replication's reviews: final decisions, third-review
-    (or adjudication) flags, reviews per submission and reviews per reviewer."""
+    (or adjudication) flags, reviews per submission (all, and the expert's among them)
+    and reviews per reviewer."""
     k = policy.review.reviewers
     needed = k + int(_calls_further_review(rubric, policy) and k < 3)
     if needed > len(bank.scores):
@@ -258,19 +262,22 @@ def _process(
     final, extra, _ = _decide(
         rubric, policy, bank.scores, bank.decisions(rubric), bank.expert, bank.u
     )
-    reviews = np.full(n, float(k)) + extra
+    # with two or three reviewers under expert resolution the further review is the
+    # expert's adjudication (one reviewer's further review is always a reviewer's)
+    adjudicated = extra if (k >= 2 and policy.review.resolution == "expert") else np.zeros(n, bool)
+    expert_reviews = adjudicated.astype(float)
     if policy.review.read_behind > 0:
-        reviews = reviews + (bank.u < policy.review.read_behind)
-    # an expert's adjudication of three reviews is not a reviewer's load
-    used = (
-        bank.team[:, :k].ravel()
-        if k == 3
-        else np.concatenate(
-            [bank.team[:, :k].ravel(), bank.team[extra, min(k, bank.team.shape[1] - 1)]]
-        )
+        expert_reviews = expert_reviews + (bank.u < policy.review.read_behind)
+    reviews = np.full(n, float(k)) + extra + (expert_reviews - adjudicated)
+    # an expert's adjudication is not a reviewer's load
+    used = np.concatenate(
+        [
+            bank.team[:, :k].ravel(),
+            bank.team[extra & ~adjudicated, min(k, bank.team.shape[1] - 1)],
+        ]
     )
     load = np.bincount(used, minlength=n_reviewers)
-    return final, extra, reviews, load
+    return final, extra, reviews, expert_reviews, load
 
 
 def _calls_further_review(rubric: Rubric, policy: Policy) -> bool:
@@ -344,9 +351,14 @@ def _expert_scores(
 ) -> np.ndarray:
     if expert is None:  # an expert adjudicator who sees the true levels
         return levels.scores(true_idx)
-    return levels.scores(
-        expert.score(true_idx, np.zeros(len(true_idx), dtype=np.int64), levels.n_levels, rng)
+    n = len(true_idx)
+    # several experts: each adjudication is one of them, drawn uniformly
+    who = (
+        np.zeros(n, dtype=np.int64)
+        if expert.n_reviewers == 1
+        else rng.integers(0, expert.n_reviewers, n)
     )
+    return levels.scores(expert.score(true_idx, who, levels.n_levels, rng))
 
 
 def _resolve(
@@ -377,7 +389,7 @@ def simulate(
     *,
     n: int = 10_000,
     rng: np.random.Generator | int | None = None,
-    expert: ReviewerScorer | None = None,
+    expert: Any = None,
     shares: Sequence[float] | np.ndarray | None = None,
 ) -> PolicyOutcome:
     """Estimate a policy's decision accuracy and cost by simulating its review process.
@@ -392,8 +404,10 @@ def simulate(
     population : (N, n_criteria) true level scores to draw submissions from.
     n : submissions simulated (two independent replications each, for consistency).
     rng : seed or Generator; the same seed gives the same outcome.
-    expert : the adjudicator for ``resolution="expert"`` and read-behind (default: one
-        who sees the true levels).
+    expert : the adjudicator for ``resolution="expert"`` and read-behind: a reviewer model
+        (with several reviewers, each adjudication is one of them) or an
+        :class:`ExpertModel`. None (the default here) is an expert who sees the true
+        levels; :func:`sweep` and ``calibrate policy`` say which expert they assumed.
     shares : (n_reviewers,) workload shares, optional. None (the default): every set of
         distinct reviewers is equally likely. Given: a submission's reviewers are drawn
         one after another in proportion to their shares among those not yet drawn, as
@@ -444,7 +458,7 @@ def draw_replications(
     *,
     n: int,
     rng: np.random.Generator | int | None = None,
-    expert: ReviewerScorer | None = None,
+    expert: Any = None,
     shares: Sequence[float] | np.ndarray | None = None,
 ) -> Replications:
     """Draw ``n`` submissions from ``population`` and two independent replications of up to
@@ -458,6 +472,7 @@ def draw_replications(
         else _check_shares(shares, reviewers.n_reviewers, min(2, reviewers.n_reviewers))
     )
     rng = np.random.default_rng(rng)
+    expert = getattr(expert, "scorer", expert)  # an ExpertModel's scorer
     levels = _Levels(rubric)
     pop = np.asarray(population)
     if pop.ndim != 2 or pop.shape[1] != len(rubric.criteria):
@@ -479,8 +494,10 @@ def evaluate(rubric: Rubric, policy: Policy, draws: Replications) -> PolicyOutco
     levels = _Levels(applied)
     true_scores = levels.scores(draws.true_idx)
     truth = applied.decide(true_scores) == 1
-    final, extra, reviews, load = _process(applied, policy, draws.banks[0], draws.n_reviewers)
-    again, _, _, _ = _process(applied, policy, draws.banks[1], draws.n_reviewers)
+    final, extra, reviews, expert_reviews, load = _process(
+        applied, policy, draws.banks[0], draws.n_reviewers
+    )
+    again, _, _, _, _ = _process(applied, policy, draws.banks[1], draws.n_reviewers)
     n = len(truth)
     acc = float(np.mean(final == truth))
     totals = true_scores.sum(axis=1)
@@ -493,6 +510,7 @@ def evaluate(rubric: Rubric, policy: Policy, draws: Replications) -> PolicyOutco
         consistency=float(np.mean(final == again)),
         third_review_rate=float(np.mean(extra)),
         reviews_per_submission=float(reviews.mean()),
+        expert_reviews_per_submission=float(expert_reviews.mean()),
         minutes_per_submission=float(reviews.mean() * policy.minutes_per_review),
         load_max_over_mean=float(load.max() / mean_load) if mean_load else math.nan,
         mc_se=math.sqrt(acc * (1 - acc) / n),

@@ -14,6 +14,8 @@ from joblib import Parallel, delayed
 
 from calibrate._problems import Problem, RubricError
 from calibrate.policy._choices import AnchorModels, CutChoice, PolicyChoice
+from calibrate.policy._costs import ReviewCosts, add_costs, pareto_front, standard_change
+from calibrate.policy._expert import _describe_scorer
 from calibrate.policy._policy import Policy, explain
 from calibrate.policy._simulate import ReviewerScorer, draw_replications, evaluate
 from calibrate.rubric import Rubric
@@ -140,6 +142,8 @@ def sweep(
     rng: np.random.Generator | int | None = None,
     n_jobs: int = 1,
     shares: Sequence[float] | np.ndarray | None = None,
+    expert: Any = None,
+    costs: ReviewCosts | None = None,
 ) -> pd.DataFrame:
     """Simulate every policy; one row per policy with its fields and outcomes.
 
@@ -149,29 +153,39 @@ def sweep(
     policies in parallel through joblib (a Dask cluster can take them through joblib's
     ``dask`` backend: ``with joblib.parallel_backend("dask"): sweep(...)``). ``shares``:
     reviewers' workload shares (see :func:`simulate`); None draws them uniformly.
+
+    ``expert``: the adjudicator (expert resolution, read-behind), an :class:`ExpertModel`
+    or a reviewer model; None assumes a perfect one. Every row says which in
+    ``expert_model``. ``costs``: the money of one review (:class:`ReviewCosts`); given, the
+    rows gain ``cost_per_submission`` and ``pareto_cost`` (:func:`add_costs`). Every row
+    has ``changes_standard``: whether its pass rule differs from the rubric's (then
+    ``standard_change`` says how), since such a policy changes what passes, not only how
+    it is reviewed.
     """
-    draws = draw_replications(rubric, reviewers, population, n=n, rng=rng, shares=shares)
+    draws = draw_replications(
+        rubric, reviewers, population, n=n, rng=rng, shares=shares, expert=expert
+    )
     if n_jobs == 1:
         outcomes = [evaluate(rubric, p, draws) for p in policies]
     else:
         outcomes = Parallel(n_jobs=n_jobs)(delayed(evaluate)(rubric, p, draws) for p in policies)
-    rows = [
-        {"policy": i, **p.describe(), **o.to_dict()}
-        for i, (p, o) in enumerate(zip(policies, outcomes, strict=True))
-    ]
+    said = _describe_scorer(expert)
+    rows = []
+    for i, (p, o) in enumerate(zip(policies, outcomes, strict=True)):
+        change = standard_change(p.pass_rule, rubric.pass_rule)
+        rows.append(
+            {
+                "policy": i,
+                **p.describe(),
+                **o.to_dict(),
+                "changes_standard": change is not None,
+                "standard_change": change,
+                "expert_model": said,
+            }
+        )
     table = pd.DataFrame(rows)
     table["pareto"] = pareto_front(table)
-    return table
-
-
-def pareto_front(
-    table: pd.DataFrame, *, accuracy: str = "accuracy", cost: str = "reviews_per_submission"
-) -> np.ndarray:
-    """True for policies no other policy beats on both accuracy (higher) and cost (lower)."""
-    a, c = table[accuracy].to_numpy(), table[cost].to_numpy()
-    better_or_equal = (a[None, :] >= a[:, None]) & (c[None, :] <= c[:, None])
-    strictly = (a[None, :] > a[:, None]) | (c[None, :] < c[:, None])
-    return ~(better_or_equal & strictly).any(axis=1)
+    return table if costs is None else add_costs(table, costs)
 
 
 def best_policy(
@@ -181,9 +195,22 @@ def best_policy(
     max_false_not_yet: float | None = None,
     max_third_review: float | None = None,
     max_reviews: float | None = None,
+    max_cost: float | None = None,
 ) -> PolicyChoice:
     """The most accurate policy meeting every constraint (cheapest among near-ties within
-    one Monte Carlo standard error), and a sentence saying why or why none qualifies."""
+    one Monte Carlo standard error), and a sentence saying why or why none qualifies.
+
+    "Cheapest" is in money when the table has ``cost_per_submission`` (a sweep with
+    ``costs``), in reviews otherwise; ``max_cost`` (money per submission) needs the money.
+    The sentence gives the cost in reviews and money, the expert model a policy relying
+    on an expert adjudicator was simulated with (``expert_model``), and says when the
+    policy's pass rule is not the rubric's (``changes_standard``).
+    """
+    money = "cost_per_submission" in table.columns
+    if max_cost is not None and not money:
+        raise ValueError(
+            "max_cost needs the money cost per submission: sweep(..., costs=ReviewCosts(reviewer=..., expert=...))"
+        )
     ok = np.ones(len(table), dtype=bool)
     said = []
     for col, limit, what in (
@@ -191,6 +218,7 @@ def best_policy(
         ("false_not_yet_rate", max_false_not_yet, "false not-yet"),
         ("third_review_rate", max_third_review, "third reviews"),
         ("reviews_per_submission", max_reviews, "reviews per submission"),
+        ("cost_per_submission", max_cost, "cost per submission"),
     ):
         if limit is not None:
             ok &= table[col].to_numpy() <= limit
@@ -205,23 +233,35 @@ def best_policy(
     cand = table[ok]
     top = cand["accuracy"].max()
     near = cand[cand["accuracy"] >= top - cand["mc_se"].max()]
-    pick = near.sort_values(["reviews_per_submission", "accuracy"], ascending=[True, False]).iloc[0]
+    cheap = (
+        ["cost_per_submission", "reviews_per_submission"] if money else ["reviews_per_submission"]
+    )
+    pick = near.sort_values([*cheap, "accuracy"], ascending=[True] * len(cheap) + [False]).iloc[0]
     label = f"{int(pick['reviewers'])} reviewer{'s' if pick['reviewers'] > 1 else ''}, {str(pick['resolution']).replace('_', ' ')}"
     if pick.get("min_total") is not None and not pd.isna(pick.get("min_total")):
         label += f", total >= {pick['min_total']:g}"
     if pick.get("min_level") is not None and not pd.isna(pick.get("min_level")):
         label += f", every criterion >= {pick['min_level']:g}"
+    expert_used = pick["resolution"] == "expert" or float(pick.get("read_behind") or 0) > 0
+    if not expert_used:
+        expert_said = ""
+    elif "expert_model" in pick.index:
+        expert_said = f"; it relies on an expert adjudicator (expert model: {pick['expert_model']})"
+    else:
+        expert_said = "; it relies on an expert adjudicator, simulated as always right unless an expert model is given"
     why = (
         f"policy {int(pick['policy'])} ({label}): accuracy {pick['accuracy']:.3f} at {pick['reviews_per_submission']:.2f} reviews per submission"
+        + (f" ({pick['cost_per_submission']:.2f} per submission in money)" if money else "")
         + (f", meeting {' and '.join(said)}" if said else "")
         + (
             f"; the cheapest of {len(near)} policies within one Monte Carlo SE of the best accuracy"
             if len(near) > 1
             else ""
         )
+        + expert_said
         + (
-            "; it relies on an expert adjudicator, simulated as always right unless an expert model is given"
-            if pick["resolution"] == "expert"
+            f"; it changes the standard (pass rule {pick['standard_change']}), not only the review procedure"
+            if bool(pick.get("changes_standard", False))
             else ""
         )
     )

@@ -22,18 +22,29 @@ _SHOWN = [
     "false_not_yet_rate",
     "third_review_rate",
     "reviews_per_submission",
+    "cost_per_submission",
     "pareto",
+    "pareto_cost",
+    "changes_standard",
     "recommended",
 ]
 
 
 def policy_report(
-    table: pd.DataFrame, *, why: str, source: str, title: str = "Review policies"
+    table: pd.DataFrame,
+    *,
+    why: str,
+    source: str,
+    title: str = "Review policies",
+    costs: str | None = None,
 ) -> HtmlReport:
     """A :func:`~calibrate.policy.sweep` and its :func:`~calibrate.policy.best_policy` as one
     HTML page: the recommendation (``why``) and where the reviewer model came from
-    (``source``), the frontier plot, the policies on the frontier in plain words, and every
-    policy's accuracy (with its Monte Carlo SE), error rates and cost.
+    (``source``), the expert model (column ``expert_model``), the frontier plot (and the
+    money frontier when the table has ``cost_per_submission``; ``costs`` says the prices),
+    the policies on the frontier in plain words, the policies that change the standard
+    (``changes_standard``), and every policy's accuracy (with its Monte Carlo SE), error
+    rates and cost.
 
     >>> import pandas as pd
     >>> t = pd.DataFrame({"policy": ["a", "b"], "accuracy": [0.9, 0.95], "mc_se": [0.002, 0.002],
@@ -51,6 +62,19 @@ def policy_report(
     page.paragraph(
         f"{len(table)} policies simulated; reviewers and submissions from {source}.", css="note"
     )
+    if "expert_model" in table.columns and len(table):
+        page.paragraph(
+            f"Expert adjudicator (expert resolution, read-behind): {table['expert_model'].iloc[0]}.",
+            css="note",
+        )
+    money = "cost_per_submission" in table.columns
+    if money:
+        page.paragraph(
+            "Money per submission from "
+            + (costs or "the prices given")
+            + "; a review by the expert is priced apart from a reviewer's.",
+            css="note",
+        )
     page.heading("In plain words")
     lines = [
         "Accuracy is the share of submissions whose final decision (pass / not yet) equals "
@@ -67,9 +91,29 @@ def policy_report(
             f"submission (false pass {r.false_pass_rate:.3f}, false not-yet {r.false_not_yet_rate:.3f})"
             for r in front.itertuples()
         ]
+    if money and "pareto_cost" in table.columns:
+        front = table[table["pareto_cost"].astype(bool)].sort_values("cost_per_submission")
+        lines += [
+            f"{r.policy}: accuracy {r.accuracy:.3f} at {r.cost_per_submission:.2f} per submission "
+            "in money (on the money frontier"
+            + ("" if r.pareto else ", not the reviews frontier: expert reviews are dearer")
+            + ")"
+            for r in front.itertuples()
+        ]
+    if "changes_standard" in table.columns:
+        changed = table[table["changes_standard"].astype(bool)]
+        lines += [
+            f"{r.policy} changes the standard (pass rule {r.standard_change}), not only the "
+            "review procedure: it moves what passes, which is the rubric's decision to make"
+            for r in changed.itertuples()
+        ]
     page.bullets(lines)
     page.heading("The frontier")
     page.figure(plot_policy_frontier(table), alt="accuracy against reviews per submission")
+    if money:
+        page.figure(
+            plot_policy_frontier(table, cost="money"), alt="accuracy against money per submission"
+        )
     page.heading("Every policy")
     page.table(table[[c for c in _SHOWN if c in table.columns]], digits=4)
     return page
