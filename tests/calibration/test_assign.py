@@ -41,12 +41,13 @@ def _sizes(n_cases: int, seed: int) -> list[tuple[int, int, int]]:
     rng = np.random.default_rng(seed)
     out = []
     for _ in range(n_cases):
-        n = int(rng.integers(1, 11))
-        out.append((int(rng.integers(1, 21)), n, int(rng.integers(1, n + 1))))
+        n, n_anchors = int(rng.integers(1, 11)), int(rng.integers(1, 21))
+        low = -(-n // n_anchors)  # the smallest k giving every reviewer an anchor
+        out.append((n_anchors, n, int(rng.integers(low, n + 1))))
     return out
 
 
-SIZES = _sizes(40, 20261204) + [(1, 1, 1), (1, 5, 5), (5, 5, 1), (3, 8, 2)]
+SIZES = _sizes(40, 20261204) + [(1, 1, 1), (1, 5, 5), (5, 5, 1), (4, 8, 2), (3, 8, 3)]
 
 
 @pytest.mark.parametrize(("n_anchors", "n_reviewers", "k"), SIZES, ids=str)
@@ -152,6 +153,13 @@ def test_the_same_seed_gives_the_same_assignment_and_others_differ():
             r"k \(reviewers per anchor\) must be between 1 and the 2 reviewers given; got 3",
         ),
         (["A1"], ["R1", "R2"], 0, ValueError, "must be between 1 and the 2 reviewers"),
+        (
+            ["A1", "A2"],
+            ["R1", "R2", "R3"],
+            1,
+            ValueError,
+            r"every reviewer needs at least one anchor: 2 anchors x k=1 give 2 places for 3 reviewers",
+        ),
         (["A1"], ["R1"], True, TypeError, "k must be an integer; got bool"),
         (["A1"], ["R1"], 1.0, TypeError, "k must be an integer; got float"),
         ([], ["R1"], 1, ValueError, "anchors must name at least one anchor to assign; got none"),
@@ -170,6 +178,7 @@ def test_the_same_seed_gives_the_same_assignment_and_others_differ():
     ids=[
         "k-above-n",
         "k-zero",
+        "reviewer-left-out",
         "k-bool",
         "k-float",
         "no-anchors",

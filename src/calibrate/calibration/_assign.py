@@ -76,7 +76,8 @@ def assign_anchors(
     reviewers : sequence of str
         The reviewers taking part, at least ``k``, no repeats.
     k : int
-        Reviewers per anchor, ``1 <= k <= len(reviewers)``.
+        Reviewers per anchor, ``1 <= k <= len(reviewers)``, and large enough that every
+        reviewer gets an anchor (``len(anchors) * k >= len(reviewers)``).
     rng : Generator, int or None
         The randomness (tie-breaks, the search's order, each reviewer's order): the same
         seed gives the same assignment.
@@ -88,7 +89,8 @@ def assign_anchors(
     Raises
     ------
     TypeError, ValueError
-        Ids that are not non-empty strings, repeated ids, no anchors, ``k`` out of range.
+        Ids that are not non-empty strings, repeated ids, no anchors, ``k`` out of range,
+        a reviewer left without an anchor.
 
     Notes
     -----
@@ -135,6 +137,11 @@ def assign_anchors(
             f"k (reviewers per anchor) must be between 1 and the {n} reviewers given; got {k}"
         )
     k = int(k)
+    if len(anchor_ids) * k < n:
+        raise ValueError(
+            f"every reviewer needs at least one anchor: {len(anchor_ids)} anchors x k={k} "
+            f"give {len(anchor_ids) * k} places for {n} reviewers; raise k or add anchors"
+        )
     gen = as_rng(rng)
     blocks = _greedy(len(anchor_ids), n, k, gen)
     _exchange(blocks, n, gen)
