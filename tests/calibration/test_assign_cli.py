@@ -240,3 +240,41 @@ def test_a_missing_store_or_rubric_is_named(tmp_path, store, capsys):
     ]
     code, _, err = run(argv, capsys)
     assert code == 1 and "nope" in err
+
+
+def test_anchors_without_a_stored_key_are_warned_about(store, capsys):
+    with Store.open(store) as s:
+        s.import_key(read_key(PILOT / "key.csv", load_rubric(RUBRIC)))
+    argv = base(
+        store,
+        "--round",
+        "C1",
+        "--anchors",
+        "A001,X9,A002",
+        "--reviewers",
+        "R001,R002",
+        "--k",
+        1,
+        "--seed",
+        1,
+    )
+    code, _, err = run(argv, capsys)
+    assert code == 0
+    assert "no answer key for anchors ['X9'] of rubric 'evidence-4level'" in err
+    code, _, err = run(
+        base(
+            store,
+            "--round",
+            "C2",
+            "--anchors",
+            "A001,A002",
+            "--reviewers",
+            "R001",
+            "--k",
+            1,
+            "--seed",
+            1,
+        ),
+        capsys,
+    )
+    assert code == 0 and "warning" not in err

@@ -6,10 +6,14 @@ from __future__ import annotations
 import argparse
 import secrets
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from calibrate.cli._main import UsageError, command
 from calibrate.cli._options import add_no_backup, add_round, add_rubric_id, add_store
 from calibrate.cli._output import Outcome, frame_text
+
+if TYPE_CHECKING:
+    from calibrate.store import Store
 
 
 def _assign_args(p: argparse.ArgumentParser) -> None:
@@ -104,6 +108,7 @@ def _assign(args: argparse.Namespace) -> Outcome:
                 raise UsageError(f"--n-anchors: {exc}") from None
         else:
             anchors = id_list(args.anchors, "submission")
+            notes += _unkeyed(store, args.rubric_id, anchors)
         try:
             assignment = assign_anchors(anchors, reviewers, args.k, rng=seed)
         except ValueError as exc:
@@ -126,3 +131,19 @@ def _assign(args: argparse.Namespace) -> Outcome:
     if args.format == "json":  # the rows are the contract; what happened goes to stderr
         notes.append(f"calibrate assign: round {args.round_id} {done}")
     return Outcome(rows, "\n".join(lines), stderr=notes)
+
+
+def _unkeyed(store: Store, rubric_id: str, anchors: list[str]) -> list[str]:
+    """Warnings for anchors the store holds no answer key for (their scores cannot be
+    compared with a key until one is imported)."""
+    try:
+        keyed = set(store.answer_key(rubric_id).anchors)
+    except ValueError:  # no key stored for the rubric yet
+        keyed = set()
+    missing = [a for a in anchors if a not in keyed]
+    if not missing:
+        return []
+    return [
+        f"warning: the store holds no answer key for anchors {missing} of rubric {rubric_id!r} "
+        "(import one before qualifying the round)"
+    ]
