@@ -1,6 +1,7 @@
 """Calibration rounds: each reviewer against the answer key, qualification, discussion."""
 
 from calibrate.calibration._anchors import AnchorCoverage, anchor_coverage, choose_anchors
+from calibrate.calibration._assign import AnchorAssignment, assign_anchors
 from calibrate.calibration._compare import compare_to_key, decision_agreement, keyed_scores
 from calibrate.calibration._discussion import anchor_detail, discussion_ranking, round_trends
 from calibrate.calibration._planning import QualificationPlan, qualification_plan, score_anchors
@@ -13,7 +14,9 @@ from calibrate.calibration._qualify import (
 )
 
 __all__ = [
+    "AnchorAssignment",
     "AnchorCoverage",
+    "assign_anchors",
     "anchor_coverage",
     "choose_anchors",
     "QualificationPlan",

@@ -27,6 +27,7 @@ COMMAND_MODULES = [
     "validate",
     "store",
     "round",
+    "assign",
     "plan",
     "serve",
     "policy",
@@ -141,7 +142,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 EXIT_INTERRUPTED = 130
 
 
+#: Two-word spellings of commands: ``calibrate round assign ...`` is ``calibrate assign ...``.
+#: (``round``'s first positional is its RATINGS file; a file named ``assign`` is given as
+#: ``./assign``.)
+ALIASES = {("round", "assign"): "assign"}
+
+
 def _run(argv: list[str]) -> int:
+    if tuple(argv[:2]) in ALIASES:
+        argv = [ALIASES[(argv[0], argv[1])], *argv[2:]]
     # ``calibrate NAME ...``: only NAME's module is imported (the others load the library's
     # plotting and statistics packages, seconds of imports a command does not need)
     first = argv[0] if argv and not argv[0].startswith("-") else None

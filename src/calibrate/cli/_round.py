@@ -41,7 +41,8 @@ def _round_args(p: argparse.ArgumentParser) -> None:
 
 @command(
     "round",
-    "Qualify each reviewer of a calibration round: agreement with the key, status and reasons.",
+    "Qualify each reviewer of a calibration round: agreement with the key, status and reasons. "
+    "(`calibrate round assign ...` assigns a round's anchors: see `calibrate assign`.)",
     _round_args,
 )
 def _round(args: argparse.Namespace) -> Outcome:

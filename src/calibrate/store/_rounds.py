@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -134,7 +134,128 @@ class RoundsMixin(RubricsMixin):
 
         return self._read(read)
 
+    def assign_anchors(
+        self,
+        rubric_id: str,
+        round_id: str,
+        assignment: Mapping[str, Sequence[str]],
+        *,
+        replace: bool = False,
+        version: str | None = None,
+    ) -> Literal["assigned", "unchanged", "replaced"]:
+        """Store which anchors each reviewer of a round scores, in order (one transaction).
+
+        ``assignment`` maps each reviewer id to its anchors in the order the reviewer sees
+        them (an :class:`~calibrate.calibration.AnchorAssignment` is one). The round is
+        created if needed; its anchors and reviewers (:meth:`round_assignment`) become
+        exactly the assignment's, so the entry form and the dashboard read it as before.
+
+        Returns ``"assigned"`` (the round had no per-reviewer assignment), ``"unchanged"``
+        (the same assignment again: nothing is written) or ``"replaced"``.
+
+        Raises
+        ------
+        ValueError
+            An empty assignment, a reviewer with no anchors or an anchor twice, ids that
+            are not text, a closed round, or a different assignment for a round that
+            already has ratings without ``replace=True`` (its scores were given under the
+            stored assignment; nothing is written).
+        """
+        rnd = text_id(round_id, "round_id")
+        orders = _checked_orders(assignment)
+
+        def write() -> Literal["assigned", "unchanged", "replaced"]:
+            rubric_pk = self._rubric_pk(rubric_id, version)
+            pks, status, _closed = self._intern_rounds(rubric_pk, np.array([rnd], dtype=object))
+            round_pk = int(pks[0])
+            stored = self._orders(round_pk)
+            if stored == orders:
+                return "unchanged"
+            if status[0] == "closed":
+                raise ValueError(
+                    f"round {rnd!r} of rubric {rubric_id!r} is closed; reopen it "
+                    "(Store.reopen_round) before assigning its anchors"
+                )
+            if stored:
+                n = self._c.execute(
+                    "SELECT count(*) FROM ratings WHERE rubric_pk = ? AND round_pk = ?",
+                    (rubric_pk, round_pk),
+                ).fetchone()[0]
+                if n and not replace:
+                    raise ValueError(
+                        f"round {rnd!r} of rubric {rubric_id!r} already has another assignment "
+                        f"and {n} ratings scored under it; give replace=True (--replace) to "
+                        "replace it (the ratings stay); nothing was written"
+                    )
+            revs = np.array(list(orders), dtype=object)
+            subs = np.array(sorted({a for v in orders.values() for a in v}), dtype=object)
+            rev_pk = dict(
+                zip(
+                    revs,
+                    self._intern("reviewers", "reviewer_pk", "reviewer_id", revs).tolist(),
+                    strict=True,
+                )
+            )
+            sub_pk = dict(
+                zip(
+                    subs,
+                    self._intern("submissions", "submission_pk", "submission_id", subs).tolist(),
+                    strict=True,
+                )
+            )
+            for table in ("anchor_assignments", "round_anchors", "round_reviewers"):
+                self._c.execute(f"DELETE FROM {table} WHERE round_pk = ?", (round_pk,))
+            self._c.executemany(
+                "INSERT INTO anchor_assignments VALUES (?, ?, ?, ?)",
+                [
+                    (round_pk, rev_pk[r], i, sub_pk[a])
+                    for r, given in orders.items()
+                    for i, a in enumerate(given)
+                ],
+            )
+            self._c.executemany(
+                "INSERT INTO round_anchors VALUES (?, ?)", [(round_pk, v) for v in sub_pk.values()]
+            )
+            self._c.executemany(
+                "INSERT INTO round_reviewers VALUES (?, ?)",
+                [(round_pk, v) for v in rev_pk.values()],
+            )
+            return "replaced" if stored else "assigned"
+
+        return self._write(write, f"assign the anchors of round {rnd!r}")
+
+    def anchor_assignment(
+        self, rubric_id: str, round_id: str, *, version: str | None = None
+    ) -> dict[str, list[str]]:
+        """Each reviewer's anchors in a round, in order (reviewers sorted); empty if the
+        round has no per-reviewer assignment (:meth:`assign_anchors`)."""
+
+        def read() -> dict[str, list[str]]:
+            rubric_pk = self._rubric_pk(rubric_id, version)
+            row = self._c.execute(
+                "SELECT round_pk FROM rounds WHERE rubric_pk = ? AND round_id = ?",
+                (rubric_pk, round_id),
+            ).fetchone()
+            if row is None:
+                raise ValueError(
+                    f"round_id must be a round of rubric {rubric_id!r} in the store; got {round_id!r}"
+                )
+            return {r: list(v) for r, v in self._orders(int(row[0])).items()}
+
+        return self._read(read)
+
     # ---- internals ---------------------------------------------------------------
+    def _orders(self, round_pk: int) -> dict[str, tuple[str, ...]]:
+        orders: dict[str, list[str]] = {}
+        for rev, sub in self._c.execute(
+            "SELECT r.reviewer_id, s.submission_id FROM anchor_assignments x "
+            "JOIN reviewers r USING (reviewer_pk) JOIN submissions s USING (submission_pk) "
+            "WHERE x.round_pk = ? ORDER BY r.reviewer_id, x.position",
+            (round_pk,),
+        ):
+            orders.setdefault(rev, []).append(sub)
+        return {r: tuple(v) for r, v in orders.items()}
+
     def _intern_rounds(
         self, rubric_pk: int, names: np.ndarray
     ) -> tuple[np.ndarray, list[str], list[str | None]]:
@@ -178,3 +299,31 @@ class RoundsMixin(RubricsMixin):
                 )
 
         self._write(write, f"set round {round_id!r} {status}")
+
+
+def _checked_orders(assignment: Mapping[str, Sequence[str]]) -> dict[str, tuple[str, ...]]:
+    """The assignment as ``{reviewer: anchors in order}`` sorted by reviewer, every problem
+    named at once."""
+    if not isinstance(assignment, Mapping):
+        raise TypeError(
+            "assignment must map each reviewer id to its anchors in order; "
+            f"got {type(assignment).__name__}"
+        )
+    if not assignment:
+        raise ValueError("assignment must give at least one reviewer anchors; got none")
+    problems, orders = [], {}
+    for reviewer, given in assignment.items():
+        rev = text_id(reviewer, "assignment reviewer ids")
+        if isinstance(given, str) or not isinstance(given, Sequence):
+            problems.append(f"reviewer {rev!r}: anchors must be a sequence of ids, got {given!r}")
+            continue
+        subs = tuple(text_id(a, "anchors") for a in given)
+        if not subs:
+            problems.append(f"reviewer {rev!r} has no anchors")
+        twice = sorted({a for a in subs if subs.count(a) > 1})
+        if twice:
+            problems.append(f"reviewer {rev!r} is given {twice} more than once")
+        orders[rev] = subs
+    if problems:
+        raise ValueError("assignment refused: " + "; ".join(problems))
+    return dict(sorted(orders.items()))

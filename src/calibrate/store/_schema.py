@@ -229,9 +229,23 @@ _V3 = (
     )""",
 )
 
+# Version 4: the anchors each reviewer of a round scores, in the order they see them
+# (``calibrate round assign``, :meth:`Store.assign_anchors`). ``round_anchors`` and
+# ``round_reviewers`` keep listing the round's anchors and reviewers for their readers.
+_V4 = (
+    """CREATE TABLE anchor_assignments (
+        round_pk      INTEGER NOT NULL REFERENCES rounds,
+        reviewer_pk   INTEGER NOT NULL REFERENCES reviewers,
+        position      INTEGER NOT NULL,   -- in the reviewer's order, from 0
+        submission_pk INTEGER NOT NULL REFERENCES submissions,
+        PRIMARY KEY (round_pk, reviewer_pk, position),
+        UNIQUE (round_pk, reviewer_pk, submission_pk)
+    ) WITHOUT ROWID""",
+)
+
 #: ``MIGRATIONS[k]`` holds the statements taking a store from version ``k`` to ``k + 1``
 #: (version 0 is an empty file).
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3)
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4)
 
 #: The schema version this calibrate writes; it reads every version up to this one.
 SCHEMA_VERSION = len(MIGRATIONS)
