@@ -61,6 +61,8 @@ def _severity(args: argparse.Namespace) -> Outcome:
             "n",
             "severity",
             "se",
+            "ci_low",
+            "ci_high",
             "se_joint",
             "infit",
             "outfit",

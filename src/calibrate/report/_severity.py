@@ -52,8 +52,9 @@ def severity_report(
     mfrm = summary.rasch
     sep = mfrm.separation_.loc["reviewers"]
     z = float(norm.ppf(0.5 + confidence_level / 2))
-    rows["ci_low"] = rows["severity"] - z * rows["se"]
-    rows["ci_high"] = rows["severity"] + z * rows["se"]
+    if confidence_level != 0.95 or "ci_low" not in rows.columns:
+        rows["ci_low"] = rows["severity"] - z * rows["se"]
+        rows["ci_high"] = rows["severity"] + z * rows["se"]
     page = HtmlReport(title)
     page.paragraph(
         f"Many-facet Rasch model ({mfrm.model.replace('_', ' ')}, {summary.estimator.upper()}), "

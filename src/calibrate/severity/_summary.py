@@ -17,6 +17,9 @@ if TYPE_CHECKING:
 
 __all__ = ["SeveritySummary", "severity_summary"]
 
+#: The normal quantile of a 95% interval.
+_Z95 = 1.959963984540054
+
 #: The columns of :attr:`SeveritySummary.bias`.
 BIAS_COLUMNS = ["reviewer_id", "criterion_id", "n", "bias", "se", "t"]
 
@@ -29,7 +32,7 @@ class SeveritySummary:
     ----------
     rasch, dawid_skene : the fitted models, for everything the table leaves out.
     reviewers : one row per reviewer, harshest first: the Rasch columns (``severity``,
-        ``se``, ``infit``, ``outfit``, fair and observed averages, ...), ``accuracy``
+        ``se``, ``ci_low`` and ``ci_high`` (severity +- 1.96 se), ``infit``, ``outfit``, fair and observed averages, ...), ``accuracy``
         (P(score = true level), averaged over criteria) and ``mean_shift`` from Dawid-Skene,
         and ``bias_criteria``, the criteria on which the reviewer's bias has |t| >= ``bias_t``.
     bias : the reviewer x criterion biases with |t| >= ``bias_t``.
@@ -93,6 +96,9 @@ def severity_summary(
         rows["reviewer_id"].map(flagged).apply(lambda v: v if isinstance(v, list) else [])
     )
     rows["estimator"] = estimator
+    # the normal 95% interval of each severity from its SE, beside the estimate
+    rows["ci_low"] = rows["severity"] - _Z95 * rows["se"]
+    rows["ci_high"] = rows["severity"] + _Z95 * rows["se"]
     rows = rows.sort_values("severity", ascending=False).reset_index(drop=True)
     return SeveritySummary(
         rasch=rasch,
