@@ -99,7 +99,7 @@ def revision_maps(new: Rubric, old: Rubric) -> Revision:
             not_carried[cid] = "retired"
     new_to_old = {v: k for k, v in criteria.items()}
     levels: dict[str, dict[int, int]] = {}
-    for new_id, scores in rep.levels.items():
+    for new_id in rep.levels:
         if new_id in new.criterion_ids and new_id not in new_to_old:
             problem(
                 f"replaces.levels.{new_id}",
