@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from calibrate._problems import DataProblemError, Problem
+from calibrate._problems import DataProblemError, Problem, RubricError
 from calibrate.cli._inputs import load_inputs, page_inputs, pseudonymizer_from, select_ratings
 from calibrate.cli._main import UsageError, command
 from calibrate.cli._options import (
@@ -77,8 +77,20 @@ def _configure(p: argparse.ArgumentParser) -> None:
         "--by",
         default="criterion",
         metavar="KEYS",
-        help="breakdowns, comma-separated: criterion, round, pair (reviewer pairs, Cohen's kappa) "
+        help="breakdowns, comma-separated: criterion, round, pair (reviewer pairs, Cohen's kappa), "
+        "rubric_version (rows per rubric version and the difference newest minus older with a "
+        "bootstrap interval; the file's rubric_version column, as calibrate export writes it, "
+        "with --rubric the newest version and --older-rubric the others) "
         "or overall (default: criterion)",
+    )
+    p.add_argument(
+        "--older-rubric",
+        action="append",
+        default=[],
+        metavar="RUBRIC",
+        help="an older version of --rubric (repeat for each) whose ratings the file's "
+        "rubric_version column names: they are read under the newest version through its "
+        "replaces (criteria carried over; the others are left out, with a note)",
     )
     p.add_argument(
         "--coefficients",
@@ -118,9 +130,10 @@ def _configure(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--bootstrap",
         type=int,
-        default=0,
+        default=None,
         metavar="N",
-        help="bootstrap resamples of submissions per row (default 0: analytic intervals)",
+        help="bootstrap resamples of submissions per row (default 0: analytic intervals; "
+        "1000 with --by rubric_version, for the interval of the difference)",
     )
     p.add_argument(
         "--method",
@@ -296,8 +309,19 @@ def _check_args(args: argparse.Namespace) -> None:
     bad = [b for b in _split(args.by) if b not in (*BREAKDOWNS, "overall")]
     if bad:
         raise UsageError(
-            f"--by takes criterion, round, pair or overall (comma-separated); got {', '.join(bad)}"
+            "--by takes criterion, round, pair, rubric_version or overall (comma-separated); "
+            f"got {', '.join(bad)}"
         )
+    versioned = "rubric_version" in _split(args.by) or bool(args.older_rubric)
+    if versioned and args.rubric is None:
+        raise UsageError(
+            "--by rubric_version and --older-rubric need --rubric (the newest version): each "
+            "version's rubric says how its ratings read under the newest"
+        )
+    if versioned and args.wide:
+        raise UsageError("--by rubric_version reads a long ratings file; drop --wide")
+    if args.bootstrap is None:
+        args.bootstrap = 1000 if "rubric_version" in _split(args.by) else 0
     known = (*COEFFICIENTS, *CLASSIFICATION_METHODS)
     bad = [c for c in _split(args.coefficients) if c not in (*known, "all")]
     if bad:
@@ -342,6 +366,23 @@ def _check_args(args: argparse.Namespace) -> None:
         raise UsageError(f"--min-pair-units must be at least 1; got {args.min_pair_units}")
 
 
+def _versioned(args: argparse.Namespace) -> Any:
+    """The ratings of every rubric version in the file, under the newest (--rubric)."""
+    from calibrate.io import read_versioned_ratings
+    from calibrate.rubric import load_rubric
+
+    rubrics: list[Any] = []
+    problems: list[Problem] = []
+    for path in [args.rubric, *args.older_rubric]:
+        try:
+            rubrics.append(load_rubric(path))
+        except RubricError as exc:
+            problems += exc.problems
+    if problems:
+        raise RubricError(problems)
+    return read_versioned_ratings(args.ratings, rubrics, sheet=args.sheet)
+
+
 @command(
     "reliability",
     "Inter-rater reliability per criterion, round and reviewer pair, and of the pass decision, "
@@ -352,7 +393,12 @@ def _reliability(args: argparse.Namespace) -> Outcome:
     from calibrate.reliability import reliability_table
 
     _check_args(args)
-    if args.rubric is not None:
+    notes_versions: list[str] = []
+    if args.rubric is not None and ("rubric_version" in _split(args.by) or args.older_rubric):
+        combined = _versioned(args)
+        table, decision = combined.ratings, not args.no_decision
+        notes_versions = combined.notes()
+    elif args.rubric is not None:
         args.key = None
         _, table, _ = load_inputs(args)
         decision = not args.no_decision
@@ -400,6 +446,7 @@ def _reliability(args: argparse.Namespace) -> Outcome:
         c
         for c in (
             "criterion_id",
+            "rubric_version",
             "round_id",
             "reviewer_a",
             "reviewer_b",
@@ -426,7 +473,14 @@ def _reliability(args: argparse.Namespace) -> Outcome:
     notes = rows.loc[rows["note"].astype(bool), ["coefficient", "level", "criterion_id", "note"]]
     what = (
         f"Reliability of {len(table)} ratings by {', '.join(by) or 'overall'}; "
-        f"{args.confidence_level:.0%} {how}."
+        f"{args.confidence_level:.0%} {how}"
+        + (
+            "; rows 'NEW - OLD' are the difference between rubric versions, with the percentile "
+            "interval of the differences of the versions' bootstrap estimates (each version's "
+            "submissions resampled on their own)."
+            if "rubric_version" in by
+            else "."
+        )
     )
     page = None
     if args.html:
@@ -454,6 +508,7 @@ def _reliability(args: argparse.Namespace) -> Outcome:
             "Bands: " + "; ".join(sorted({str(s) for s in rows["band_source"].dropna()})),
         ]
         + (["Notes:\n" + frame_text(notes, max_rows=60)] if len(notes) else [])
+        + (["Rubric versions:\n" + "\n".join(notes_versions)] if notes_versions else [])
         + ([f"HTML report: {page}"] if page is not None else [])
     )
     return Outcome(payload, text)
