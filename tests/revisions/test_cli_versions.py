@@ -87,3 +87,27 @@ def test_usage_errors(tmp_path, capsys):
     argv = ["reliability", str(ratings), "--rubric", str(paths["2.0"]), "--by", "rubric_version"]
     assert main(argv) != 0
     assert "versions given: 2.0" in (lambda c: c.out + c.err)(capsys.readouterr())
+
+
+def test_severity_and_drift_read_the_versions_as_the_unsplit_program(tmp_path, capsys):
+    ratings, paths, _ = _files(tmp_path)
+    table, _, program = split_program(0)
+    unsplit = tmp_path / "unsplit.csv"
+    ratings_to_records(table).to_csv(unsplit, index=False)
+    key = tmp_path / "key.csv"
+    program.key.to_csv(key, index=False)
+    original = tmp_path / "rubric.yaml"
+    original.write_text(rubric_to_yaml(table.rubric), encoding="utf-8")
+    out = {}
+    for cmd in ("severity", "drift"):
+        for name, argv in (
+            (
+                "split",
+                [str(ratings), "--rubric", str(paths["2.0"]), "--older-rubric", str(paths["1.0"])],
+            ),
+            ("unsplit", [str(unsplit), "--rubric", str(original)]),
+        ):
+            assert main([cmd, *argv, "--key", str(key), "--format", "json"]) == 0
+            out[cmd, name] = json.loads(capsys.readouterr().out)
+    assert out["severity", "split"] == out["severity", "unsplit"]
+    assert out["drift", "split"] == out["drift", "unsplit"]

@@ -9,12 +9,19 @@ from typing import Any
 
 import numpy as np
 
-from calibrate._problems import DataProblemError, Problem, RubricError
-from calibrate.cli._inputs import load_inputs, page_inputs, pseudonymizer_from, select_ratings
+from calibrate._problems import DataProblemError, Problem
+from calibrate.cli._inputs import (
+    load_inputs,
+    load_versioned,
+    page_inputs,
+    pseudonymizer_from,
+    select_ratings,
+)
 from calibrate.cli._main import UsageError, command
 from calibrate.cli._options import (
     add_html,
     add_kind,
+    add_older_rubric,
     add_pseudonymize,
     add_ratings_file,
     add_rubric,
@@ -83,15 +90,7 @@ def _configure(p: argparse.ArgumentParser) -> None:
         "with --rubric the newest version and --older-rubric the others) "
         "or overall (default: criterion)",
     )
-    p.add_argument(
-        "--older-rubric",
-        action="append",
-        default=[],
-        metavar="RUBRIC",
-        help="an older version of --rubric (repeat for each) whose ratings the file's "
-        "rubric_version column names: they are read under the newest version through its "
-        "replaces (criteria carried over; the others are left out, with a note)",
-    )
+    add_older_rubric(p)
     p.add_argument(
         "--coefficients",
         metavar="NAMES",
@@ -366,23 +365,6 @@ def _check_args(args: argparse.Namespace) -> None:
         raise UsageError(f"--min-pair-units must be at least 1; got {args.min_pair_units}")
 
 
-def _versioned(args: argparse.Namespace) -> Any:
-    """The ratings of every rubric version in the file, under the newest (--rubric)."""
-    from calibrate.io import read_versioned_ratings
-    from calibrate.rubric import load_rubric
-
-    rubrics: list[Any] = []
-    problems: list[Problem] = []
-    for path in [args.rubric, *args.older_rubric]:
-        try:
-            rubrics.append(load_rubric(path))
-        except RubricError as exc:
-            problems += exc.problems
-    if problems:
-        raise RubricError(problems)
-    return read_versioned_ratings(args.ratings, rubrics, sheet=args.sheet)
-
-
 @command(
     "reliability",
     "Inter-rater reliability per criterion, round and reviewer pair, and of the pass decision, "
@@ -395,7 +377,7 @@ def _reliability(args: argparse.Namespace) -> Outcome:
     _check_args(args)
     notes_versions: list[str] = []
     if args.rubric is not None and ("rubric_version" in _split(args.by) or args.older_rubric):
-        combined = _versioned(args)
+        combined = load_versioned(args)
         table, decision = combined.ratings, not args.no_decision
         notes_versions = combined.notes()
     elif args.rubric is not None:
