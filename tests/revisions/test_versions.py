@@ -253,3 +253,18 @@ def test_store_reads_every_version_under_the_newest(tmp_path):
 
     assert rows(both.ratings.frame) == rows(table.frame)
     assert set(live.ratings.frame["kind"].astype(str)) == {"live"}
+
+
+def test_the_store_refuses_a_revision_that_does_not_fit_the_stored_version(tmp_path):
+    from calibrate.store import Store
+
+    old = _rubric("1.0", ["plan", "talk"])
+    bad = _rubric("2.0", ["plan", "talk"], '{version: "1.0", criteria: {planing: plan}}')
+    good = _rubric("2.0", ["plan", "talk"], '{version: "1.0"}')
+    with Store.open(tmp_path / "s.db") as store:
+        store.add_rubric(old)
+        with pytest.raises(RubricError) as err:
+            store.add_rubric(bad)
+        assert [p.field for p in err.value.problems] == ["replaces.criteria.planing"]
+        assert store.rubrics()["version"].tolist() == ["1.0"]  # nothing written
+        assert store.add_rubric(good) is True
