@@ -109,3 +109,25 @@ def test_difference_interval_covers_the_population_difference():
     rate = float(np.mean(covered))
     # binomial SE at 95% over 200 seeds is 1.5%: 90-99% is more than 3 SE either side
     assert 0.90 <= rate <= 0.99, rate
+
+
+def test_a_changed_criterion_is_analysed_in_its_version_without_a_difference():
+    from ._split import RENAMED, split_program
+
+    _, (old, new), _ = split_program(0)
+    data = new.rubric.model_dump(mode="json")
+    data["replaces"] = {"version": "1.0", "criteria": {RENAMED[0]: None}}
+    changed = Rubric.model_validate(data)
+    both = combine_versions([old, RatingsTable(new.frame, changed)])
+    assert both.dropped[["rubric_version", "criterion_id"]].values.tolist() == [["1.0", RENAMED[0]]]
+    rows = reliability_table(
+        both, by=("criterion", "rubric_version"), coefficients="krippendorff_alpha",
+        bootstrap=50, rng=0, decision=False,
+    )  # fmt: skip
+    keyed = rows.set_index(["criterion_id", "rubric_version"])
+    own = keyed.loc[(RENAMED[0], "1.0")]
+    assert "analysed within version 1.0 only" in own["note"]
+    alone = krippendorff_alpha(old.select(criterion=RENAMED[0]), level="ordinal").estimate
+    assert own["estimate"] == pytest.approx(alone, abs=1e-12)
+    diffs = rows.loc[rows["rubric_version"] == "2.0 - 1.0", "criterion_id"].tolist()
+    assert sorted(diffs) == ["overview", "reflection"]  # none for the changed criterion

@@ -376,23 +376,39 @@ def _reliability(args: argparse.Namespace) -> Outcome:
 
     _check_args(args)
     notes_versions: list[str] = []
-    if args.rubric is not None and ("rubric_version" in _split(args.by) or args.older_rubric):
-        combined = load_versioned(args)
-        table, decision = combined.ratings, not args.no_decision
-        notes_versions = combined.notes()
-    elif args.rubric is not None:
-        args.key = None
-        _, table, _ = load_inputs(args)
-        decision = not args.no_decision
-    else:
-        table = read_ratings_without_rubric(
-            args.ratings, sheet=args.sheet, level=args.level, order=args.order
-        )
-        decision = False
+    combined: Any = None
     hider = pseudonymizer_from(args)
-    if hider is not None:
-        table = hider.table(table)
-    table = select_ratings(table, kind=args.kind)
+    if args.rubric is not None and ("rubric_version" in _split(args.by) or args.older_rubric):
+        from calibrate.ratings import combine_versions
+
+        # hide and select each version's own table, then combine: the criteria left out
+        # of the combined table are analysed on their version's table (hidden alike)
+        parts = list(load_versioned(args).tables.values())
+        if hider is not None:
+            parts = [hider.table(t) for t in parts]
+        if args.kind != "all":
+            parts = [
+                t.select(kind=args.kind) if t.frame["kind"].notna().any() else t for t in parts
+            ]
+        combined = combine_versions(parts)
+        table = select_ratings(combined.ratings, kind="all")  # nothing left: a usage error
+        decision = not args.no_decision
+        notes_versions = combined.notes()
+        if "rubric_version" not in _split(args.by):
+            combined = None
+    else:
+        if args.rubric is not None:
+            args.key = None
+            _, table, _ = load_inputs(args)
+            decision = not args.no_decision
+        else:
+            table = read_ratings_without_rubric(
+                args.ratings, sheet=args.sheet, level=args.level, order=args.order
+            )
+            decision = False
+        if hider is not None:
+            table = hider.table(table)
+        table = select_ratings(table, kind=args.kind)
     by = tuple(b for b in _split(args.by) if b != "overall")
     coefficients = _split(args.coefficients) or None
     if coefficients is not None and "all" in coefficients:
@@ -402,7 +418,7 @@ def _reliability(args: argparse.Namespace) -> Outcome:
     weights = _weights(args.weights, table)
     try:
         rows = reliability_table(
-            table,
+            table if combined is None else combined,
             level=args.level,
             by=by,
             coefficients=coefficients,
@@ -478,7 +494,7 @@ def _reliability(args: argparse.Namespace) -> Outcome:
     text = "\n\n".join(
         [
             what,
-            frame_text(rows[shown], max_rows=200),
+            frame_text(rows[shown].fillna({"band": ""}), max_rows=200),
             *(
                 [
                     "Pass decision, classification accuracy and consistency of the total cut "

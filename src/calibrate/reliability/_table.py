@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from calibrate._checks import check_choice, check_confidence_level
-from calibrate.ratings import VERSION_COLUMN, RatingsTable, compact
+from calibrate.ratings import VERSION_COLUMN, RatingsTable, VersionedRatings, compact
 from calibrate.reliability._bands import interpretation_band
 from calibrate.reliability._bootstrap import BOOTSTRAP_METHODS, COEFFICIENTS, bootstrap
 from calibrate.reliability._classification import CLASSIFICATION_METHODS
@@ -310,7 +310,7 @@ def _check_icc_forms(icc_forms: object) -> tuple[str, ...] | None:
 
 
 def reliability_table(
-    ratings: RatingsTable,
+    ratings: RatingsTable | VersionedRatings,
     rubric: Rubric | None = None,
     *,
     level: Level | None = None,
@@ -330,9 +330,13 @@ def reliability_table(
 
     Parameters
     ----------
-    ratings : RatingsTable
+    ratings : RatingsTable or VersionedRatings
         A unit is a submission in a round: the same anchor scored in two calibration
-        rounds is two units.
+        rounds is two units. A :class:`~calibrate.ratings.VersionedRatings` (from
+        :func:`~calibrate.ratings.combine_versions`) is read as its combined table; with
+        ``by`` 'rubric_version' and 'criterion' the criteria it left out (changed or
+        retired in a revision) get rows in their own version too, on that version's
+        ratings and rubric, with a note and no difference.
     rubric : Rubric, optional
         Whose pass rule gives the decision rows (default: the table's rubric).
     level : {'nominal', 'ordinal', 'interval', 'ratio'}, optional
@@ -471,10 +475,12 @@ def reliability_table(
     gen = np.random.default_rng(rng)
     compute = _Computer(int(bootstrap), meth, cl, gen, progress)
     options = (keys, wanted, families, forms, cl, min_pair_units, decision)
+    versioned = ratings if isinstance(ratings, VersionedRatings) else None
+    table = ratings.ratings if isinstance(ratings, VersionedRatings) else ratings
     if "rubric_version" in keys:
-        rows = _version_rows(ratings, rubric, lvl, compute, options)
+        rows = _version_rows(table, rubric, lvl, compute, options, versioned)
     else:
-        rows = _rows(ratings, rubric, lvl, compute, options)
+        rows = _rows(table, rubric, lvl, compute, options)
     classified = any(r["coefficient"] in CLASSIFICATION_METHODS for r in rows)
     columns = [
         c
@@ -547,6 +553,7 @@ def _version_rows(
     lvl: str,
     compute: _Computer,
     options: tuple[Any, ...],
+    versioned: VersionedRatings | None,
 ) -> list[dict[str, Any]]:
     """Rows per rubric version, then the differences newest minus each older version.
 
@@ -576,15 +583,44 @@ def _version_rows(
             ratings.source,
         )
         per[v] = [r | {VERSION_COLUMN: v} for r in _rows(part, rubric, lvl, compute, options)]
+        if versioned is not None and "criterion" in options[0]:
+            per[v] += _not_carried_rows(versioned, v, lvl, compute, options)
     rows = [r for v in versions for r in per[v]]
     newest = versions[-1]
     by_key = {tuple(r.get(k) for k in _MATCH): r for r in per[newest]}
     for v in versions[:-1]:
         for old in per[v]:
             new = by_key.get(tuple(old.get(k) for k in _MATCH))
-            if new is not None and old["coefficient"] not in CLASSIFICATION_METHODS:
+            if (
+                new is not None
+                and old["coefficient"] not in CLASSIFICATION_METHODS
+                and not old.get("_not_carried")
+            ):
                 rows.append(_difference(new, old, f"{newest} - {v}", compute))
     return rows
+
+
+def _not_carried_rows(
+    versioned: VersionedRatings,
+    version: str,
+    lvl: str,
+    compute: _Computer,
+    options: tuple[Any, ...],
+) -> list[dict[str, Any]]:
+    """Rows of the criteria of ``version`` that were not carried over to the newest, on
+    that version's own ratings and rubric (no difference: they are not comparable)."""
+    out: list[dict[str, Any]] = []
+    dropped = versioned.dropped
+    for r in dropped.loc[dropped[VERSION_COLUMN] == version].itertuples():
+        part = versioned.tables[version].select(criterion=str(r.criterion_id))
+        if len(part) == 0:
+            continue
+        note = f"{r.reason}: this criterion is analysed within version {version} only"
+        own = (*options[:6], False)  # no decision rows: the version's own are above
+        for row in _rows(part, None, lvl, compute, own):
+            row["note"] = "; ".join(x for x in (row["note"], note) if x)
+            out.append(row | {VERSION_COLUMN: version, "_not_carried": True})
+    return out
 
 
 def _difference(
