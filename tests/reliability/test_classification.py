@@ -48,7 +48,9 @@ from calibrate.rubric import load_rubric
 from calibrate.synth import SynthSpec, generate
 
 #: TABLE_COLUMNS without the round and pair keys (present only with those breakdowns)
-BASE = [c for c in TABLE_COLUMNS if c not in ("round_id", "reviewer_a", "reviewer_b")]
+BASE = [
+    c for c in TABLE_COLUMNS if c not in ("round_id", "reviewer_a", "reviewer_b", "rubric_version")
+]
 
 DATA = Path(__file__).parent / "data" / "classification"
 EXPECTED = json.loads((DATA / "expected.json").read_text())

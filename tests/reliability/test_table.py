@@ -83,7 +83,11 @@ def hand(tmp_path, evidence_rubric):
 
 # ---- shape -------------------------------------------------------------------------------
 def test_columns_and_rows(table, live) -> None:
-    keyless = [c for c in TABLE_COLUMNS if c not in ("round_id", "reviewer_a", "reviewer_b")]
+    keyless = [
+        c
+        for c in TABLE_COLUMNS
+        if c not in ("round_id", "reviewer_a", "reviewer_b", "rubric_version")
+    ]
     assert list(table.columns) == keyless
     criteria = [*live.rubric.criterion_ids, "decision"]
     assert list(dict.fromkeys(table["criterion_id"])) == criteria
@@ -374,7 +378,7 @@ def test_band_sources_are_named() -> None:
         ),
         (
             {"by": "criterion,reviewer"},
-            "by must be one of 'criterion', 'round', 'pair'; got 'reviewer'",
+            "by must be one of 'criterion', 'round', 'pair', 'rubric_version'; got 'reviewer'",
         ),
         ({"coefficients": ["alpha"]}, "coefficients must be one of 'krippendorff_alpha'"),
         ({"bootstrap": -5}, "bootstrap must be a number of resamples >= 0; got -5"),

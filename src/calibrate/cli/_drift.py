@@ -9,12 +9,19 @@ import pandas as pd
 
 from calibrate.cli._inputs import load_inputs, page_inputs, pseudonymizer_from
 from calibrate.cli._main import UsageError, command
-from calibrate.cli._options import add_html, add_pseudonymize, add_seed, ratings_args
+from calibrate.cli._options import (
+    add_html,
+    add_older_rubric,
+    add_pseudonymize,
+    add_seed,
+    ratings_args,
+)
 from calibrate.cli._output import Outcome, frame_text
 
 
 def _configure(p: argparse.ArgumentParser) -> None:
     ratings_args(p)
+    add_older_rubric(p)
     p.add_argument(
         "--false-alarm-rate",
         type=float,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from calibrate._problems import Problem, RatingsError
+from calibrate._problems import Problem, RatingsError, RubricError
 from calibrate.cli._output import UsageError
 from calibrate.io import (
     ProfileRead,
@@ -15,7 +15,7 @@ from calibrate.io import (
     read_ratings,
     read_wide,
 )
-from calibrate.ratings import AnswerKey, RatingsTable
+from calibrate.ratings import AnswerKey, RatingsTable, VersionedRatings
 from calibrate.rubric import Rubric, load_rubric
 
 if TYPE_CHECKING:
@@ -81,8 +81,41 @@ def load_profile_inputs(
     return rubric, read, key
 
 
+def load_versioned(args: argparse.Namespace) -> VersionedRatings:
+    """The ratings of every rubric version in ``args.ratings`` under the newest
+    (``--rubric``), the older versions' rubrics from ``--older-rubric``; every problem of
+    the rubric files, then of the ratings, at once."""
+    from calibrate.io import read_versioned_ratings
+
+    rubrics: list[Rubric] = []
+    problems: list[Problem] = []
+    for path in [args.rubric, *getattr(args, "older_rubric", [])]:
+        try:
+            rubrics.append(load_rubric(path))
+        except RubricError as exc:
+            problems += exc.problems
+    if problems:
+        raise RubricError(problems)
+    return read_versioned_ratings(args.ratings, rubrics, sheet=args.sheet)
+
+
 def load_inputs(args: argparse.Namespace) -> tuple[Rubric, RatingsTable, AnswerKey | None]:
-    """Rubric, ratings and key from the arguments; every problem of all three at once."""
+    """Rubric, ratings and key from the arguments; every problem of all three at once.
+
+    With ``--older-rubric``, the file's ``rubric_version`` column names each row's version
+    and the ratings are read under the newest (:func:`load_versioned`); the key is read
+    against the newest rubric.
+    """
+    if getattr(args, "older_rubric", None):
+        if getattr(args, "wide", False) or profile_of(args) is not None:
+            raise UsageError("--older-rubric reads a long ratings file; drop --wide / --profile")
+        versioned = load_versioned(args).ratings
+        key = (
+            read_key(args.key, versioned.rubric, ratings=versioned)
+            if getattr(args, "key", None)
+            else None
+        )
+        return versioned.rubric, versioned, key
     profile = profile_of(args)
     if profile is not None and not (profile == "wide" and not hasattr(args, "dry_run")):
         rubric, read, key = load_profile_inputs(args, profile)

@@ -98,6 +98,22 @@ def ratings_args(p: argparse.ArgumentParser) -> None:
     add_sheet(p)
 
 
+def add_older_rubric(p: argparse.ArgumentParser, *, help: str | None = None) -> None:
+    """``--older-rubric RUBRIC`` (repeatable): older versions of ``--rubric`` whose ratings
+    the file's ``rubric_version`` column names (see :func:`calibrate.cli._inputs.load_versioned`)."""
+    p.add_argument(
+        "--older-rubric",
+        action="append",
+        default=[],
+        metavar="RUBRIC",
+        help=help
+        or "an older version of --rubric (repeat for each) whose ratings the file's "
+        "rubric_version column names (as calibrate export writes it): they are read under "
+        "the newest version through its replaces (criteria carried over, renamed and "
+        "rescored; the others are left out, with a note)",
+    )
+
+
 def add_pseudonymize(p: argparse.ArgumentParser) -> None:
     """``--pseudonymize`` and ``--pseudonym-key``: every report and export takes them."""
     p.add_argument(

@@ -10,11 +10,18 @@ from typing import Any
 import numpy as np
 
 from calibrate._problems import DataProblemError, Problem
-from calibrate.cli._inputs import load_inputs, page_inputs, pseudonymizer_from, select_ratings
+from calibrate.cli._inputs import (
+    load_inputs,
+    load_versioned,
+    page_inputs,
+    pseudonymizer_from,
+    select_ratings,
+)
 from calibrate.cli._main import UsageError, command
 from calibrate.cli._options import (
     add_html,
     add_kind,
+    add_older_rubric,
     add_pseudonymize,
     add_ratings_file,
     add_rubric,
@@ -77,9 +84,13 @@ def _configure(p: argparse.ArgumentParser) -> None:
         "--by",
         default="criterion",
         metavar="KEYS",
-        help="breakdowns, comma-separated: criterion, round, pair (reviewer pairs, Cohen's kappa) "
+        help="breakdowns, comma-separated: criterion, round, pair (reviewer pairs, Cohen's kappa), "
+        "rubric_version (rows per rubric version and the difference newest minus older with a "
+        "bootstrap interval; the file's rubric_version column, as calibrate export writes it, "
+        "with --rubric the newest version and --older-rubric the others) "
         "or overall (default: criterion)",
     )
+    add_older_rubric(p)
     p.add_argument(
         "--coefficients",
         metavar="NAMES",
@@ -118,9 +129,10 @@ def _configure(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--bootstrap",
         type=int,
-        default=0,
+        default=None,
         metavar="N",
-        help="bootstrap resamples of submissions per row (default 0: analytic intervals)",
+        help="bootstrap resamples of submissions per row (default 0: analytic intervals; "
+        "1000 with --by rubric_version, for the interval of the difference)",
     )
     p.add_argument(
         "--method",
@@ -296,8 +308,19 @@ def _check_args(args: argparse.Namespace) -> None:
     bad = [b for b in _split(args.by) if b not in (*BREAKDOWNS, "overall")]
     if bad:
         raise UsageError(
-            f"--by takes criterion, round, pair or overall (comma-separated); got {', '.join(bad)}"
+            "--by takes criterion, round, pair, rubric_version or overall (comma-separated); "
+            f"got {', '.join(bad)}"
         )
+    versioned = "rubric_version" in _split(args.by) or bool(args.older_rubric)
+    if versioned and args.rubric is None:
+        raise UsageError(
+            "--by rubric_version and --older-rubric need --rubric (the newest version): each "
+            "version's rubric says how its ratings read under the newest"
+        )
+    if versioned and args.wide:
+        raise UsageError("--by rubric_version reads a long ratings file; drop --wide")
+    if args.bootstrap is None:
+        args.bootstrap = 1000 if "rubric_version" in _split(args.by) else 0
     known = (*COEFFICIENTS, *CLASSIFICATION_METHODS)
     bad = [c for c in _split(args.coefficients) if c not in (*known, "all")]
     if bad:
@@ -352,19 +375,40 @@ def _reliability(args: argparse.Namespace) -> Outcome:
     from calibrate.reliability import reliability_table
 
     _check_args(args)
-    if args.rubric is not None:
-        args.key = None
-        _, table, _ = load_inputs(args)
-        decision = not args.no_decision
-    else:
-        table = read_ratings_without_rubric(
-            args.ratings, sheet=args.sheet, level=args.level, order=args.order
-        )
-        decision = False
+    notes_versions: list[str] = []
+    combined: Any = None
     hider = pseudonymizer_from(args)
-    if hider is not None:
-        table = hider.table(table)
-    table = select_ratings(table, kind=args.kind)
+    if args.rubric is not None and ("rubric_version" in _split(args.by) or args.older_rubric):
+        from calibrate.ratings import combine_versions
+
+        # hide and select each version's own table, then combine: the criteria left out
+        # of the combined table are analysed on their version's table (hidden alike)
+        parts = list(load_versioned(args).tables.values())
+        if hider is not None:
+            parts = [hider.table(t) for t in parts]
+        if args.kind != "all":
+            parts = [
+                t.select(kind=args.kind) if t.frame["kind"].notna().any() else t for t in parts
+            ]
+        combined = combine_versions(parts)
+        table = select_ratings(combined.ratings, kind="all")  # nothing left: a usage error
+        decision = not args.no_decision
+        notes_versions = combined.notes()
+        if "rubric_version" not in _split(args.by):
+            combined = None
+    else:
+        if args.rubric is not None:
+            args.key = None
+            _, table, _ = load_inputs(args)
+            decision = not args.no_decision
+        else:
+            table = read_ratings_without_rubric(
+                args.ratings, sheet=args.sheet, level=args.level, order=args.order
+            )
+            decision = False
+        if hider is not None:
+            table = hider.table(table)
+        table = select_ratings(table, kind=args.kind)
     by = tuple(b for b in _split(args.by) if b != "overall")
     coefficients = _split(args.coefficients) or None
     if coefficients is not None and "all" in coefficients:
@@ -374,7 +418,7 @@ def _reliability(args: argparse.Namespace) -> Outcome:
     weights = _weights(args.weights, table)
     try:
         rows = reliability_table(
-            table,
+            table if combined is None else combined,
             level=args.level,
             by=by,
             coefficients=coefficients,
@@ -400,6 +444,7 @@ def _reliability(args: argparse.Namespace) -> Outcome:
         c
         for c in (
             "criterion_id",
+            "rubric_version",
             "round_id",
             "reviewer_a",
             "reviewer_b",
@@ -426,7 +471,14 @@ def _reliability(args: argparse.Namespace) -> Outcome:
     notes = rows.loc[rows["note"].astype(bool), ["coefficient", "level", "criterion_id", "note"]]
     what = (
         f"Reliability of {len(table)} ratings by {', '.join(by) or 'overall'}; "
-        f"{args.confidence_level:.0%} {how}."
+        f"{args.confidence_level:.0%} {how}"
+        + (
+            "; rows 'NEW - OLD' are the difference between rubric versions, with the percentile "
+            "interval of the differences of the versions' bootstrap estimates (each version's "
+            "submissions resampled on their own)."
+            if "rubric_version" in by
+            else "."
+        )
     )
     page = None
     if args.html:
@@ -442,7 +494,7 @@ def _reliability(args: argparse.Namespace) -> Outcome:
     text = "\n\n".join(
         [
             what,
-            frame_text(rows[shown], max_rows=200),
+            frame_text(rows[shown].fillna({"band": ""}), max_rows=200),
             *(
                 [
                     "Pass decision, classification accuracy and consistency of the total cut "
@@ -454,6 +506,7 @@ def _reliability(args: argparse.Namespace) -> Outcome:
             "Bands: " + "; ".join(sorted({str(s) for s in rows["band_source"].dropna()})),
         ]
         + (["Notes:\n" + frame_text(notes, max_rows=60)] if len(notes) else [])
+        + (["Rubric versions:\n" + "\n".join(notes_versions)] if notes_versions else [])
         + ([f"HTML report: {page}"] if page is not None else [])
     )
     return Outcome(payload, text)

@@ -6,12 +6,19 @@ import argparse
 
 from calibrate.cli._inputs import load_inputs, page_inputs, pseudonymizer_from, select_ratings
 from calibrate.cli._main import command
-from calibrate.cli._options import add_html, add_kind, add_pseudonymize, ratings_args
+from calibrate.cli._options import (
+    add_html,
+    add_kind,
+    add_older_rubric,
+    add_pseudonymize,
+    ratings_args,
+)
 from calibrate.cli._output import Outcome, frame_text
 
 
 def _configure(p: argparse.ArgumentParser) -> None:
     ratings_args(p)
+    add_older_rubric(p)
     p.add_argument(
         "--model",
         choices=("rating_scale", "partial_credit"),

@@ -31,6 +31,7 @@ from calibrate.io._read import (
     read_key,
     read_ratings,
     read_ratings_without_rubric,
+    read_versioned_ratings,
     read_wide,
 )
 
@@ -63,6 +64,7 @@ __all__ = [
     "read_program",
     "read_ratings",
     "read_ratings_without_rubric",
+    "read_versioned_ratings",
     "read_submission_attributes",
     "read_wide",
     "refuse_collisions",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +13,13 @@ from calibrate._checks import check_choice, check_instance
 from calibrate._problems import Problem, RatingsError
 from calibrate.io._files import RawTable, load_cells, normalise_header
 from calibrate.io._validate import validate_key, validate_ratings
-from calibrate.ratings import AnswerKey, RatingsTable
+from calibrate.ratings import (
+    VERSION_COLUMN,
+    AnswerKey,
+    RatingsTable,
+    VersionedRatings,
+    combine_versions,
+)
 from calibrate.rubric import Rubric
 
 __all__ = [
@@ -23,6 +29,7 @@ __all__ = [
     "read_key",
     "read_ratings",
     "read_ratings_without_rubric",
+    "read_versioned_ratings",
     "read_wide",
 ]
 
@@ -111,6 +118,97 @@ def read_ratings(
     check_instance("rubric", rubric, Rubric)
     _check_sheet(sheet)
     return validate_ratings(_cells(path, sheet), rubric)
+
+
+def read_versioned_ratings(
+    path: str | Path, rubrics: Sequence[Rubric], *, sheet: str | int | None = None
+) -> VersionedRatings:
+    """Read a ratings file scored under several versions of a rubric (as ``calibrate
+    export`` writes one: a ``rubric_version`` column) and combine them under the newest.
+
+    Each row is validated against the rubric of its ``rubric_version`` (its row numbers
+    are the file's), then :func:`calibrate.ratings.combine_versions` reads the older
+    versions' ratings under the newest through the ``replaces`` chain. A file without the
+    column is read under the one rubric given.
+
+    Parameters
+    ----------
+    path : path of the file (CSV, TSV, Excel or Parquet, as :func:`read_ratings`).
+    rubrics : one :class:`~calibrate.rubric.Rubric` per version in the file (any order).
+    sheet : for Excel, the sheet name or position.
+
+    Raises
+    ------
+    RatingsError
+        Every problem at once: rows with no version or a version no rubric given has
+        (file, row, column and value), and every row problem of every version.
+    RubricError
+        The rubrics do not form one revision chain, or a step does not fit.
+    """
+    rubrics = list(rubrics)
+    if not rubrics:
+        raise ValueError("rubrics must hold at least one Rubric; got none")
+    for i, r in enumerate(rubrics):
+        check_instance(f"rubrics[{i}]", r, Rubric)
+    _check_sheet(sheet)
+    raw = _cells(path, sheet)
+    by_version = {r.version: r for r in rubrics}
+    if len(by_version) != len(rubrics):
+        raise ValueError(f"rubrics gives a version twice: {[r.version for r in rubrics]}")
+    f = raw.frame
+    if VERSION_COLUMN not in f.columns:
+        if len(rubrics) > 1:
+            raise RatingsError(
+                [
+                    Problem(
+                        f"no {VERSION_COLUMN} column: with several rubric versions each row "
+                        "must say which it was scored under",
+                        file=raw.source,
+                        row=1,
+                    )
+                ]
+            )
+        return combine_versions([validate_ratings(raw, rubrics[0])])
+    text = f[VERSION_COLUMN].astype(str).str.strip()
+    problems: list[Problem] = list(raw.problems)
+    given = ", ".join(by_version)
+    known = text.isin(list(by_version)).to_numpy()
+    for j in np.flatnonzero(~known):
+        empty = text.iat[j] == ""
+        problems.append(
+            Problem(
+                "rubric version is empty"
+                if empty
+                else f"no rubric of this version was given (versions given: {given})",
+                file=raw.source,
+                row=int(raw.rows[j]),
+                column=VERSION_COLUMN,
+                value=None if empty else text.iat[j],
+                kind="rubric version is empty" if empty else "unknown rubric version",
+            )
+        )
+    tables = []
+    for v, rubric in by_version.items():
+        mask = (text == v).to_numpy()
+        if not mask.any():
+            continue
+        part = RawTable(f.loc[mask].reset_index(drop=True), raw.rows[mask], raw.header, raw.source)
+        try:
+            tables.append(validate_ratings(part, rubric))
+        except RatingsError as exc:
+            problems += exc.problems
+    if problems:
+        raise RatingsError(problems)
+    newest = [r for r in rubrics if r.version not in {t.rubric.version for t in tables}]
+    tips = [
+        r
+        for r in newest
+        if not any(o.replaces is not None and o.replaces.version == r.version for o in rubrics)
+    ]
+    if tips:  # the newest version has no ratings here: it still gives the criteria
+        empty_part = RawTable(f.iloc[:0], raw.rows[:0], raw.header, raw.source)
+        tables += [validate_ratings(empty_part, r) for r in tips]
+    return combine_versions(tables)
 
 
 def read_key(

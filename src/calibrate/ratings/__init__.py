@@ -3,6 +3,7 @@
 from calibrate.ratings._codes import NO_TIME, RatingCodes, compact, level_codes
 from calibrate.ratings._ids import MAX_ID_LENGTH, id_problem, normalise_id
 from calibrate.ratings._table import KINDS, RATING_COLUMNS, AnswerKey, RatingsTable, canonical_frame
+from calibrate.ratings._versions import VERSION_COLUMN, VersionedRatings, combine_versions
 
 __all__ = [
     "KINDS",
@@ -14,7 +15,10 @@ __all__ = [
     "RATING_COLUMNS",
     "AnswerKey",
     "RatingsTable",
+    "VERSION_COLUMN",
+    "VersionedRatings",
     "canonical_frame",
+    "combine_versions",
     "id_problem",
     "normalise_id",
 ]

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from calibrate._checks import check_choice, check_confidence_level
-from calibrate.ratings import compact
+from calibrate.ratings import VERSION_COLUMN, RatingsTable, VersionedRatings, compact
 from calibrate.reliability._bands import interpretation_band
 from calibrate.reliability._bootstrap import BOOTSTRAP_METHODS, COEFFICIENTS, bootstrap
 from calibrate.reliability._classification import CLASSIFICATION_METHODS
@@ -31,18 +31,19 @@ from calibrate.reliability._result import ReliabilityResult
 from calibrate.reliability._weights import WEIGHT_NAMES
 
 if TYPE_CHECKING:
-    from calibrate.ratings import RatingCodes, RatingsTable
+    from calibrate.ratings import RatingCodes
     from calibrate.rubric import Rubric
 
 __all__ = ["BREAKDOWNS", "TABLE_COLUMNS", "WEIGHT_FAMILIES", "reliability_table"]
 
 #: What :func:`reliability_table` can break the ratings down by.
-BREAKDOWNS: tuple[str, ...] = ("criterion", "round", "pair")
+BREAKDOWNS: tuple[str, ...] = ("criterion", "round", "pair", "rubric_version")
 #: The columns of :func:`reliability_table`'s frame (key columns appear only when asked for).
 TABLE_COLUMNS: tuple[str, ...] = (
     "coefficient",
     "level",
     "criterion_id",
+    "rubric_version",
     "round_id",
     "reviewer_a",
     "reviewer_b",
@@ -309,7 +310,7 @@ def _check_icc_forms(icc_forms: object) -> tuple[str, ...] | None:
 
 
 def reliability_table(
-    ratings: RatingsTable,
+    ratings: RatingsTable | VersionedRatings,
     rubric: Rubric | None = None,
     *,
     level: Level | None = None,
@@ -329,9 +330,13 @@ def reliability_table(
 
     Parameters
     ----------
-    ratings : RatingsTable
+    ratings : RatingsTable or VersionedRatings
         A unit is a submission in a round: the same anchor scored in two calibration
-        rounds is two units.
+        rounds is two units. A :class:`~calibrate.ratings.VersionedRatings` (from
+        :func:`~calibrate.ratings.combine_versions`) is read as its combined table; with
+        ``by`` 'rubric_version' and 'criterion' the criteria it left out (changed or
+        retired in a revision) get rows in their own version too, on that version's
+        ratings and rubric, with a note and no difference.
     rubric : Rubric, optional
         Whose pass rule gives the decision rows (default: the table's rubric).
     level : {'nominal', 'ordinal', 'interval', 'ratio'}, optional
@@ -340,11 +345,22 @@ def reliability_table(
         Brennan-Prediger (identity for nominal, quadratic for ordinal and interval,
         ratio for ratio), whether within-one agreement and the ICC are reported
         (not for nominal), and AC1 (nominal) or AC2 (others).
-    by : str or iterable of {'criterion', 'round', 'pair'}, default ('criterion',)
+    by : str or iterable of {'criterion', 'round', 'pair', 'rubric_version'}, default ('criterion',)
         Breakdowns, combined: 'criterion' (else every criterion pooled, a unit being a
         submission's criterion, ``criterion_id`` 'all'), 'round' (``round_id``; None for
         ratings outside rounds), 'pair' (adds Cohen's kappa for every pair of reviewers
         sharing at least ``min_pair_units`` units, keys ``reviewer_a``, ``reviewer_b``).
+        'rubric_version' (ratings with a ``rubric_version`` column, from
+        :func:`calibrate.ratings.combine_versions`, ``Store.ratings_across_versions`` or a
+        file read with :func:`calibrate.io.read_versioned_ratings`): every row once per
+        version (``rubric_version`` '1.0', '2.0', oldest first, each on that version's
+        ratings alone), then per older version the rows of the difference newest minus
+        older (``rubric_version`` '2.0 - 1.0') of each coefficient both versions have:
+        ``estimate`` the difference, ``ci_low``/``ci_high`` the percentile interval of the
+        differences of the two versions' bootstrap estimates (each version's submissions
+        resampled on their own; needs ``bootstrap`` > 0, else NaN with a note), ``se``
+        their SD, ``n_units`` both versions' units, no band. Classification rows get no
+        difference.
         ``()``, None or 'overall' give the overall rows. A string may list several
         separated by commas.
     coefficients : str or iterable of str, optional
@@ -458,7 +474,33 @@ def reliability_table(
         raise TypeError(f"decision must be True or False; got {decision!r}")
     gen = np.random.default_rng(rng)
     compute = _Computer(int(bootstrap), meth, cl, gen, progress)
+    options = (keys, wanted, families, forms, cl, min_pair_units, decision)
+    versioned = ratings if isinstance(ratings, VersionedRatings) else None
+    table = ratings.ratings if isinstance(ratings, VersionedRatings) else ratings
+    if "rubric_version" in keys:
+        rows = _version_rows(table, rubric, lvl, compute, options, versioned)
+    else:
+        rows = _rows(table, rubric, lvl, compute, options)
+    classified = any(r["coefficient"] in CLASSIFICATION_METHODS for r in rows)
+    columns = [
+        c
+        for c in TABLE_COLUMNS
+        if not (c == "round_id" and "round" not in keys)
+        and not (c in ("reviewer_a", "reviewer_b") and "pair" not in keys)
+        and not (c == "rubric_version" and "rubric_version" not in keys)
+    ] + (list(CLASSIFICATION_COLUMNS) if classified else [])
+    return pd.DataFrame(rows, columns=columns)
 
+
+def _rows(
+    ratings: RatingsTable,
+    rubric: Rubric | None,
+    lvl: str,
+    compute: _Computer,
+    options: tuple[Any, ...],
+) -> list[dict[str, Any]]:
+    """The table's rows for one set of ratings (a rubric version's, or all)."""
+    keys, wanted, families, forms, cl, min_pair_units, decision = options
     rows: list[dict[str, Any]] = []
     rows += _table_rows(
         ratings, lvl, keys, wanted, compute, min_pair_units, decision=False, weights=families,
@@ -489,14 +531,149 @@ def reliability_table(
         for r in dec_rows:
             r["note"] = "; ".join(x for x in (r["note"], note) if x)
         rows += dec_rows
-    classified = any(r["coefficient"] in CLASSIFICATION_METHODS for r in rows)
-    columns = [
-        c
-        for c in TABLE_COLUMNS
-        if not (c == "round_id" and "round" not in keys)
-        and not (c in ("reviewer_a", "reviewer_b") and "pair" not in keys)
-    ] + (list(CLASSIFICATION_COLUMNS) if classified else [])
-    return pd.DataFrame(rows, columns=columns)
+    return rows
+
+
+#: The fields a row of one version is matched on with the same row of another.
+_MATCH = (
+    "coefficient",
+    "level",
+    "criterion_id",
+    "round_id",
+    "reviewer_a",
+    "reviewer_b",
+    "weights",
+    "form",
+)
+
+
+def _version_rows(
+    ratings: RatingsTable,
+    rubric: Rubric | None,
+    lvl: str,
+    compute: _Computer,
+    options: tuple[Any, ...],
+    versioned: VersionedRatings | None,
+) -> list[dict[str, Any]]:
+    """Rows per rubric version, then the differences newest minus each older version.
+
+    Each version's groups are bootstrapped on their own seeds (resampling that version's
+    submissions), so the versions' bootstrap estimates are independent draws and their
+    differences, resample by resample, are the bootstrap distribution of the difference;
+    its interval is the percentile interval of those differences.
+    """
+    frame = ratings.frame
+    if VERSION_COLUMN not in frame.columns:
+        raise ValueError(
+            "by='rubric_version' needs ratings with a rubric_version column: a table from "
+            "calibrate.ratings.combine_versions or Store.ratings_across_versions, or a ratings "
+            "file with the rubric_version column calibrate export writes"
+        )
+    col = frame[VERSION_COLUMN]
+    versions = (
+        [str(v) for v in col.cat.categories if (col == v).any()]
+        if isinstance(col.dtype, pd.CategoricalDtype)
+        else list(dict.fromkeys(col.astype(str)))
+    )
+    per: dict[str, list[dict[str, Any]]] = {}
+    for v in versions:
+        part = RatingsTable(
+            frame.loc[(col.astype(str) == v).to_numpy()].reset_index(drop=True),
+            ratings.rubric,
+            ratings.source,
+        )
+        per[v] = [r | {VERSION_COLUMN: v} for r in _rows(part, rubric, lvl, compute, options)]
+        if versioned is not None and "criterion" in options[0]:
+            per[v] += _not_carried_rows(versioned, v, lvl, compute, options)
+    rows = [r for v in versions for r in per[v]]
+    newest = versions[-1]
+    by_key = {tuple(r.get(k) for k in _MATCH): r for r in per[newest]}
+    for v in versions[:-1]:
+        for old in per[v]:
+            new = by_key.get(tuple(old.get(k) for k in _MATCH))
+            if (
+                new is not None
+                and old["coefficient"] not in CLASSIFICATION_METHODS
+                and not old.get("_not_carried")
+            ):
+                rows.append(_difference(new, old, f"{newest} - {v}", compute))
+    return rows
+
+
+def _not_carried_rows(
+    versioned: VersionedRatings,
+    version: str,
+    lvl: str,
+    compute: _Computer,
+    options: tuple[Any, ...],
+) -> list[dict[str, Any]]:
+    """Rows of the criteria of ``version`` that were not carried over to the newest, on
+    that version's own ratings and rubric (no difference: they are not comparable)."""
+    out: list[dict[str, Any]] = []
+    dropped = versioned.dropped
+    for r in dropped.loc[dropped[VERSION_COLUMN] == version].itertuples():
+        part = versioned.tables[version].select(criterion=str(r.criterion_id))
+        if len(part) == 0:
+            continue
+        note = f"{r.reason}: this criterion is analysed within version {version} only"
+        own = (*options[:6], False)  # no decision rows: the version's own are above
+        for row in _rows(part, None, lvl, compute, own):
+            row["note"] = "; ".join(x for x in (row["note"], note) if x)
+            out.append(row | {VERSION_COLUMN: version, "_not_carried": True})
+    return out
+
+
+def _difference(
+    new: dict[str, Any], old: dict[str, Any], label: str, compute: _Computer
+) -> dict[str, Any]:
+    """A row of ``new``'s estimate minus ``old``'s, with the bootstrap interval of the
+    difference when both were bootstrapped."""
+    estimate = new["estimate"] - old["estimate"]
+    a, b = new.get("_boot"), old.get("_boot")
+    low = high = se = np.nan
+    method, notes = "none", []
+    if a is None or b is None:
+        notes.append(
+            "no bootstrap interval of the difference: give bootstrap=N (--bootstrap N)"
+            if not compute.n_boot
+            else "a version's coefficient is undefined: no interval of the difference"
+        )
+    else:
+        d = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
+        d = d[np.isfinite(d)]
+        if len(d) >= 2:
+            tail = (1.0 - compute.cl) / 2.0
+            low, high = (float(x) for x in np.quantile(d, [tail, 1.0 - tail]))
+            se, method = float(np.std(d, ddof=1)), "bootstrap-percentile"
+        else:
+            notes.append("too few resamples with both coefficients defined for an interval")
+    if not np.isfinite(estimate):
+        notes.append("undefined in a version: no difference")
+    row: dict[str, Any] = dict.fromkeys(new)
+    row.update({k: new[k] for k in _MATCH if k in new})
+    row.update(
+        {
+            VERSION_COLUMN: label,
+            "estimate": estimate,
+            "se": se,
+            "ci_low": low,
+            "ci_high": high,
+            "ci_method": method,
+            "confidence_level": compute.cl,
+            "n_units": int(new["n_units"]) + int(old["n_units"]),
+            "n_pairable": int(new["n_pairable"]) + int(old["n_pairable"]),
+            "note": "; ".join(notes),
+            "form_mcgraw_wong": new.get("form_mcgraw_wong"),
+            "band": None,
+            "band_source": None,
+            "F": np.nan,
+            "df1": np.nan,
+            "df2": np.nan,
+            "p": np.nan,
+            "p_value": np.nan,
+        }
+    )
+    return row
 
 
 class _Computer:
@@ -592,6 +769,8 @@ def _row(
         "weights": meta.get("weights"),
         **icc_fields,
         "p_value": result.p_value,
+        # the bootstrap estimates, for differences between rubric versions (not a column)
+        "_boot": result.bootstrap_estimates,
     }
 
 

@@ -17,11 +17,13 @@ from calibrate.rubric._model import (
     ConsistencyError,
     Criterion,
     PassRule,
+    Replaces,
     ReviewPolicy,
     Rubric,
     _dotted,
     consistency_items,
     merge_scale,
+    replaces_items,
 )
 
 __all__ = [
@@ -231,13 +233,20 @@ def _partial_consistency(data: dict[Any, Any]) -> list[tuple[Loc, str]]:
         ids.append(cid.strip() if isinstance(cid, str) else None)
     rule = _valid(PassRule, data["pass_rule"]) if "pass_rule" in data else None
     policy = _valid(ReviewPolicy, data.get("review_policy", {}))
-    return consistency_items(criteria, ids, rule, policy)
+    items = consistency_items(criteria, ids, rule, policy)
+    replaces = _valid(Replaces, data["replaces"]) if data.get("replaces") is not None else None
+    if replaces is not None:
+        version = data.get("version")
+        items += replaces_items(replaces, criteria, None if version is None else str(version))
+    return items
 
 
 def rubric_to_yaml(rubric: Rubric) -> str:
     """The rubric as YAML that :func:`parse_rubric` reads back to an equal rubric."""
     check_instance("rubric", rubric, Rubric)
     data = rubric.model_dump(mode="json", exclude_defaults=False)
+    if data.get("replaces") is None:
+        data.pop("replaces", None)  # a first version's text is as it was before revisions
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
 
 

@@ -20,7 +20,15 @@ from pydantic import (
     model_validator,
 )
 
-__all__ = ["Criterion", "Level", "PassRule", "ReviewPolicy", "Rubric", "ThirdReviewTrigger"]
+__all__ = [
+    "Criterion",
+    "Level",
+    "PassRule",
+    "Replaces",
+    "ReviewPolicy",
+    "Rubric",
+    "ThirdReviewTrigger",
+]
 
 #: The most criteria a rubric may have (rubrics people score have a handful; a file with
 #: thousands is a mistake, e.g. a ratings sheet given as the rubric).
@@ -170,6 +178,34 @@ class ReviewPolicy(_Frozen):
     read_behind: float = Field(default=0.0, ge=0.0, le=1.0)
 
 
+class Replaces(_Frozen):
+    """What a revised rubric replaces: the version it revises and how that version's
+    ratings read under this one.
+
+    ``criteria`` maps an old criterion id to the id it has in this version (a rename, or
+    the same id), or to ``null``: the criterion changed, so its ratings are not comparable
+    across the revision and are analysed within their own version only. An old criterion
+    not listed is carried over under its own id when this version has a criterion of that
+    id, and is retired (analysed within its version only) when it has not.
+
+    ``levels`` maps, per criterion of *this* version (its new id), an old level score to
+    the new score its ratings take (``{artifacts: {0: 1}}``); a carried-over criterion not
+    listed keeps its scores, each of which must then be a level here. Scores not listed
+    keep their value. The old ids and scores are checked against the old version when
+    ratings are combined (:func:`calibrate.rubric.revision_maps`); this model checks what
+    the rubric itself can: the new ids and new scores.
+    """
+
+    version: NonEmptyText
+    criteria: dict[Identifier, Identifier | None] = Field(default_factory=dict)
+    levels: dict[Identifier, dict[int, int]] = Field(default_factory=dict)
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version_as_text(cls, v: Any) -> Any:
+        return str(v) if isinstance(v, int | float) and not isinstance(v, bool) else v
+
+
 class Rubric(_Frozen):
     """A scoring rubric: criteria with ordered levels, a pass rule and a review policy.
 
@@ -194,6 +230,7 @@ class Rubric(_Frozen):
     criteria: tuple[Criterion, ...] = Field(min_length=1, max_length=MAX_CRITERIA)
     pass_rule: PassRule
     review_policy: ReviewPolicy = ReviewPolicy()
+    replaces: Replaces | None = None
 
     @field_validator("version", mode="before")
     @classmethod
@@ -214,6 +251,8 @@ class Rubric(_Frozen):
             self.pass_rule,
             self.review_policy,
         )
+        if self.replaces is not None:
+            items += replaces_items(self.replaces, list(self.criteria), self.version)
         if items:
             raise ConsistencyError(items)
         return self
@@ -437,4 +476,68 @@ def consistency_items(
                 "a band around the cut needs a compensatory cut (pass_rule.min_total)",
             )
         )
+    return items
+
+
+def replaces_items(
+    replaces: Replaces, criteria: list[Criterion | None], version: str | None
+) -> list[tuple[tuple[str | int, ...], str]]:
+    """The problems of a rubric's ``replaces`` that the rubric alone shows: new criterion
+    ids it does not have, a new criterion replacing two old ones, new scores that are not
+    levels, and a rubric replacing its own version. ``None`` criteria did not validate and
+    are not checked against."""
+    items: list[tuple[tuple[str | int, ...], str]] = []
+    by_id = {c.id: c for c in criteria if c is not None}
+    complete = all(c is not None for c in criteria)
+    listed = ", ".join(by_id)
+    if version is not None and replaces.version == version:
+        items.append(
+            (
+                ("replaces", "version"),
+                f"a rubric cannot replace its own version {version!r}; name the version it revises",
+            )
+        )
+    targets: dict[str, list[str]] = {}
+    for old, new in replaces.criteria.items():
+        if new is None:
+            continue
+        targets.setdefault(new, []).append(old)
+        if new not in by_id and complete:
+            items.append(
+                (
+                    ("replaces", "criteria", old),
+                    f"maps old criterion {old!r} to {new!r}, which this version does not have "
+                    f"(criteria: {listed})",
+                )
+            )
+    for new, olds in targets.items():
+        if len(olds) > 1:
+            items.append(
+                (
+                    ("replaces", "criteria"),
+                    f"old criteria {', '.join(map(repr, olds))} all map to {new!r}; a criterion "
+                    "can replace at most one old criterion (its ratings would be counted twice)",
+                )
+            )
+    for new, scores in replaces.levels.items():
+        crit = by_id.get(new)
+        if crit is None:
+            if complete:
+                items.append(
+                    (
+                        ("replaces", "levels", new),
+                        f"names criterion {new!r}, which this version does not have (criteria: "
+                        f"{listed}); levels are keyed by the new criterion id",
+                    )
+                )
+            continue
+        bad = sorted({s for s in scores.values() if s not in crit.scores})
+        if bad:
+            items.append(
+                (
+                    ("replaces", "levels", new),
+                    f"new score(s) {bad} are not levels of criterion {new!r} (levels "
+                    f"{list(crit.scores)})",
+                )
+            )
     return items

@@ -10,7 +10,13 @@ import pandas as pd
 
 from calibrate._checks import check_instance
 from calibrate._problems import Problem
-from calibrate.ratings import KINDS, RatingsTable, canonical_frame
+from calibrate.ratings import (
+    KINDS,
+    RatingsTable,
+    VersionedRatings,
+    canonical_frame,
+    combine_versions,
+)
 from calibrate.store._base import NAT, name_list, sorted_categorical, text_id
 from calibrate.store._connection import now_iso
 from calibrate.store._errors import ConflictError
@@ -233,6 +239,57 @@ class RatingsMixin(ImportsMixin):
                     f"kind must be one of {', '.join(map(repr, KINDS))}; got {unknown}"
                 )
         return self._read(lambda: self._read_ratings(rubric_id, version, rounds, kinds))
+
+    def ratings_across_versions(
+        self,
+        rubric_id: str,
+        *,
+        round_id: str | Sequence[str] | None = None,
+        kind: Literal["anchor", "live", "seeded"] | Sequence[str] | None = None,
+    ) -> VersionedRatings:
+        """The ratings of every stored version of a rubric, under the newest one.
+
+        Each stored version's ratings (:meth:`ratings` with its ``version``) are combined
+        by :func:`calibrate.ratings.combine_versions` along the ``replaces`` chain of the
+        stored rubrics: criteria carried over are renamed and rescored to the newest
+        version and keep their ``rubric_version`` per row; the others stay in their
+        version's table (``tables``) and are listed in ``dropped``. Versions with no
+        ratings (under the selection) are left out, except the newest, which is always
+        there to give the criteria.
+        """
+        rounds = name_list(round_id, "round_id")
+        kinds = name_list(kind, "kind")
+
+        def read() -> list[RatingsTable]:
+            versions = [
+                str(v)
+                for (v,) in self._c.execute(
+                    "SELECT version FROM rubrics WHERE rubric_id = ? ORDER BY rubric_pk",
+                    (rubric_id,),
+                ).fetchall()
+            ]
+            if not versions:
+                self._rubric_pk(rubric_id, None)  # the error names the stored rubrics
+            replaced = set()
+            for v in versions:
+                rep = self._rubric_at(self._rubric_pk(rubric_id, v)).replaces
+                if rep is not None:
+                    replaced.add(rep.version)
+            # the newest: replaced by no other (several such: combine_versions says so)
+            tips = {v for v in versions if v not in replaced}
+            out = []
+            for v in versions:
+                try:
+                    t = self._read_ratings(rubric_id, v, rounds, kinds)
+                except ValueError:
+                    if v in tips:
+                        raise
+                    continue  # e.g. a round of another version only
+                if len(t) or v in tips:
+                    out.append(t)
+            return out
+
+        return combine_versions(self._read(read))
 
     # ---- internals ---------------------------------------------------------------
     def _insert_live_score(

@@ -9,7 +9,7 @@ import pandas as pd
 
 from calibrate._checks import check_instance
 from calibrate._problems import Problem
-from calibrate.rubric import Rubric, parse_rubric, rubric_to_yaml
+from calibrate.rubric import Rubric, parse_rubric, revision_maps, rubric_to_yaml
 from calibrate.store._base import StoreBase, new_pk
 from calibrate.store._connection import now_iso
 from calibrate.store._errors import ConflictError
@@ -68,6 +68,8 @@ class RubricsMixin(StoreBase):
         ).fetchone()
         added = row is None
         if added:
+            self._check_revision(rubric)
+        if added:
             pk = new_pk(
                 c.execute(
                     "INSERT INTO rubrics (rubric_id, version, title, yaml, added_at) VALUES (?, ?, ?, ?, ?)",
@@ -107,6 +109,18 @@ class RubricsMixin(StoreBase):
             np.array([crit[i] for i in range(len(rubric.criteria))], dtype=np.int64),
             added,
         )
+
+    def _check_revision(self, rubric: Rubric) -> None:
+        """A revised rubric's ``replaces`` must fit the version it names, if that is stored
+        (:func:`calibrate.rubric.revision_maps` raises a RubricError listing every problem)."""
+        if rubric.replaces is None:
+            return
+        row = self._c.execute(
+            "SELECT rubric_pk FROM rubrics WHERE rubric_id = ? AND version = ?",
+            (rubric.id, rubric.replaces.version),
+        ).fetchone()
+        if row is not None:
+            revision_maps(rubric, self._rubric_at(int(row[0])))
 
     def _rubric_pk(self, rubric_id: str, version: str | None, *, table: str | None = None) -> int:
         """The rubric_pk of ``rubric_id`` at ``version``.
