@@ -382,6 +382,32 @@ def _exported(store: Store, args: argparse.Namespace) -> pd.DataFrame | RatingsT
     )
 
 
+def _with_rationales(
+    store: Store, table: pd.DataFrame | RatingsTable, args: argparse.Namespace
+) -> pd.DataFrame | RatingsTable:
+    """The exported ratings with a ``rationale`` column: each rating's stored comment
+    (blank where none), when the store holds any for the rubric; else the table as it is."""
+    keys = ["round_id", "submission_id", "reviewer_id", "criterion_id"]
+    records = ratings_to_records(table) if isinstance(table, RatingsTable) else table
+    by_version = "rubric_version" in records.columns
+    parts = []
+    for v in _versions(store, args.rubric_id, args.version):
+        notes = store.rationales(args.rubric_id, version=v)
+        notes = notes[notes["criterion_id"] != ""]  # per rating (not score-entry forms)
+        if args.round_id is not None:
+            notes = notes[notes["round_id"] == args.round_id]
+        parts.append(notes[[*keys, "rationale"]].assign(rubric_version=v))
+    notes = pd.concat(parts, ignore_index=True)
+    if notes.empty:
+        return table
+    on = [*keys, "rubric_version"] if by_version else keys
+    if not by_version:
+        notes = notes.drop(columns="rubric_version")
+    out = records.merge(notes, on=on, how="left", validate="one_to_one")
+    out["rationale"] = out["rationale"].fillna("")
+    return out
+
+
 @command(
     "export",
     "Export a rubric's ratings (or answer key, or every version: --history) from the store to CSV or Excel.",
@@ -412,6 +438,8 @@ def _export(args: argparse.Namespace) -> Outcome:
             table = history.assign(rated_at=iso_utc(history["rated_at"]))
         else:
             table = _exported(store, args)
+            if args.what != "key":
+                table = _with_rationales(store, table, args)
         if hider is not None and args.what == "key":  # a key's rationales may name reviewers
             reviewers: set[str] = set()
             for v in _versions(store, args.rubric_id, args.version):

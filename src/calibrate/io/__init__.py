@@ -33,6 +33,7 @@ from calibrate.io._read import (
     read_ratings_without_rubric,
     read_wide,
 )
+from calibrate.io._validate import unquote_formulas
 
 __all__ = [
     "BUILTIN_PROFILES",
@@ -67,4 +68,5 @@ __all__ = [
     "read_wide",
     "refuse_collisions",
     "scrub_text",
+    "unquote_formulas",
 ]
