@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import TYPE_CHECKING
+
+import pandas as pd
 
 from calibrate._problems import Problem, RatingsError
 from calibrate.cli._output import UsageError
@@ -124,6 +127,49 @@ def check_round(table: RatingsTable, round_id: str | None) -> None:
     """``--round``, if given, must be a round of the ratings."""
     if round_id is not None and round_id not in table.rounds:
         raise UsageError(f"--round must be one of {table.rounds}; got {round_id!r}")
+
+
+def load_attempts(args: argparse.Namespace) -> pd.Series:
+    """Each submission's attempt number for ``--by attempt``: from the ratings file's
+    ``educator_id`` / ``attempt`` / ``resubmission_of`` columns (checked with what
+    ``--store`` holds), else from the store's submission attributes.
+
+    Raises
+    ------
+    RatingsError
+        Attempts in the file that do not fit together, each naming the row.
+    UsageError
+        Neither the file nor a store gives attempts.
+    """
+    from calibrate.io import read_attempt_columns, resolve_attempts, submission_attempts
+    from calibrate.store import Store
+
+    known = None
+    store = getattr(args, "store", None)
+    if store is not None:
+        if not Path(store).is_file():
+            raise UsageError(f"--store {store}: no such store")
+        with Store.open(store, create=False, read_only=True) as s:
+            known = s.attributes("submission")
+    found = read_attempt_columns(args.ratings, sheet=getattr(args, "sheet", None))
+    if found is not None:
+        frame, rows = found
+        resolved, problems = resolve_attempts(
+            frame, rows=rows, source=str(args.ratings), known=known
+        )
+        if problems:
+            raise RatingsError(problems)
+        if known is not None and "attempt" in known.columns:
+            resolved = pd.concat(
+                [known.loc[~known["submission_id"].isin(resolved["submission_id"])], resolved]
+            )
+        return submission_attempts(resolved)
+    if known is not None and "attempt" in known.columns:
+        return submission_attempts(known)
+    raise UsageError(
+        f"--by attempt needs each submission's attempt: educator_id and attempt (or "
+        f"resubmission_of) columns in {args.ratings}, or --store PATH holding them"
+    )
 
 
 def select_ratings(

@@ -10,9 +10,16 @@ from typing import Any
 import numpy as np
 
 from calibrate._problems import DataProblemError, Problem
-from calibrate.cli._inputs import load_inputs, page_inputs, pseudonymizer_from, select_ratings
+from calibrate.cli._inputs import (
+    load_attempts,
+    load_inputs,
+    page_inputs,
+    pseudonymizer_from,
+    select_ratings,
+)
 from calibrate.cli._main import UsageError, command
 from calibrate.cli._options import (
+    add_attempts_store,
     add_html,
     add_kind,
     add_pseudonymize,
@@ -51,6 +58,7 @@ _ICC_NAMES = ("ICC(1,1)", "ICC(2,1)", "ICC(3,1)", "ICC(1,k)", "ICC(2,k)", "ICC(3
 
 def _configure(p: argparse.ArgumentParser) -> None:
     add_ratings_file(p)
+    add_attempts_store(p)
     add_rubric(
         p,
         required=False,
@@ -77,8 +85,9 @@ def _configure(p: argparse.ArgumentParser) -> None:
         "--by",
         default="criterion",
         metavar="KEYS",
-        help="breakdowns, comma-separated: criterion, round, pair (reviewer pairs, Cohen's kappa) "
-        "or overall (default: criterion)",
+        help="breakdowns, comma-separated: criterion, round, pair (reviewer pairs, Cohen's kappa), "
+        "attempt (each attempt number of educators' resubmissions: the file's educator_id and "
+        "attempt or resubmission_of columns, or --store) or overall (default: criterion)",
     )
     p.add_argument(
         "--coefficients",
@@ -296,7 +305,7 @@ def _check_args(args: argparse.Namespace) -> None:
     bad = [b for b in _split(args.by) if b not in (*BREAKDOWNS, "overall")]
     if bad:
         raise UsageError(
-            f"--by takes criterion, round, pair or overall (comma-separated); got {', '.join(bad)}"
+            f"--by takes criterion, round, pair, attempt or overall (comma-separated); got {', '.join(bad)}"
         )
     known = (*COEFFICIENTS, *CLASSIFICATION_METHODS)
     bad = [c for c in _split(args.coefficients) if c not in (*known, "all")]
@@ -366,6 +375,9 @@ def _reliability(args: argparse.Namespace) -> Outcome:
         table = hider.table(table)
     table = select_ratings(table, kind=args.kind)
     by = tuple(b for b in _split(args.by) if b != "overall")
+    attempts = load_attempts(args) if "attempt" in by else None
+    if attempts is not None and hider is not None:  # the table's ids are pseudonyms now
+        attempts = attempts.set_axis([hider(str(s), "S") for s in attempts.index])
     coefficients = _split(args.coefficients) or None
     if coefficients is not None and "all" in coefficients:
         coefficients = ["all"]
@@ -386,6 +398,7 @@ def _reliability(args: argparse.Namespace) -> Outcome:
             rng=args.seed,
             weights=weights,
             icc_forms=_icc_split(args.icc) or None,
+            attempts=attempts,
         )
     except ValueError as exc:
         if weights is None or isinstance(exc, DataProblemError) or "weights" not in str(exc):
@@ -399,6 +412,7 @@ def _reliability(args: argparse.Namespace) -> Outcome:
     shown = [
         c
         for c in (
+            "attempt",
             "criterion_id",
             "round_id",
             "reviewer_a",

@@ -1,5 +1,11 @@
 """Reading, validating and exporting ratings, answer keys and form-export sheets (import profiles)."""
 
+from calibrate.io._attempts import (
+    ATTEMPT_COLUMNS,
+    read_attempt_columns,
+    resolve_attempts,
+    submission_attempts,
+)
 from calibrate.io._attributes import read_submission_attributes
 from calibrate.io._export import (
     EMAIL_PLACEHOLDER,
@@ -36,6 +42,7 @@ from calibrate.io._read import (
 from calibrate.io._validate import unquote_formulas
 
 __all__ = [
+    "ATTEMPT_COLUMNS",
     "BUILTIN_PROFILES",
     "DECIMAL_SCORES_RUBRIC",
     "EMAIL_PLACEHOLDER",
@@ -63,10 +70,13 @@ __all__ = [
     "read_profile",
     "read_program",
     "read_ratings",
+    "read_attempt_columns",
     "read_ratings_without_rubric",
     "read_submission_attributes",
     "read_wide",
     "refuse_collisions",
+    "resolve_attempts",
     "scrub_text",
+    "submission_attempts",
     "unquote_formulas",
 ]

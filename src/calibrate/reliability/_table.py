@@ -9,14 +9,14 @@ table.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from calibrate._checks import check_choice, check_confidence_level
-from calibrate.ratings import compact
+from calibrate.ratings import RatingsTable, compact
 from calibrate.reliability._bands import interpretation_band
 from calibrate.reliability._bootstrap import BOOTSTRAP_METHODS, COEFFICIENTS, bootstrap
 from calibrate.reliability._classification import CLASSIFICATION_METHODS
@@ -31,13 +31,13 @@ from calibrate.reliability._result import ReliabilityResult
 from calibrate.reliability._weights import WEIGHT_NAMES
 
 if TYPE_CHECKING:
-    from calibrate.ratings import RatingCodes, RatingsTable
+    from calibrate.ratings import RatingCodes
     from calibrate.rubric import Rubric
 
 __all__ = ["BREAKDOWNS", "TABLE_COLUMNS", "WEIGHT_FAMILIES", "reliability_table"]
 
 #: What :func:`reliability_table` can break the ratings down by.
-BREAKDOWNS: tuple[str, ...] = ("criterion", "round", "pair")
+BREAKDOWNS: tuple[str, ...] = ("criterion", "round", "pair", "attempt")
 #: The columns of :func:`reliability_table`'s frame (key columns appear only when asked for).
 TABLE_COLUMNS: tuple[str, ...] = (
     "coefficient",
@@ -324,6 +324,7 @@ def reliability_table(
     progress: bool | None = None,
     weights: str | Iterable[Any] | None = None,
     icc_forms: str | Iterable[str] | None = None,
+    attempts: Mapping[str, int] | pd.Series | None = None,
 ) -> pd.DataFrame:
     """Every reliability coefficient of a ratings table, broken down, as one tidy frame.
 
@@ -399,6 +400,12 @@ def reliability_table(
         ICC forms (:data:`ICC_FORMS`, Shrout & Fleiss or McGraw & Wong names; a string may
         list several separated by commas), replacing ICC(2,1) (or the six of 'all'). All
         forms of a group come from one fit.
+    attempts : mapping or Series, optional
+        Each submission's attempt number (submission id -> 1, 2, ...:
+        :func:`calibrate.io.submission_attempts`), for ``by`` 'attempt': every breakdown
+        is then made within each attempt (key ``attempt``; <NA> for submissions without
+        one), each attempt being its own submissions. Attempts are separate submissions
+        whatever ``by`` is: they have their own submission ids.
 
     Returns
     -------
@@ -457,6 +464,26 @@ def reliability_table(
     if not isinstance(decision, bool):
         raise TypeError(f"decision must be True or False; got {decision!r}")
     gen = np.random.default_rng(rng)
+    if "attempt" in keys:
+        return _by_attempt(
+            ratings,
+            attempts,
+            rubric=rubric,
+            level=level,
+            by=tuple(k for k in keys if k != "attempt"),
+            coefficients=coefficients,
+            decision=decision,
+            bootstrap=bootstrap,
+            method=method,
+            confidence_level=confidence_level,
+            min_pair_units=min_pair_units,
+            rng=gen,
+            progress=progress,
+            weights=weights,
+            icc_forms=icc_forms,
+        )
+    if attempts is not None:
+        raise ValueError("attempts are for by='attempt'; add 'attempt' to by or drop attempts")
     compute = _Computer(int(bootstrap), meth, cl, gen, progress)
 
     rows: list[dict[str, Any]] = []
@@ -497,6 +524,44 @@ def reliability_table(
         and not (c in ("reviewer_a", "reviewer_b") and "pair" not in keys)
     ] + (list(CLASSIFICATION_COLUMNS) if classified else [])
     return pd.DataFrame(rows, columns=columns)
+
+
+def _by_attempt(ratings: RatingsTable, attempts: object, **options: Any) -> pd.DataFrame:
+    """:func:`reliability_table` within each attempt number (one generator for all)."""
+    if attempts is None:
+        raise ValueError(
+            "by 'attempt' needs attempts: each submission's attempt number (submission id -> 1, 2, ...)"
+        )
+    if not isinstance(attempts, Mapping | pd.Series):
+        raise TypeError(
+            f"attempts must map submission ids to attempt numbers; got {type(attempts).__name__}"
+        )
+    of = {str(k): v for k, v in dict(attempts).items()}
+    bad = [
+        (k, v)
+        for k, v in of.items()
+        if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < 1
+    ]
+    if bad:
+        raise ValueError(
+            f"attempts must be whole numbers >= 1; got {bad[0][1]!r} for {bad[0][0]!r}"
+        )
+    subs = ratings.frame["submission_id"].astype(str)
+    number = subs.map(of)
+    parts = []
+    for a in [*sorted({int(v) for v in number.dropna()}), None]:
+        mask = number.isna() if a is None else number == a
+        if not mask.any():
+            continue
+        part = RatingsTable(
+            ratings.frame.loc[mask.to_numpy()].reset_index(drop=True),
+            ratings.rubric,
+            ratings.source,
+        )
+        rows = reliability_table(part, **options)
+        rows.insert(2, "attempt", pd.array([a] * len(rows), dtype="Int64"))
+        parts.append(rows)
+    return pd.concat(parts, ignore_index=True)
 
 
 class _Computer:
