@@ -130,7 +130,14 @@ def check_round(table: RatingsTable, round_id: str | None) -> None:
 
 
 def load_attempts(args: argparse.Namespace) -> pd.Series:
-    """Each submission's attempt number for ``--by attempt``: from the ratings file's
+    """Each submission's attempt number for ``--by attempt`` (:func:`load_attempt_frame`)."""
+    from calibrate.io import submission_attempts
+
+    return submission_attempts(load_attempt_frame(args))
+
+
+def load_attempt_frame(args: argparse.Namespace) -> pd.DataFrame:
+    """Each submission's educator and attempt for ``--by attempt``: from the ratings file's
     ``educator_id`` / ``attempt`` / ``resubmission_of`` columns (checked with what
     ``--store`` holds), else from the store's submission attributes.
 
@@ -141,7 +148,7 @@ def load_attempts(args: argparse.Namespace) -> pd.Series:
     UsageError
         Neither the file nor a store gives attempts.
     """
-    from calibrate.io import read_attempt_columns, resolve_attempts, submission_attempts
+    from calibrate.io import read_attempt_columns, resolve_attempts
     from calibrate.store import Store
 
     known = None
@@ -159,13 +166,14 @@ def load_attempts(args: argparse.Namespace) -> pd.Series:
         )
         if problems:
             raise RatingsError(problems)
-        if known is not None and "attempt" in known.columns:
+        if known is not None and {"educator_id", "attempt"} <= set(known.columns):
+            stored = known.loc[~known["submission_id"].isin(resolved["submission_id"])]
             resolved = pd.concat(
-                [known.loc[~known["submission_id"].isin(resolved["submission_id"])], resolved]
+                [stored[["submission_id", "educator_id", "attempt"]], resolved], ignore_index=True
             )
-        return submission_attempts(resolved)
-    if known is not None and "attempt" in known.columns:
-        return submission_attempts(known)
+        return resolved
+    if known is not None and {"educator_id", "attempt"} <= set(known.columns):
+        return known[["submission_id", "educator_id", "attempt"]].dropna(subset=["attempt"])
     raise UsageError(
         f"--by attempt needs each submission's attempt: educator_id and attempt (or "
         f"resubmission_of) columns in {args.ratings}, or --store PATH holding them"
