@@ -166,3 +166,23 @@ def test_pseudonymized_export_scrubs_ids_and_emails_in_rationales(tmp_path, rubr
     text = got.loc[got["rationale"] != "", "rationale"].item()
     assert "R002" not in text and "@" not in text and "[e-mail]" in text
     assert got.loc[got["reviewer_id"] != "", "reviewer_id"].str.startswith("R-").all()
+
+
+def test_a_long_files_comment_column_is_stored_and_an_export_imports_back_unchanged(tmp_path):
+    path = tmp_path / "c.csv"
+    path.write_text(
+        "submission_id,reviewer_id,criterion_id,score,comment\n"
+        'S1,R1,overview,3,"=cmd, see R2"\nS1,R1,artifacts,2,\nS2,R2,overview,4,+ strong\n'
+    )
+    store = tmp_path / "s.db"
+    args = ["--rubric", str(RUBRIC), "--store", str(store)]
+    assert main(["import", str(path), *args]) == 0
+    with Store.open(store, read_only=True) as s:
+        assert s.rationales("evidence-4level")["rationale"].tolist() == ["=cmd, see R2", "+ strong"]
+    out = tmp_path / "out.csv"
+    assert main(["export", str(out), "--store", str(store), "--rubric-id", "evidence-4level"]) == 0
+    assert main(["import", str(out), *args, "--format", "json"]) == 0  # no conflict
+    with Store.open(store, read_only=True) as s:
+        imports = s.imports()
+        assert s.rationales("evidence-4level")["import_id"].tolist() == [1, 1]
+    assert imports["added"].tolist() == [3, 0]

@@ -31,6 +31,7 @@ from calibrate.cli._output import Outcome, frame_text
 from calibrate.io import (
     ATTEMPT_COLUMNS,
     export_table,
+    header_may_name,
     iso_utc,
     ratings_to_records,
     read_attempt_columns,
@@ -140,6 +141,7 @@ def _import(args: argparse.Namespace) -> Outcome:
     try:
         if profile is None:
             rubric, table, key = load_inputs(args)  # nothing is written unless all is valid
+            table = _with_comment_column(args, rubric, table)
         else:
             rubric, read, key = load_profile_inputs(args, profile)
             table = read.table
@@ -244,6 +246,21 @@ def _import(args: argparse.Namespace) -> Outcome:
         payload.update(more)
         text += "\n" + "\n".join(lines)
     return Outcome(payload, text)
+
+
+def _with_comment_column(
+    args: argparse.Namespace, rubric: Any, table: RatingsTable
+) -> RatingsTable:
+    """A long file's comment column (``rationale``, ``comment``, ``comments`` or
+    ``feedback``, as ``calibrate decisions`` reads it) as the table's rationales, to store."""
+    from calibrate.feedback import COMMENT_COLUMNS, read_feedback
+
+    if not header_may_name(args.ratings, COMMENT_COLUMNS):
+        return table
+    _, texts = read_feedback(args.ratings, rubric, sheet=args.sheet)
+    if not any(texts):
+        return table
+    return RatingsTable(table.frame.assign(rationale=texts), table.rubric, table.source)
 
 
 def _attempts_of(

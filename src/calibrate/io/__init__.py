@@ -2,6 +2,7 @@
 
 from calibrate.io._attempts import (
     ATTEMPT_COLUMNS,
+    header_may_name,
     read_attempt_columns,
     resolve_attempts,
     submission_attempts,
@@ -60,6 +61,7 @@ __all__ = [
     "export_table",
     "iso_utc",
     "get_profile",
+    "header_may_name",
     "infer_profile",
     "load_profile",
     "neutralise_formulas",

@@ -23,7 +23,13 @@ from calibrate.io._attributes import attribute_frame
 from calibrate.io._files import load_cells, normalise_header
 from calibrate.io._validate import _unquote
 
-__all__ = ["ATTEMPT_COLUMNS", "read_attempt_columns", "resolve_attempts", "submission_attempts"]
+__all__ = [
+    "ATTEMPT_COLUMNS",
+    "header_may_name",
+    "read_attempt_columns",
+    "resolve_attempts",
+    "submission_attempts",
+]
 
 #: The optional columns of a long ratings file that link an educator's attempts.
 ATTEMPT_COLUMNS = ("educator_id", "attempt", "resubmission_of")
@@ -44,6 +50,8 @@ def read_attempt_columns(
     RatingsError
         A submission given two values of one of them, naming both rows.
     """
+    if not header_may_name(path, ATTEMPT_COLUMNS):
+        return None  # (a big import's file is not read a second time for nothing)
     raw, problems = load_cells(path, sheet=sheet)
     if raw is None:
         raise RatingsError(problems)
@@ -70,6 +78,24 @@ def read_attempt_columns(
         raise RatingsError(clashes)
     first = pd.Series(raw.rows[ids != ""]).groupby(ids[ids != ""]).min()
     return frame, {str(k): int(v) for k, v in first.items()}
+
+
+def header_may_name(path: str | Path, names: tuple[str, ...]) -> bool:
+    """Whether the first line of a text file may name one of ``names`` (normalised
+    headers, e.g. ``educator_id``): False only when it surely does not, so that a big
+    file is not read again for nothing. Workbooks and Parquet files: True."""
+    path = Path(path)
+    if path.suffix.casefold() not in (".csv", ".tsv", ".txt"):
+        return True
+    with open(path, "rb") as f:
+        head = f.read(1 << 16)
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        text = head[: len(head) // 2 * 2].decode("utf-16", errors="replace")
+    else:  # UTF-8 or Windows-1252: an ASCII header reads the same in both
+        text = head.decode("utf-8", errors="replace")
+    first = text.lstrip("\ufeff").splitlines()[0] if text.strip() else ""
+    norm = re.sub(r"[\s\-]+", "_", first.casefold())
+    return any(c in norm for c in names)
 
 
 def resolve_attempts(
