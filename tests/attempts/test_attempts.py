@@ -293,3 +293,47 @@ def test_fairness_by_attempt_from_resubmission_of(tmp_path, capsys):
     )
     groups = json.loads(capsys.readouterr().out)["groups"]
     assert sorted((g["group"], g["submissions"]) for g in groups) == [("1", 40), ("2", 20)]
+
+
+def test_attempts_come_from_the_store_and_survive_pseudonyms(resub, tmp_path, capsys):
+    store = tmp_path / "s.db"
+    assert main(["import", str(RESUB), "--rubric", str(RUBRIC), "--store", str(store)]) == 0
+    plain = tmp_path / "plain.csv"
+    pd.read_csv(RESUB, dtype=str).drop(columns=["educator_id", "attempt"]).to_csv(
+        plain, index=False
+    )
+    capsys.readouterr()
+    base = ["decisions", str(plain), "--rubric", str(RUBRIC), "--by", "attempt", "--format", "json"]
+    assert main([*base, "--store", str(store)]) == 0
+    from_store = json.loads(capsys.readouterr().out)["attempts"]
+    assert (
+        main(
+            [*base, "--store", str(store), "--pseudonymize", "--pseudonym-key", str(tmp_path / "k")]
+        )
+        == 0
+    )
+    hidden = json.loads(capsys.readouterr().out)
+    assert hidden["attempts"] == from_store  # the same counts under pseudonyms
+    assert all(r["submission_id"].startswith("S-") for r in hidden["decisions"])
+    _, table, attempts = resub
+    want = attempt_summary(table, attempts)
+    assert [r["same_reviewer"] for r in from_store] == want["same_reviewer"].tolist()
+
+
+def test_drift_references_stay_within_an_attempt(resub):
+    """A live rating's drift reference is the mean of its co-reviewers on the same
+    submission: computed on the whole table or on one attempt's ratings alone, it is the
+    same, so an earlier attempt's reviews never enter a resubmission's reference."""
+    from calibrate.drift._residuals import residual_ratings
+
+    _, table, attempts = resub
+    whole = residual_ratings(table)
+    by_row = dict(zip(whole.row.tolist(), whole.residual.tolist(), strict=True))
+    of = submission_attempts(attempts).to_dict()
+    for a in (1, 2):
+        mask = table.frame["submission_id"].astype(str).map(of).eq(a).to_numpy()
+        part = type(table)(table.frame[mask].reset_index(drop=True), table.rubric, table.source)
+        alone = residual_ratings(part)
+        rows = np.flatnonzero(mask)[alone.row]
+        assert len(alone) > 100
+        np.testing.assert_allclose([by_row[r] for r in rows], alone.residual, rtol=0, atol=1e-12)
