@@ -144,7 +144,7 @@ def test_pairs_with_pseudonyms(tmp_path, capsys) -> None:
         ([], "give --rubric RUBRIC"),
         (
             ["--level", "ordinal", "--by", "criterion,reviewer"],
-            "--by takes criterion, round, pair, rubric_version or overall",
+            "--by takes criterion, round, pair, rubric_version, attempt or overall",
         ),
         (
             ["--level", "ordinal", "--coefficients", "alpha"],

@@ -378,7 +378,7 @@ def test_band_sources_are_named() -> None:
         ),
         (
             {"by": "criterion,reviewer"},
-            "by must be one of 'criterion', 'round', 'pair', 'rubric_version'; got 'reviewer'",
+            "by must be one of 'criterion', 'round', 'pair', 'rubric_version', 'attempt'; got 'reviewer'",
         ),
         ({"coefficients": ["alpha"]}, "coefficients must be one of 'krippendorff_alpha'"),
         ({"bootstrap": -5}, "bootstrap must be a number of resamples >= 0; got -5"),

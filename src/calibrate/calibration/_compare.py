@@ -6,9 +6,8 @@ import math
 
 import numpy as np
 import pandas as pd
-from numpy.typing import ArrayLike
-from statsmodels.stats.proportion import proportion_confint
 
+from calibrate._intervals import wilson_interval
 from calibrate.ratings import AnswerKey, RatingsTable
 from calibrate.rubric import Rubric
 
@@ -61,20 +60,6 @@ def keyed_scores(
         for c, s, t in zip(out["criterion_id"], out["score"], out["key_score"], strict=True)
     ]
     return out.reset_index(drop=True)
-
-
-def wilson_interval(
-    k: ArrayLike, n: ArrayLike, confidence_level: float = 0.95
-) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson (1927) score interval for k successes in n trials, vectorised: statsmodels'
-    ``proportion_confint(method="wilson")``. NaN where ``n`` is 0 (numpy warns of the
-    division, as it always did)."""
-    return proportion_confint(
-        np.asarray(k, dtype=float),
-        np.asarray(n, dtype=float),
-        alpha=1 - confidence_level,
-        method="wilson",
-    )
 
 
 def quadratic_kappa(x: np.ndarray, y: np.ndarray, groups: np.ndarray, n_groups: int) -> np.ndarray:

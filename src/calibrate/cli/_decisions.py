@@ -8,9 +8,15 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from calibrate.cli._inputs import pseudonymizer_from
+from calibrate.cli._inputs import load_attempt_frame, pseudonymizer_from
 from calibrate.cli._main import UsageError, command
-from calibrate.cli._options import add_pseudonymize, add_ratings_file, add_rubric, add_sheet
+from calibrate.cli._options import (
+    add_attempts_store,
+    add_pseudonymize,
+    add_ratings_file,
+    add_rubric,
+    add_sheet,
+)
 from calibrate.cli._output import Outcome, frame_text
 
 if TYPE_CHECKING:
@@ -33,6 +39,15 @@ def _configure(p: argparse.ArgumentParser) -> None:
         help="also write the roster: .csv (one row per submission) or .xlsx "
         "(sheets 'decisions' and 'pending'); formula-like text neutralised",
     )
+    p.add_argument(
+        "--by",
+        choices=["attempt"],
+        help="also the decisions per attempt (resubmissions): pass / not yet / pending, the "
+        "pass rate with its Wilson interval, and how often a resubmission had a reviewer "
+        "of the previous attempt (educator_id and attempt or resubmission_of columns of "
+        "RATINGS, or --store)",
+    )
+    add_attempts_store(p)
     add_pseudonymize(p)
 
 
@@ -53,6 +68,7 @@ def _decisions(args: argparse.Namespace) -> Outcome:
     rubric = load_rubric(args.rubric)
     policy = read_policy(args.policy, rubric) if args.policy else None
     table, rationales = read_feedback(args.ratings, rubric, sheet=args.sheet)
+    attempts = load_attempt_frame(args) if args.by == "attempt" else None
     hider = pseudonymizer_from(args)
     if hider is not None:  # decide on pseudonyms: every output (JSON, roster) names no one
         rationales = np.asarray(
@@ -64,7 +80,16 @@ def _decisions(args: argparse.Namespace) -> Outcome:
             dtype=object,
         )
         table = hider.table(table)
+        if attempts is not None:
+            attempts = attempts.assign(
+                submission_id=[hider(str(v), "S") for v in attempts["submission_id"]]
+            )
     result = decide(table, policy, rubric=rubric, feedback=rationales)
+    per_attempt = None
+    if attempts is not None:
+        from calibrate.policy import attempt_summary
+
+        per_attempt = attempt_summary(table, attempts, policy, rubric=rubric, decisions=result)
     if out is not None:
         _write_roster(result, out)
     s = result.summary()
@@ -94,10 +119,21 @@ def _decisions(args: argparse.Namespace) -> Outcome:
             *([f"roster: {out}"] if out is not None else []),
         ]
     )
+    payload = result.to_dict()
+    if per_attempt is not None:
+        payload["attempts"] = [
+            {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in row.items()}
+            for row in per_attempt.astype(object).to_dict(orient="records")
+        ]
+        text += (
+            "\n\nPer attempt (pass rate = pass / decided, Wilson 95% interval; same_reviewer: "
+            "resubmissions with a reviewer of the educator's previous attempt, of "
+            "with_previous):\n\n" + frame_text(per_attempt)
+        )
     note = (
         [f"calibrate decisions: wrote {out}"] if out is not None and args.format == "json" else []
     )
-    return Outcome(result.to_dict(), text, stderr=note)
+    return Outcome(payload, text, stderr=note)
 
 
 def _write_roster(result: Decisions, out: Path) -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 
 from calibrate._problems import Problem, RatingsError
-from calibrate.cli._inputs import load_inputs, page_inputs, pseudonymizer_from
+from calibrate.cli._inputs import load_attempt_frame, load_inputs, page_inputs, pseudonymizer_from
 from calibrate.cli._main import UsageError, command
-from calibrate.cli._options import add_html, add_pseudonymize, ratings_args
+from calibrate.cli._options import add_attempts_store, add_html, add_pseudonymize, ratings_args
 from calibrate.cli._output import Outcome, frame_text
 
 
@@ -18,8 +18,10 @@ def _configure(p: argparse.ArgumentParser) -> None:
         required=True,
         metavar="ATTRIBUTE[,ATTRIBUTE...]",
         help="column(s) of the ratings file holding each submission's group "
-        "(district, school, cohort, ...)",
+        "(district, school, cohort, ...); attempt: the attempt number of resubmissions "
+        "(the file's attempt or resubmission_of column with educator_id, or --store)",
     )
+    add_attempts_store(p)
     p.add_argument(
         "--min-ratings",
         type=int,
@@ -59,8 +61,12 @@ def _fairness(args: argparse.Namespace) -> Outcome:
         _, table, key = load_inputs(args)
     except RatingsError as exc:
         problems += exc.problems
+    in_file = [n for n in names if n != "attempt"]
     try:
-        attrs = read_submission_attributes(args.ratings, names)
+        attrs = read_submission_attributes(args.ratings, in_file)
+        if "attempt" in names:
+            attempt = load_attempt_frame(args)[["submission_id", "attempt"]]
+            attrs = attrs.merge(attempt, on="submission_id", how="left")
     except RatingsError as exc:
         problems += exc.problems
     if problems or table is None or attrs is None:

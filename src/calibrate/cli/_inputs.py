@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import TYPE_CHECKING
+
+import pandas as pd
 
 from calibrate._problems import Problem, RatingsError, RubricError
 from calibrate.cli._output import UsageError
@@ -157,6 +160,57 @@ def check_round(table: RatingsTable, round_id: str | None) -> None:
     """``--round``, if given, must be a round of the ratings."""
     if round_id is not None and round_id not in table.rounds:
         raise UsageError(f"--round must be one of {table.rounds}; got {round_id!r}")
+
+
+def load_attempts(args: argparse.Namespace) -> pd.Series:
+    """Each submission's attempt number for ``--by attempt`` (:func:`load_attempt_frame`)."""
+    from calibrate.io import submission_attempts
+
+    return submission_attempts(load_attempt_frame(args))
+
+
+def load_attempt_frame(args: argparse.Namespace) -> pd.DataFrame:
+    """Each submission's educator and attempt for ``--by attempt``: from the ratings file's
+    ``educator_id`` / ``attempt`` / ``resubmission_of`` columns (checked with what
+    ``--store`` holds), else from the store's submission attributes.
+
+    Raises
+    ------
+    RatingsError
+        Attempts in the file that do not fit together, each naming the row.
+    UsageError
+        Neither the file nor a store gives attempts.
+    """
+    from calibrate.io import read_attempt_columns, resolve_attempts
+    from calibrate.store import Store
+
+    known = None
+    store = getattr(args, "store", None)
+    if store is not None:
+        if not Path(store).is_file():
+            raise UsageError(f"--store {store}: no such store")
+        with Store.open(store, create=False, read_only=True) as s:
+            known = s.attributes("submission")
+    found = read_attempt_columns(args.ratings, sheet=getattr(args, "sheet", None))
+    if found is not None:
+        frame, rows = found
+        resolved, problems = resolve_attempts(
+            frame, rows=rows, source=str(args.ratings), known=known
+        )
+        if problems:
+            raise RatingsError(problems)
+        if known is not None and {"educator_id", "attempt"} <= set(known.columns):
+            stored = known.loc[~known["submission_id"].isin(resolved["submission_id"])]
+            resolved = pd.concat(
+                [stored[["submission_id", "educator_id", "attempt"]], resolved], ignore_index=True
+            )
+        return resolved
+    if known is not None and {"educator_id", "attempt"} <= set(known.columns):
+        return known[["submission_id", "educator_id", "attempt"]].dropna(subset=["attempt"])
+    raise UsageError(
+        f"--by attempt needs each submission's attempt: educator_id and attempt (or "
+        f"resubmission_of) columns in {args.ratings}, or --store PATH holding them"
+    )
 
 
 def select_ratings(

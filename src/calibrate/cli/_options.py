@@ -38,6 +38,18 @@ def add_store(p: argparse.ArgumentParser) -> None:
     )
 
 
+def add_attempts_store(p: argparse.ArgumentParser) -> None:
+    """``--store PATH`` for ``--by attempt``: where submissions' attempts are stored."""
+    p.add_argument(
+        "--store",
+        default=None,
+        metavar="PATH",
+        help="with --by attempt: a store whose submission attributes hold educator_id and "
+        "attempt (used with, or instead of, the ratings file's educator_id, attempt or "
+        "resubmission_of columns)",
+    )
+
+
 def add_no_backup(p: argparse.ArgumentParser) -> None:
     """``--no-backup``: skip the snapshot a writing command takes before it writes."""
     p.add_argument(

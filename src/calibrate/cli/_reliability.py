@@ -11,6 +11,7 @@ import numpy as np
 
 from calibrate._problems import DataProblemError, Problem
 from calibrate.cli._inputs import (
+    load_attempts,
     load_inputs,
     load_versioned,
     page_inputs,
@@ -19,6 +20,7 @@ from calibrate.cli._inputs import (
 )
 from calibrate.cli._main import UsageError, command
 from calibrate.cli._options import (
+    add_attempts_store,
     add_html,
     add_kind,
     add_older_rubric,
@@ -58,6 +60,7 @@ _ICC_NAMES = ("ICC(1,1)", "ICC(2,1)", "ICC(3,1)", "ICC(1,k)", "ICC(2,k)", "ICC(3
 
 def _configure(p: argparse.ArgumentParser) -> None:
     add_ratings_file(p)
+    add_attempts_store(p)
     add_rubric(
         p,
         required=False,
@@ -87,8 +90,9 @@ def _configure(p: argparse.ArgumentParser) -> None:
         help="breakdowns, comma-separated: criterion, round, pair (reviewer pairs, Cohen's kappa), "
         "rubric_version (rows per rubric version and the difference newest minus older with a "
         "bootstrap interval; the file's rubric_version column, as calibrate export writes it, "
-        "with --rubric the newest version and --older-rubric the others) "
-        "or overall (default: criterion)",
+        "with --rubric the newest version and --older-rubric the others), "
+        "attempt (each attempt number of educators' resubmissions: the file's educator_id and "
+        "attempt or resubmission_of columns, or --store) or overall (default: criterion)",
     )
     add_older_rubric(p)
     p.add_argument(
@@ -308,8 +312,8 @@ def _check_args(args: argparse.Namespace) -> None:
     bad = [b for b in _split(args.by) if b not in (*BREAKDOWNS, "overall")]
     if bad:
         raise UsageError(
-            "--by takes criterion, round, pair, rubric_version or overall (comma-separated); "
-            f"got {', '.join(bad)}"
+            "--by takes criterion, round, pair, rubric_version, attempt or overall "
+            f"(comma-separated); got {', '.join(bad)}"
         )
     versioned = "rubric_version" in _split(args.by) or bool(args.older_rubric)
     if versioned and args.rubric is None:
@@ -410,6 +414,9 @@ def _reliability(args: argparse.Namespace) -> Outcome:
             table = hider.table(table)
         table = select_ratings(table, kind=args.kind)
     by = tuple(b for b in _split(args.by) if b != "overall")
+    attempts = load_attempts(args) if "attempt" in by else None
+    if attempts is not None and hider is not None:  # the table's ids are pseudonyms now
+        attempts = attempts.set_axis([hider(str(s), "S") for s in attempts.index])
     coefficients = _split(args.coefficients) or None
     if coefficients is not None and "all" in coefficients:
         coefficients = ["all"]
@@ -430,6 +437,7 @@ def _reliability(args: argparse.Namespace) -> Outcome:
             rng=args.seed,
             weights=weights,
             icc_forms=_icc_split(args.icc) or None,
+            attempts=attempts,
         )
     except ValueError as exc:
         if weights is None or isinstance(exc, DataProblemError) or "weights" not in str(exc):
@@ -443,6 +451,7 @@ def _reliability(args: argparse.Namespace) -> Outcome:
     shown = [
         c
         for c in (
+            "attempt",
             "criterion_id",
             "rubric_version",
             "round_id",

@@ -28,7 +28,16 @@ from calibrate.cli._options import (
     ratings_args,
 )
 from calibrate.cli._output import Outcome, frame_text
-from calibrate.io import export_table, iso_utc, ratings_to_records, read_submission_attributes
+from calibrate.io import (
+    ATTEMPT_COLUMNS,
+    export_table,
+    header_may_name,
+    iso_utc,
+    ratings_to_records,
+    read_attempt_columns,
+    read_submission_attributes,
+    resolve_attempts,
+)
 from calibrate.ratings import AnswerKey, RatingsTable
 from calibrate.store import (
     AttributesReport,
@@ -132,6 +141,7 @@ def _import(args: argparse.Namespace) -> Outcome:
     try:
         if profile is None:
             rubric, table, key = load_inputs(args)  # nothing is written unless all is valid
+            table = _with_comment_column(args, rubric, table)
         else:
             rubric, read, key = load_profile_inputs(args, profile)
             table = read.table
@@ -144,9 +154,17 @@ def _import(args: argparse.Namespace) -> Outcome:
                 files[facet] = read_submission_attributes(file, id_column=f"{facet}_id")
             except RatingsError as exc:
                 problems += exc.problems
+    attempts = None
+    if not problems:
+        try:
+            attempts = _attempts_of(args, profile, read, table)
+        except RatingsError as exc:
+            problems += exc.problems
     if problems:
         raise RatingsError(problems)
     attributes = _attributes_to_store(read, files, args)
+    if attempts is not None:
+        attributes["submission"] = _with_attempts(attributes.get("submission"), attempts)
     if read is not None and read.rows is not None:
         rows = read.rows
     elif profile == "wide":
@@ -193,7 +211,9 @@ def _import(args: argparse.Namespace) -> Outcome:
                     conflicts += exc.problems
             if attributes:
                 sources = [str(f) for f in (args.submissions, args.reviewers) if f is not None]
-                if read is not None and any(_has_values(read, f) for f in attributes):
+                if attempts is not None or (
+                    read is not None and any(_has_values(read, f) for f in attributes)
+                ):
                     sources.insert(0, str(args.ratings))
                 try:
                     reports.append(
@@ -226,6 +246,71 @@ def _import(args: argparse.Namespace) -> Outcome:
         payload.update(more)
         text += "\n" + "\n".join(lines)
     return Outcome(payload, text)
+
+
+def _with_comment_column(
+    args: argparse.Namespace, rubric: Any, table: RatingsTable
+) -> RatingsTable:
+    """A long file's comment column (``rationale``, ``comment``, ``comments`` or
+    ``feedback``, as ``calibrate decisions`` reads it) as the table's rationales, to store."""
+    from calibrate.feedback import COMMENT_COLUMNS, read_feedback
+
+    if not header_may_name(args.ratings, COMMENT_COLUMNS):
+        return table
+    _, texts = read_feedback(args.ratings, rubric, sheet=args.sheet)
+    if not any(texts):
+        return table
+    return RatingsTable(table.frame.assign(rationale=texts), table.rubric, table.source)
+
+
+def _attempts_of(
+    args: argparse.Namespace, profile: str | None, read: Any, table: RatingsTable
+) -> pd.DataFrame | None:
+    """The educator and attempt of each submission the import brings (``educator_id``,
+    ``attempt`` or ``resubmission_of`` columns of a long file, or a profile's columns),
+    resolved and checked with those already stored; None when the file has none.
+
+    Raises
+    ------
+    RatingsError
+        Attempts that do not fit together, each naming the file row.
+    """
+    if profile in (None, "long"):
+        found = read_attempt_columns(args.ratings, sheet=args.sheet)
+        if found is None:
+            return None
+        frame, rows = found
+    elif profile == "wide" or read is None:
+        return None
+    else:
+        attrs = read.submission_attributes
+        have = [c for c in ATTEMPT_COLUMNS if c in attrs.columns]
+        if not have:
+            return None
+        frame = attrs[["submission_id", *have]]
+        subs = table.frame["submission_id"].astype(str).to_numpy()
+        first = pd.Series(read.rows).groupby(subs).min() if read.rows is not None else None
+        rows = {} if first is None else {str(k): int(v) for k, v in first.items()}
+    known = None
+    path = Path(args.store)
+    if path.is_file() and path.stat().st_size > 0:
+        with Store.open(path, create=False, read_only=True) as store:
+            known = store.attributes("submission")
+    resolved, problems = resolve_attempts(frame, rows=rows, source=str(args.ratings), known=known)
+    if problems:
+        raise RatingsError(problems)
+    return resolved
+
+
+def _with_attempts(frame: pd.DataFrame | None, attempts: pd.DataFrame) -> pd.DataFrame:
+    """Submission attributes with the resolved ``educator_id`` and ``attempt`` in place of
+    the file's attempt columns (``resubmission_of`` becomes the attempt number)."""
+    if frame is None:
+        return attempts
+    rest = frame.drop(columns=[c for c in ATTEMPT_COLUMNS if c in frame.columns])
+    if len(rest.columns) == 1:
+        return attempts
+    return rest.merge(attempts, on="submission_id", how="outer")
 
 
 def _has_values(read: Any, facet: str) -> bool:
@@ -382,6 +467,32 @@ def _exported(store: Store, args: argparse.Namespace) -> pd.DataFrame | RatingsT
     )
 
 
+def _with_rationales(
+    store: Store, table: pd.DataFrame | RatingsTable, args: argparse.Namespace
+) -> pd.DataFrame | RatingsTable:
+    """The exported ratings with a ``rationale`` column: each rating's stored comment
+    (blank where none), when the store holds any for the rubric; else the table as it is."""
+    keys = ["round_id", "submission_id", "reviewer_id", "criterion_id"]
+    records = ratings_to_records(table) if isinstance(table, RatingsTable) else table
+    by_version = "rubric_version" in records.columns
+    parts = []
+    for v in _versions(store, args.rubric_id, args.version):
+        notes = store.rationales(args.rubric_id, version=v)
+        notes = notes[notes["criterion_id"] != ""]  # per rating (not score-entry forms)
+        if args.round_id is not None:
+            notes = notes[notes["round_id"] == args.round_id]
+        parts.append(notes[[*keys, "rationale"]].assign(rubric_version=v))
+    notes = pd.concat(parts, ignore_index=True)
+    if notes.empty:
+        return table
+    on = [*keys, "rubric_version"] if by_version else keys
+    if not by_version:
+        notes = notes.drop(columns="rubric_version")
+    out = records.merge(notes, on=on, how="left", validate="one_to_one")
+    out["rationale"] = out["rationale"].fillna("")
+    return out
+
+
 @command(
     "export",
     "Export a rubric's ratings (or answer key, or every version: --history) from the store to CSV or Excel.",
@@ -412,6 +523,8 @@ def _export(args: argparse.Namespace) -> Outcome:
             table = history.assign(rated_at=iso_utc(history["rated_at"]))
         else:
             table = _exported(store, args)
+            if args.what != "key":
+                table = _with_rationales(store, table, args)
         if hider is not None and args.what == "key":  # a key's rationales may name reviewers
             reviewers: set[str] = set()
             for v in _versions(store, args.rubric_id, args.version):

@@ -12,7 +12,7 @@ import pandas as pd
 
 from calibrate._checks import check_instance
 from calibrate._problems import Problem, RatingsError
-from calibrate.io import read_ratings
+from calibrate.io import read_ratings, unquote_formulas
 from calibrate.ratings import RatingsTable
 from calibrate.rubric import Rubric
 
@@ -89,7 +89,7 @@ def read_feedback(
     if column is None:
         return table, np.full(len(table), "", dtype=object)
     col = frame[column]
-    col = col.where(col.notna(), "").astype(str)
+    col = unquote_formulas(col.where(col.notna(), "").astype(str))  # as exported
     if len(col) != len(table):
         raise RatingsError(
             [

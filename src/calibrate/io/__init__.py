@@ -1,5 +1,12 @@
 """Reading, validating and exporting ratings, answer keys and form-export sheets (import profiles)."""
 
+from calibrate.io._attempts import (
+    ATTEMPT_COLUMNS,
+    header_may_name,
+    read_attempt_columns,
+    resolve_attempts,
+    submission_attempts,
+)
 from calibrate.io._attributes import read_submission_attributes
 from calibrate.io._export import (
     EMAIL_PLACEHOLDER,
@@ -34,8 +41,10 @@ from calibrate.io._read import (
     read_versioned_ratings,
     read_wide,
 )
+from calibrate.io._validate import unquote_formulas
 
 __all__ = [
+    "ATTEMPT_COLUMNS",
     "BUILTIN_PROFILES",
     "DECIMAL_SCORES_RUBRIC",
     "EMAIL_PLACEHOLDER",
@@ -53,6 +62,7 @@ __all__ = [
     "export_table",
     "iso_utc",
     "get_profile",
+    "header_may_name",
     "infer_profile",
     "load_profile",
     "neutralise_formulas",
@@ -63,10 +73,14 @@ __all__ = [
     "read_profile",
     "read_program",
     "read_ratings",
+    "read_attempt_columns",
     "read_ratings_without_rubric",
     "read_versioned_ratings",
     "read_submission_attributes",
     "read_wide",
     "refuse_collisions",
+    "resolve_attempts",
     "scrub_text",
+    "submission_attempts",
+    "unquote_formulas",
 ]

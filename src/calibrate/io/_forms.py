@@ -208,6 +208,15 @@ def _map_columns(
     raw: RawTable, profile: Profile, rubric: Rubric, *, guessing: bool = False
 ) -> tuple[_Mapper, dict[str, int | None]]:
     m = _Mapper(raw.header, rubric, raw.source, near_misses=not guessing, comments=profile.comments)
+    # first, so that "Resubmission of" is not a second "submission" column
+    for role, name in (
+        ("resubmission_of", "resubmission_of"),
+        ("educator", "educator_id"),
+        ("attempt", "attempt"),
+    ):
+        column = m.one(role, getattr(profile, role), required=False)
+        if column is not None:
+            m.role[column] = ("submission_attribute", name)
     single = {
         "submission": m.one("submission", profile.submission, required=True),
         "reviewer": m.one("reviewer", profile.reviewer, required=True),

@@ -194,6 +194,20 @@ def _check_group(pattern: str, *, required: bool) -> None:
         raise ValueError(f"pattern {pattern!r} needs a (?P<criterion>...) group")
 
 
+#: The profile fields naming one column each.
+_SINGLE_COLUMNS = (
+    "submission",
+    "reviewer",
+    "criterion",
+    "score",
+    "round",
+    "kind",
+    "educator",
+    "attempt",
+    "resubmission_of",
+)
+
+
 class Profile(_Frozen):
     """How to read one kind of export (see the module docstring and the README)."""
 
@@ -209,6 +223,12 @@ class Profile(_Frozen):
     time: TimeSpec | None = None
     round: list[Selector] | None = None
     kind: list[Selector] | None = None
+    #: Resubmissions: the educator, the attempt number (1, 2, ...) or the earlier
+    #: submission this one resubmits; stored as submission attributes ``educator_id``
+    #: and ``attempt`` (:func:`calibrate.io.resolve_attempts`).
+    educator: list[Selector] | None = None
+    attempt: list[Selector] | None = None
+    resubmission_of: list[Selector] | None = None
     criteria: list[CriterionColumns] = Field(default_factory=list)
     comments: list[CommentColumns] = Field(default_factory=list)
     submission_attributes: dict[str, list[Selector]] = Field(default_factory=dict)
@@ -218,9 +238,7 @@ class Profile(_Frozen):
     #: snake-cased header, or an unmapped column (listed, not imported).
     other_columns: Literal["submission_attribute", "unmapped"] = "unmapped"
 
-    _sel = field_validator(
-        "submission", "reviewer", "criterion", "score", "round", "kind", mode="before"
-    )(_selectors)
+    _sel = field_validator(*_SINGLE_COLUMNS, mode="before")(_selectors)
 
     @field_validator("submission_attributes", "reviewer_attributes", mode="before")
     @classmethod
@@ -264,6 +282,12 @@ def _builtin(data: dict[str, Any]) -> Profile:
 _REVIEWER = [{"contains": "reviewer"}]
 _SUBMISSION = [{"contains": "submission"}]
 _COMMENT_WORDS = r"(?=.*(?:comment|feedback|rationale))"
+#: Resubmission columns, where a header says so.
+_ATTEMPTS = {
+    "educator": [{"contains": "educator"}],
+    "attempt": [{"contains": "attempt"}],
+    "resubmission_of": [{"contains": "resubmission"}],
+}
 
 BUILTIN_PROFILES: dict[str, Profile] = {
     # "long" and "wide" are today's formats, read by read_ratings and read_wide
@@ -306,6 +330,7 @@ BUILTIN_PROFILES: dict[str, Profile] = {
             "comments": [{"pattern": _COMMENT_WORDS + r"(?:.*\[(?P<criterion>[^\]]+)\]\s*|.*)"}],
             "criteria": [{"pattern": r".*\[(?P<criterion>[^\]]+)\]\s*"}],
             "reviewer_attributes": {"email": "Email Address"},
+            **_ATTEMPTS,
             "other_columns": "submission_attribute",
         }
     ),
@@ -331,6 +356,7 @@ BUILTIN_PROFILES: dict[str, Profile] = {
             ],
             "reviewer_attributes": {"email": "Email", "name": "Name"},
             "ignore": ["ID", "Start time", "Last modified time"],
+            **_ATTEMPTS,
             "other_columns": "submission_attribute",
         }
     ),
@@ -453,7 +479,7 @@ def profile_to_yaml(profile: Profile) -> str:
         value = getattr(profile, name)
         if value == info.get_default(call_default_factory=True) and name not in ("name",):
             continue
-        if name in ("submission", "reviewer", "criterion", "score", "round", "kind", "ignore"):
+        if name in (*_SINGLE_COLUMNS, "ignore"):
             data[name] = (
                 _plain_selectors(value)
                 if name != "ignore"

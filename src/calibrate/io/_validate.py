@@ -54,6 +54,10 @@ def _unquote(s: pd.Series) -> pd.Series:
     return pd.Series(fixed[codes], index=s.index, dtype=s.dtype)
 
 
+#: The public name of :func:`_unquote`, for readers of exported text outside ``io``.
+unquote_formulas = _unquote
+
+
 def _rows_problems(
     raw: RawTable,
     mask: np.ndarray,

@@ -8,6 +8,7 @@ ratings; the expert adjudicator from :class:`ExpertModel`. Costs in money come f
 they happened, to compare with what the simulator predicts.
 """
 
+from calibrate.policy._attempts import ATTEMPT_SUMMARY_COLUMNS, attempt_summary
 from calibrate.policy._choices import AnchorModels, CutChoice, PolicyChoice, ProgramModels
 from calibrate.policy._costs import ReviewCosts, add_costs, parse_costs
 from calibrate.policy._decisions import PENDING, Decisions, decide
@@ -45,6 +46,8 @@ from calibrate.policy._tune import (
 )
 
 __all__ = [
+    "ATTEMPT_SUMMARY_COLUMNS",
+    "attempt_summary",
     "AnchorModels",
     "CutChoice",
     "PolicyChoice",

@@ -9,7 +9,7 @@ table.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 __all__ = ["BREAKDOWNS", "TABLE_COLUMNS", "WEIGHT_FAMILIES", "reliability_table"]
 
 #: What :func:`reliability_table` can break the ratings down by.
-BREAKDOWNS: tuple[str, ...] = ("criterion", "round", "pair", "rubric_version")
+BREAKDOWNS: tuple[str, ...] = ("criterion", "round", "pair", "rubric_version", "attempt")
 #: The columns of :func:`reliability_table`'s frame (key columns appear only when asked for).
 TABLE_COLUMNS: tuple[str, ...] = (
     "coefficient",
@@ -325,6 +325,7 @@ def reliability_table(
     progress: bool | None = None,
     weights: str | Iterable[Any] | None = None,
     icc_forms: str | Iterable[str] | None = None,
+    attempts: Mapping[str, int] | pd.Series | None = None,
 ) -> pd.DataFrame:
     """Every reliability coefficient of a ratings table, broken down, as one tidy frame.
 
@@ -415,6 +416,12 @@ def reliability_table(
         ICC forms (:data:`ICC_FORMS`, Shrout & Fleiss or McGraw & Wong names; a string may
         list several separated by commas), replacing ICC(2,1) (or the six of 'all'). All
         forms of a group come from one fit.
+    attempts : mapping or Series, optional
+        Each submission's attempt number (submission id -> 1, 2, ...:
+        :func:`calibrate.io.submission_attempts`), for ``by`` 'attempt': every breakdown
+        is then made within each attempt (key ``attempt``; <NA> for submissions without
+        one), each attempt being its own submissions. Attempts are separate submissions
+        whatever ``by`` is: they have their own submission ids.
 
     Returns
     -------
@@ -473,6 +480,31 @@ def reliability_table(
     if not isinstance(decision, bool):
         raise TypeError(f"decision must be True or False; got {decision!r}")
     gen = np.random.default_rng(rng)
+    if "attempt" in keys and "rubric_version" in keys:
+        raise ValueError(
+            "by 'attempt' and 'rubric_version' together is not supported: break down by one, "
+            "then the other"
+        )
+    if "attempt" in keys:
+        return _by_attempt(
+            ratings.ratings if isinstance(ratings, VersionedRatings) else ratings,
+            attempts,
+            rubric=rubric,
+            level=level,
+            by=tuple(k for k in keys if k != "attempt"),
+            coefficients=coefficients,
+            decision=decision,
+            bootstrap=bootstrap,
+            method=method,
+            confidence_level=confidence_level,
+            min_pair_units=min_pair_units,
+            rng=gen,
+            progress=progress,
+            weights=weights,
+            icc_forms=icc_forms,
+        )
+    if attempts is not None:
+        raise ValueError("attempts are for by='attempt'; add 'attempt' to by or drop attempts")
     compute = _Computer(int(bootstrap), meth, cl, gen, progress)
     options = (keys, wanted, families, forms, cl, min_pair_units, decision)
     versioned = ratings if isinstance(ratings, VersionedRatings) else None
@@ -674,6 +706,44 @@ def _difference(
         }
     )
     return row
+
+
+def _by_attempt(ratings: RatingsTable, attempts: object, **options: Any) -> pd.DataFrame:
+    """:func:`reliability_table` within each attempt number (one generator for all)."""
+    if attempts is None:
+        raise ValueError(
+            "by 'attempt' needs attempts: each submission's attempt number (submission id -> 1, 2, ...)"
+        )
+    if not isinstance(attempts, Mapping | pd.Series):
+        raise TypeError(
+            f"attempts must map submission ids to attempt numbers; got {type(attempts).__name__}"
+        )
+    of = {str(k): v for k, v in dict(attempts).items()}
+    bad = [
+        (k, v)
+        for k, v in of.items()
+        if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < 1
+    ]
+    if bad:
+        raise ValueError(
+            f"attempts must be whole numbers >= 1; got {bad[0][1]!r} for {bad[0][0]!r}"
+        )
+    subs = ratings.frame["submission_id"].astype(str)
+    number = subs.map(of)
+    parts = []
+    for a in [*sorted({int(v) for v in number.dropna()}), None]:
+        mask = number.isna() if a is None else number == a
+        if not mask.any():
+            continue
+        part = RatingsTable(
+            ratings.frame.loc[mask.to_numpy()].reset_index(drop=True),
+            ratings.rubric,
+            ratings.source,
+        )
+        rows = reliability_table(part, **options)
+        rows.insert(2, "attempt", pd.array([a] * len(rows), dtype="Int64"))
+        parts.append(rows)
+    return pd.concat(parts, ignore_index=True)
 
 
 class _Computer:

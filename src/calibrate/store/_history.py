@@ -17,6 +17,7 @@ from calibrate.store._base import name_list
 from calibrate.store._connection import now_iso
 from calibrate.store._errors import ConflictError
 from calibrate.store._imports import ImportsMixin
+from calibrate.store._rationales import restore_rationales, withdraw_rationales
 from calibrate.store._schema import NO_ROUND_PK
 
 __all__ = ["HISTORY_COLUMNS", "HistoryMixin"]
@@ -206,6 +207,8 @@ class HistoryMixin(ImportsMixin):
             "retract", rubric_pk, None, None, 0, reason=reason, retracts=import_pk
         )
         withdrawn = self._withdraw(rubric_pk, import_pk, retraction, reason)
+        withdraw_rationales(c, import_pk, retraction, reason)
+        restore_rationales(c, import_pk)
         restore = self._to_restore(import_pk, rubric_id)
         keys, values = ", ".join(_KEY), ", ".join(_VALUE)
         c.executemany(

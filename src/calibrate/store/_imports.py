@@ -27,6 +27,7 @@ from calibrate.store._base import (
 from calibrate.store._connection import now_iso
 from calibrate.store._errors import ConflictError
 from calibrate.store._prepare import PreparedRatings, prepare_ratings
+from calibrate.store._rationales import store_rationales
 from calibrate.store._rounds import RoundsMixin
 from calibrate.store._schema import NO_ROUND_PK
 
@@ -85,6 +86,12 @@ class ImportReport:
         kept in the store's history (:meth:`Store.rating_history`).
     reason : str or None
         Why they were replaced, as recorded with the import.
+    rationales : int
+        Rationales (the table's ``rationale`` column: a reviewer's comment with a
+        score) stored that the store did not have.
+    rationales_superseded : int
+        Stored rationales this import replaced (``supersede=True``; the old ones are
+        kept in the history).
     """
 
     rows: int
@@ -98,6 +105,8 @@ class ImportReport:
     import_id: int = 0
     superseded: int = 0
     reason: str | None = None
+    rationales: int = 0
+    rationales_superseded: int = 0
 
     def __str__(self) -> str:
         what = "ratings" if self.what == "ratings" else "key scores"
@@ -107,9 +116,14 @@ class ImportReport:
             if self.superseded
             else ""
         )
+        notes = ""
+        if self.rationales or self.rationales_superseded:
+            notes = f"; {self.rationales} new rationales" + (
+                f", {self.rationales_superseded} superseded" if self.rationales_superseded else ""
+            )
         return (
             f"{src}{self.rows} {what} for rubric {self.rubric_id} v{self.rubric_version}: "
-            f"{self.added} new, {self.already_present} already in the store{replaced}"
+            f"{self.added} new, {self.already_present} already in the store{replaced}{notes}"
         )
 
     def to_dict(self) -> dict[str, object]:
@@ -247,10 +261,15 @@ class ImportsMixin(RoundsMixin):
         why = check_supersede(supersede, reason)
         file_rows = check_rows(rows, len(table))
         prepared = prepare_ratings(table)
+        texts = None
+        if "rationale" in table.frame.columns:
+            text = table.frame["rationale"]
+            texts = text.astype(object).where(text.notna(), "").to_numpy(dtype=object)
+            texts = texts[prepared.pos]
         source = table.source if source is None else str(source)
         return self._write(
             lambda: self._import_ratings(
-                prepared, source, check_sha(sha256), progress, file_rows, why
+                prepared, source, check_sha(sha256), progress, file_rows, why, texts
             ),
             f"import {source or 'ratings'}",
         )
@@ -299,6 +318,7 @@ class ImportsMixin(RoundsMixin):
         progress: Progress | None,
         file_rows: np.ndarray | None = None,
         reason: str | None = None,
+        texts: np.ndarray | None = None,
     ) -> ImportReport:
         c = self._c
         n = len(p)
@@ -355,6 +375,18 @@ class ImportsMixin(RoundsMixin):
             p, rubric_pk, sub_pk, rev_pk, import_pk, reason, source
         )
         problems += refused
+        new_texts = replaced_texts = 0
+        if texts is not None:
+            new_texts, replaced_texts, refused = store_rationales(
+                c,
+                texts,
+                (rubric_pk, round_pk, sub_pk, rev_pk, crit_pk),
+                import_pk=import_pk,
+                reason=reason,
+                describe=lambda i: self._describe_row(p, i, file_rows),
+                source=source,
+            )
+            problems += refused
         c.execute("DELETE FROM temp._incoming")  # (on a conflict, the rollback empties it)
         if problems:
             raise ConflictError(problems, store=str(self._path), hint=SUPERSEDE_HINT)
@@ -378,6 +410,8 @@ class ImportsMixin(RoundsMixin):
             import_id=import_pk,
             superseded=superseded + moved,
             reason=reason,
+            rationales=new_texts,
+            rationales_superseded=replaced_texts,
         )
 
     def _record_import(
@@ -505,23 +539,17 @@ class ImportsMixin(RoundsMixin):
             if len(rows) < _MAX_CONFLICTS
             else c.execute(f"SELECT count(*) {join}", (rubric_pk,)).fetchone()[0]
         )
-        crit_ids = p.rubric.criterion_ids
         problems = []
         for i, stored, imp, imp_source in rows:
-            rc = p.round_codes[i]
-            where = (f"round {str(p.round_names[rc])!r}, " if rc >= 0 else "") + (
-                f"submission {str(p.sub_names[p.sub_codes[i]])!r}, reviewer {str(p.rev_names[p.rev_codes[i]])!r}, "
-                f"criterion {crit_ids[p.crit[i]]!r}"
-            )
             origin = (
                 "entered live"
                 if imp is None
                 else f"import #{imp}" + (f" of {imp_source}" if imp_source else "")
             )
-            file_row, at = row_of(p.pos[i], file_rows)
+            where, file_row = self._describe_row(p, i, file_rows)
             problems.append(
                 Problem(
-                    f"{at}{where} is stored with score {stored} ({origin}); this table has {int(p.score[i])}",
+                    f"{where} is stored with score {stored} ({origin}); this table has {int(p.score[i])}",
                     file=source,
                     row=file_row,
                     column="score",
@@ -533,6 +561,20 @@ class ImportsMixin(RoundsMixin):
                 Problem(f"... and {total - len(rows)} more conflicting rows", file=source)
             )
         return problems
+
+    @staticmethod
+    def _describe_row(
+        p: PreparedRatings, i: int, file_rows: np.ndarray | None
+    ) -> tuple[str, int | None]:
+        """Prepared row ``i`` named by its key (and, without file rows, its table row),
+        and its file row."""
+        rc = p.round_codes[i]
+        where = (f"round {str(p.round_names[rc])!r}, " if rc >= 0 else "") + (
+            f"submission {str(p.sub_names[p.sub_codes[i]])!r}, reviewer "
+            f"{str(p.rev_names[p.rev_codes[i]])!r}, criterion {p.rubric.criterion_ids[p.crit[i]]!r}"
+        )
+        file_row, at = row_of(p.pos[i], file_rows)
+        return at + where, file_row
 
     def _other_versions(
         self,

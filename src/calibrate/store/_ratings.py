@@ -181,24 +181,63 @@ class RatingsMixin(ImportsMixin):
     def rationales(
         self, rubric_id: str, *, round_id: str | None = None, version: str | None = None
     ) -> pd.DataFrame:
-        """Rationales entered with score-entry forms: round_id, submission_id, reviewer_id,
-        rationale, entered_at."""
+        """The stored rationales of a rubric: those entered with score-entry forms (one
+        per reviewer, submission and round: ``criterion_id`` empty) and those imported
+        with the ratings (a reviewer's comment with one score: the ``rationale`` column
+        of a ratings table, e.g. an export's comment columns read through a profile).
+
+        Returns
+        -------
+        DataFrame
+            round_id ("" for no round), submission_id, reviewer_id, criterion_id,
+            rationale, entered_at (UTC: when the form was entered or the import made)
+            and import_id (empty for form rationales); form rationales first, by time,
+            then imported ones by key. Only current rationales (a superseded one is in
+            the store's ``rationale_history`` table).
+        """
 
         def read() -> pd.DataFrame:
             rubric_pk = self._rubric_pk(rubric_id, version)
+            args = (rubric_pk, round_id) if round_id is not None else (rubric_pk,)
+            in_round = " AND ro.round_id = ?" if round_id is not None else ""
             rows = self._c.execute(
-                "SELECT ro.round_id, s.submission_id, r.reviewer_id, x.rationale, x.entered_at FROM rationales x "
+                "SELECT ro.round_id, s.submission_id, r.reviewer_id, '', x.rationale, x.entered_at, NULL "
+                "FROM rationales x "
                 "JOIN rounds ro USING (round_pk) JOIN submissions s USING (submission_pk) JOIN reviewers r USING (reviewer_pk) "
-                "WHERE x.rubric_pk = ?"
-                + (" AND ro.round_id = ?" if round_id is not None else "")
-                + " ORDER BY x.entered_at",
-                (rubric_pk, round_id) if round_id is not None else (rubric_pk,),
+                "WHERE x.rubric_pk = ?" + in_round + " ORDER BY x.entered_at",
+                args,
+            ).fetchall()
+            rows += self._c.execute(
+                "SELECT ro.round_id, s.submission_id, r.reviewer_id, c.criterion_id, x.rationale, "
+                "i.imported_at, x.import_pk FROM rating_rationales x "
+                "JOIN rounds ro USING (round_pk) JOIN submissions s USING (submission_pk) "
+                "JOIN reviewers r USING (reviewer_pk) JOIN criteria c USING (criterion_pk) "
+                "JOIN imports i ON i.import_pk = x.import_pk "
+                "WHERE x.rubric_pk = ?" + in_round + " ORDER BY ro.round_id, s.submission_id, "
+                "r.reviewer_id, c.position",
+                args,
             ).fetchall()
             frame = pd.DataFrame(
                 rows,
-                columns=["round_id", "submission_id", "reviewer_id", "rationale", "entered_at"],
+                columns=[
+                    "round_id",
+                    "submission_id",
+                    "reviewer_id",
+                    "criterion_id",
+                    "rationale",
+                    "entered_at",
+                    "import_id",
+                ],
             )
-            frame["entered_at"] = pd.to_datetime(frame["entered_at"], unit="ns", utc=True)
+            # form rationales keep ns since the epoch, imported ones the import's ISO time
+            frame["entered_at"] = pd.DatetimeIndex(
+                [
+                    pd.Timestamp(v, unit="ns", tz="UTC") if isinstance(v, int) else pd.Timestamp(v)
+                    for v in frame["entered_at"]
+                ],
+                dtype="datetime64[ns, UTC]",
+            )
+            frame["import_id"] = frame["import_id"].astype("Int64")
             return frame
 
         return self._read(read)

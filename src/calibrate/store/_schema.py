@@ -243,9 +243,43 @@ _V4 = (
     ) WITHOUT ROWID""",
 )
 
+# Version 5: the comment a reviewer wrote with each score (an export's per-criterion
+# comment, or its row-wide one repeated on each criterion), kept per rating with the
+# import that brought it and never overwritten (a changed one is refused or, superseded,
+# moved to ``rationale_history``). A table of its own keyed like ``ratings`` rather than
+# a column of ``ratings``: most ratings carry no comment, and a text column would widen
+# the clustered rows every analysis reads; ``rationales`` (V2) stays one text per
+# score-entry form (reviewer, submission and round), a different grain.
+_V5 = (
+    """CREATE TABLE rating_rationales (
+        rubric_pk     INTEGER NOT NULL REFERENCES rubrics,
+        round_pk      INTEGER NOT NULL REFERENCES rounds,
+        submission_pk INTEGER NOT NULL REFERENCES submissions,
+        reviewer_pk   INTEGER NOT NULL REFERENCES reviewers,
+        criterion_pk  INTEGER NOT NULL REFERENCES criteria,
+        rationale     TEXT NOT NULL,
+        import_pk     INTEGER NOT NULL REFERENCES imports,
+        PRIMARY KEY (rubric_pk, round_pk, submission_pk, reviewer_pk, criterion_pk)
+    ) WITHOUT ROWID""",
+    """CREATE TABLE rationale_history (
+        history_pk    INTEGER PRIMARY KEY,
+        rubric_pk     INTEGER NOT NULL REFERENCES rubrics,
+        round_pk      INTEGER NOT NULL REFERENCES rounds,
+        submission_pk INTEGER NOT NULL REFERENCES submissions,
+        reviewer_pk   INTEGER NOT NULL REFERENCES reviewers,
+        criterion_pk  INTEGER NOT NULL REFERENCES criteria,
+        rationale     TEXT NOT NULL,
+        import_pk     INTEGER NOT NULL REFERENCES imports,
+        superseded_at TEXT NOT NULL,
+        superseded_by INTEGER NOT NULL REFERENCES imports,
+        reason        TEXT NOT NULL
+    )""",
+    "CREATE INDEX rationale_history_by ON rationale_history (superseded_by)",
+)
+
 #: ``MIGRATIONS[k]`` holds the statements taking a store from version ``k`` to ``k + 1``
 #: (version 0 is an empty file).
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4)
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4, _V5)
 
 #: The schema version this calibrate writes; it reads every version up to this one.
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -26,6 +26,7 @@ from calibrate.store._history import HistoryMixin
 from calibrate.store._imports import ImportReport, file_sha256
 from calibrate.store._keys import KeysMixin
 from calibrate.store._ratings import RatingsMixin
+from calibrate.store._rationales import RATIONALE_DDL
 from calibrate.store._schema import NO_ROUND_PK
 
 __all__ = [
@@ -148,6 +149,7 @@ class Store(RatingsMixin, KeysMixin, HistoryMixin, AttributesMixin):
             "CREATE TEMP TABLE IF NOT EXISTS _pks (pk INTEGER PRIMARY KEY)",
             "CREATE TEMP TABLE IF NOT EXISTS _incoming (pos INTEGER PRIMARY KEY, round_pk INTEGER, "
             "submission_pk INTEGER, reviewer_pk INTEGER, criterion_pk INTEGER, score INTEGER)",
+            RATIONALE_DDL,
         ):
             conn.execute(ddl)
 
