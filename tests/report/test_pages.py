@@ -177,3 +177,33 @@ def test_reliability_page_shows_classification_rows(tmp_path, capsys):
     for r in got.values():
         assert f"<td>{r['accuracy']:.3f}</td>" in page
         assert f"<td>{r['consistency']:.3f}</td>" in page
+
+
+def test_round_page_who_qualified_is_compact_with_intervals(tmp_path, capsys, monkeypatch):
+    # the reviewer table of the round page is the notebook's: one line per reviewer, rates
+    # with Wilson intervals, short flags; under pseudonyms the rates still come through
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("CALIBRATE_PSEUDONYM_KEY", raising=False)
+    rows = _run(
+        capsys,
+        "round",
+        str(PILOT / "ratings.csv"),
+        "--rubric",
+        RUBRIC,
+        "--key",
+        str(PILOT / "key.csv"),
+        "--html",
+        "r.html",
+        "--pseudonymize",
+    )
+    page = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "<th>short on</th>" in page and "<th>why</th>" in page
+    table = page[page.index("<th>short on</th>") :]
+    table = table[: table.index("</table>")]
+    assert table.count("<tr><td>R-") == len(rows)
+    for r in rows:
+        assert (
+            f"<td>{r['reviewer_id']}</td><td>{r['status']}</td><td>{r['exact_agreement']:.0%} ("
+            in table
+        )
+    assert _leaked(page) == []

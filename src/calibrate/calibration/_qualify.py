@@ -153,6 +153,12 @@ class RoundResult:
             if self.warnings
             else ""
         )
+        return head + warn + self.reviewer_table_html()
+
+    def reviewer_table_html(self) -> str:
+        """The reviewers as an HTML table (text escaped): one line per reviewer with the
+        overall rates and their intervals, short flags of the standards missed, and the
+        reasons and shaky calls one click away (``<details>``)."""
         overall = self.criteria[self.criteria["criterion_id"] == "overall"].set_index(
             self.criteria.loc[self.criteria["criterion_id"] == "overall", "reviewer_id"].astype(str)
         )
@@ -199,7 +205,7 @@ class RoundResult:
             "<th>decision</th><th>mean &minus; key</th><th>short on</th><th>why</th></tr></thead>"
             "<tbody>" + "".join(lines) + "</tbody></table>"
         )
-        return head + warn + table
+        return table
 
 
 def _pct(x: float) -> str:

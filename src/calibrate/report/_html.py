@@ -22,7 +22,7 @@ __all__ = ["HtmlReport"]
 _STYLE = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em auto;padding:0 1em;max-width:1100px;color:#222;line-height:1.45;overflow-wrap:anywhere}
 h1{font-size:1.6em}h2{font-size:1.25em;margin-top:1.8em;border-bottom:1px solid #ddd}
-.scroll{overflow-x:auto;max-width:100%}
+.scroll{overflow-x:auto;max-width:100%}details summary{cursor:pointer;color:#1a4f8a}
 table{border-collapse:collapse;font-size:.9em;margin:.6em 0}th,td{border:1px solid #ccc;padding:.25em .5em;text-align:left;vertical-align:top}
 th{background:#f3f3f3}.note{color:#555;font-size:.9em}.warn{background:#fff6e0;border-left:4px solid #e0a000;padding:.4em .8em}
 .privacy{font-size:.9em;padding:.3em .8em;border-radius:3px;display:inline-block}
@@ -94,6 +94,12 @@ class HtmlReport:
             )
             + "</div>"
         )
+
+    def kit_html(self, fragment: str) -> None:
+        """A fragment of HTML that the kit built and escaped itself (e.g.
+        :meth:`RoundResult.reviewer_table_html <calibrate.calibration.RoundResult.reviewer_table_html>`),
+        added as it is, in a scrolling box; never pass text from data here."""
+        self.parts.append(f'<div class="scroll">{fragment}</div>')
 
     def figure(self, fig: Figure, *, alt: str) -> None:
         import matplotlib.pyplot as plt

@@ -132,19 +132,15 @@ def round_report(
         plot_reviewer_agreement(dataclasses.replace(result, reviewers=reviewers)),
         alt="agreement with the key per reviewer",
     )
-    rep.table(
-        reviewers[
-            [
-                "reviewer_id",
-                "status",
-                "exact_agreement",
-                "adjacent_agreement",
-                "decision_agreement",
-                "mean_difference",
-                "reasons",
-            ]
-        ]
+    rep.paragraph(
+        f"Rates over all criteria with {result.rule.confidence_level:.0%} Wilson intervals; "
+        "'short on' names the standards missed; the reasons and shaky calls open under 'why'.",
+        css="note",
     )
+    shown = result
+    if pseudonymizer is not None:
+        shown = dataclasses.replace(result, reviewers=reviewers, criteria=hide(result.criteria))
+    rep.kit_html(shown.reviewer_table_html())
     shaky = shaky_calls(result)
     if not shaky.empty:
         rep.heading("Shaky calls")
