@@ -20,7 +20,12 @@ def session_store(tmp_path, evidence_rubric):
     path = tmp_path / "s.db"
     key_csv = tmp_path / "key.csv"
     rows = ["submission_id,criterion_id,key_score,rationale"]
-    for a, scores in {"A01": (3, 2, 4), "A02": (1, 4, 2), "A03": (2, 3, 3), "A09": (4, 4, 4)}.items():
+    for a, scores in {
+        "A01": (3, 2, 4),
+        "A02": (1, 4, 2),
+        "A03": (2, 3, 3),
+        "A09": (4, 4, 4),
+    }.items():
         for cid, s in zip(evidence_rubric.criterion_ids, scores, strict=True):
             rows.append(f"{a},{cid},{s},{KEY_MARK}-{a}-{cid}")
     key_csv.write_text("\n".join(rows) + "\n")
@@ -30,14 +35,18 @@ def session_store(tmp_path, evidence_rubric):
         store.assign_anchors(RUBRIC, "R1", {"R901": ["A02", "A01"], "R902": ["A03", "A02"]})
         store.assign_anchors(RUBRIC, "R2", {"R901": ["A09"]})
         links = {
-            (link.reviewer_id, "R1"): link.token
-            for link in store.create_invitations(RUBRIC, "R1")
+            (link.reviewer_id, "R1"): link.token for link in store.create_invitations(RUBRIC, "R1")
         }
         links[(None, "R1")] = store.create_invitations(RUBRIC, "R1", lead=True)[0].token
         links[("R901", "R2")] = store.create_invitations(RUBRIC, "R2")[0].token
         # the other reviewer's work, with a planted rationale
         store.save_entry(
-            RUBRIC, "R1", "R902", "A02", {"overview": 4, "artifacts": 1, "reflection": 1},
-            rationale=f"{OTHER_MARK} rationale", client="127.0.0.9",
+            RUBRIC,
+            "R1",
+            "R902",
+            "A02",
+            {"overview": 4, "artifacts": 1, "reflection": 1},
+            rationale=f"{OTHER_MARK} rationale",
+            client="127.0.0.9",
         )
     return path, links

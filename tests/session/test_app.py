@@ -47,7 +47,9 @@ def blind(text: str) -> None:
 def test_every_route_refuses_a_bad_link(client, session_store):
     c, path, links = client
     with Store.open(path) as store:
-        expired = store.create_invitations(RUBRIC, "R1", reviewers=["R901"], expires=timedelta(microseconds=1))[0].token
+        expired = store.create_invitations(
+            RUBRIC, "R1", reviewers=["R901"], expires=timedelta(microseconds=1)
+        )[0].token
     revoked = links[("R902", "R1")]
     with Store.open(path) as store:
         store.revoke_invitations(RUBRIC, "R1", reviewers=["R902"])
@@ -138,9 +140,15 @@ def test_bad_forms_are_refused_whole_and_name_every_problem(client):
         data={"submission": "A01", "csrf": csrf, "score:overview": "7", "score:bogus": "1"},
     )
     assert r.status_code == 400
-    for words in ("Overview questions: 7 is not", "choose a level for Classroom artifacts", "score:bogus"):
+    for words in (
+        "Overview questions: 7 is not",
+        "choose a level for Classroom artifacts",
+        "score:bogus",
+    ):
         assert words in r.text
-    r = c.post(f"/r/{token}/save", data=FULL | {"submission": "A01", "csrf": csrf, "rationale": "x" * 5001})
+    r = c.post(
+        f"/r/{token}/save", data=FULL | {"submission": "A01", "csrf": csrf, "rationale": "x" * 5001}
+    )
     assert r.status_code == 400 and "at most 5000" in r.text
     # an oversized body: 413 whether declared or sent chunked
     big = FULL | {"submission": "A01", "csrf": csrf, "rationale": "y" * 70_000}
@@ -176,7 +184,10 @@ def test_an_edit_keeps_history_and_an_audit_row(client):
         assert edited[["criterion_id", "old_score", "new_score"]].astype(object).where(
             edited[["criterion_id", "old_score", "new_score"]].notna(), None
         ).values.tolist() == [["artifacts", 2, 3], [None, None, None]]
-        assert edited["old_rationale"].tolist()[1] == "one" and edited["new_rationale"].tolist()[1] == "two"
+        assert (
+            edited["old_rationale"].tolist()[1] == "one"
+            and edited["new_rationale"].tolist()[1] == "two"
+        )
         assert set(log["client"]) == {"testclient"}
         hist = store.rating_history(RUBRIC, round_id="R1")
         assert ((hist["reviewer_id"] == "R901") & (hist["criterion_id"] == "artifacts")).sum() == 2

@@ -60,18 +60,33 @@ def test_an_edit_goes_through_the_history_and_the_audit_log(session_store):
     path, _links = session_store
     with Store.open(path) as store:
         first = store.save_entry(
-            RUBRIC, "R1", "R901", "A01", {"overview": 3, "artifacts": 2, "reflection": 4},
-            rationale="first", client="10.0.0.5",
+            RUBRIC,
+            "R1",
+            "R901",
+            "A01",
+            {"overview": 3, "artifacts": 2, "reflection": 4},
+            rationale="first",
+            client="10.0.0.5",
         )
         assert [r["action"] for r in first] == ["entered"] * 4
         again = store.save_entry(
-            RUBRIC, "R1", "R901", "A01", {"overview": 3, "artifacts": 2, "reflection": 4},
-            rationale="first", client="10.0.0.5",
+            RUBRIC,
+            "R1",
+            "R901",
+            "A01",
+            {"overview": 3, "artifacts": 2, "reflection": 4},
+            rationale="first",
+            client="10.0.0.5",
         )
         assert again == []  # nothing changed, nothing logged
         edit = store.save_entry(
-            RUBRIC, "R1", "R901", "A01", {"overview": 2, "artifacts": 2, "reflection": 4},
-            rationale="second", client="10.0.0.6",
+            RUBRIC,
+            "R1",
+            "R901",
+            "A01",
+            {"overview": 2, "artifacts": 2, "reflection": 4},
+            rationale="second",
+            client="10.0.0.6",
         )
         assert [(r["criterion_id"], r["old_score"], r["new_score"]) for r in edit] == [
             ("overview", 3, 2),

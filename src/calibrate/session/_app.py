@@ -50,7 +50,9 @@ _SECURITY_HEADERS = [
 ]
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
-ASGI = Callable[[Scope, Callable[[], Awaitable[Message]], Callable[[Message], Awaitable[None]]], Awaitable[None]]
+ASGI = Callable[
+    [Scope, Callable[[], Awaitable[Message]], Callable[[Message], Awaitable[None]]], Awaitable[None]
+]
 
 
 class _TooLarge(Exception):
@@ -73,7 +75,11 @@ class _Security:
                 names = {k.lower() for k, _v in message.get("headers", [])}
                 message["headers"] = [
                     *[h for h in message.get("headers", []) if h[0].lower() != b"cache-control"],
-                    *[h for h in _SECURITY_HEADERS if h[0] == b"cache-control" or h[0] not in names],
+                    *[
+                        h
+                        for h in _SECURITY_HEADERS
+                        if h[0] == b"cache-control" or h[0] not in names
+                    ],
                 ]
             await send(message)
 
@@ -165,7 +171,9 @@ def app(
         text = await run_in_threadpool(render, inv, token, request.query_params.get("saved"))
         return HTMLResponse(text)
 
-    def store_save(inv: Invitation, form: dict[str, str], client: str | None) -> tuple[int, list[str], int]:
+    def store_save(
+        inv: Invitation, form: dict[str, str], client: str | None
+    ) -> tuple[int, list[str], int]:
         """(HTTP status, problems, audit rows written)."""
         assert inv.reviewer_id is not None
         with Store.open(path, create=False) as store:
@@ -246,7 +254,9 @@ def app(
             return refuse(413, [f"the form is larger than {max_body} bytes; nothing was saved"])
         try:
             pairs = parse_qsl(
-                body.decode("utf-8"), keep_blank_values=True, strict_parsing=False,
+                body.decode("utf-8"),
+                keep_blank_values=True,
+                strict_parsing=False,
                 max_num_fields=500,
             )
         except (UnicodeDecodeError, ValueError):
@@ -291,7 +301,7 @@ def app(
         Route("/{rest:path}", other, methods=["GET", "POST", "PUT", "DELETE", "PATCH"]),
     ]
     starlette = Starlette(routes=routes)
-    starlette.add_middleware(_Security)  # type: ignore[arg-type]
+    starlette.add_middleware(_Security)
     return starlette
 
 
@@ -340,7 +350,8 @@ def _results(store: Store, inv: Invitation, rubric: Any, anchors: list[str]) -> 
     ).set_index(["submission_id", "criterion_id"])["rationale"]
     mine = mine.assign(
         key_rationale=[
-            str(why.get((s, c), "")) for s, c in zip(mine["submission_id"], mine["criterion_id"], strict=True)
+            str(why.get((s, c), ""))
+            for s, c in zip(mine["submission_id"], mine["criterion_id"], strict=True)
         ]
     )
     return results_page(

@@ -69,7 +69,9 @@ def denied_page() -> str:
 def problems_page(title: str, problems: Sequence[str], back: str | None = None) -> str:
     items = "".join(f"<li>{_e(p)}</li>" for p in problems)
     link = f'<p><a href="{_e(back)}">Back to your anchors</a></p>' if back else ""
-    return page(title, f'<h1>{_e(title)}</h1><div class="bad" role="alert"><ul>{items}</ul></div>{link}')
+    return page(
+        title, f'<h1>{_e(title)}</h1><div class="bad" role="alert"><ul>{items}</ul></div>{link}'
+    )
 
 
 def _header(rubric: Rubric, round_id: str, reviewer_id: str, done: int, total: int) -> str:
@@ -108,8 +110,7 @@ def reviewer_page(
     if saved is not None:
         parts.append(f'<p class="ok" role="status">Saved your scores of {_e(saved)}.</p>')
     parts.append(
-        '<p class="meta">You can correct an entry until the round closes; every change is '
-        "kept.</p>"
+        '<p class="meta">You can correct an entry until the round closes; every change is kept.</p>'
     )
     parts.append(f'<nav aria-label="Your anchors"><ol>{nav}</ol></nav>')
     for n, a in enumerate(anchors):
@@ -129,7 +130,9 @@ def reviewer_page(
                     f"<span><b>{lv.score} {_e(lv.label)}</b>{desc}</span></label>"
                 )
             about = f'<p class="desc">{_e(c.description)}</p>' if c.description else ""
-            fields.append(f"<fieldset><legend>{_e(c.name)}</legend>{about}{''.join(radios)}</fieldset>")
+            fields.append(
+                f"<fieldset><legend>{_e(c.name)}</legend>{about}{''.join(radios)}</fieldset>"
+            )
         parts.append(
             f'<section id="a-{_e(a)}" aria-labelledby="h-{n}"><h2 id="h-{n}">Anchor {_e(a)} '
             f'<small>({state})</small></h2><form method="post" action="{_e(action)}">'

@@ -320,7 +320,9 @@ class SessionsMixin(RatingsMixin):
             )
         return [r | {"at": at, "action": action, "client": client} for r in rows]
 
-    def audit_log(self, rubric_id: str | None = None, *, round_id: str | None = None) -> pd.DataFrame:
+    def audit_log(
+        self, rubric_id: str | None = None, *, round_id: str | None = None
+    ) -> pd.DataFrame:
         """Every save made through a personal link: at, rubric_id, version, round_id,
         reviewer_id, submission_id, criterion_id (empty: the rationale), old_score,
         new_score, old_rationale, new_rationale, client, action (``entered``/``edited``)."""
