@@ -7,12 +7,15 @@ only from that reviewer's entries while the round is open; the key appears after
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import hmac
 import secrets
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl, quote
 
 from starlette.applications import Starlette
@@ -32,6 +35,8 @@ from calibrate.session._pages import (
 from calibrate.store import Invitation, Store
 
 __all__ = ["app"]
+
+T = TypeVar("T")
 
 #: Bytes a save's request body may hold (a form of a few criteria is well under 4 kB).
 MAX_BODY = 64 * 1024
@@ -119,9 +124,8 @@ def app(
     def csrf_of(inv: Invitation) -> str:
         return hmac.new(key, f"save:{inv.token_sha256}".encode(), hashlib.sha256).hexdigest()
 
-    def valid(token: str, *, lead: bool) -> Invitation | None:
-        with Store.open(path, create=False, read_only=True) as store:
-            inv = store.check_token(token)
+    def valid(store: Store, token: str, *, lead: bool) -> Invitation | None:
+        inv = store.check_token(token)
         if inv is None or inv.is_lead != lead:
             return None
         if rubric_id is not None and inv.rubric_id != rubric_id:
@@ -130,20 +134,25 @@ def app(
             return None
         return inv
 
+    # SQLite takes one writer at a time: every save runs on one writer thread with one
+    # open connection, so saves queue in order instead of meeting in SQLite's busy handler
+    # (whose sleeps grow to tens of ms), and the store is checked once, not per save
+    writer = _Writer(path)
+
     def denied() -> HTMLResponse:
         return HTMLResponse(denied_page(), status_code=403)
 
     def anchors_of(store: Store, inv: Invitation) -> list[str]:
         assert inv.reviewer_id is not None  # (a reviewer's link: checked by valid())
-        orders = store.anchor_assignment(inv.rubric_id, inv.round_id, version=inv.version)
-        if orders:
-            return list(orders.get(inv.reviewer_id, []))
-        assigned = store.round_assignment(inv.rubric_id, inv.round_id, version=inv.version)
-        return list(assigned["anchors"]) if inv.reviewer_id in assigned["reviewers"] else []
+        return store.reviewer_anchors(
+            inv.rubric_id, inv.round_id, inv.reviewer_id, version=inv.version
+        )
 
-    def render(inv: Invitation, token: str, saved: str | None) -> str:
-        assert inv.reviewer_id is not None
+    def render(token: str, saved: str | None) -> str | None:
         with Store.open(path, create=False, read_only=True) as store:
+            inv = valid(store, token, lead=False)
+            if inv is None or inv.reviewer_id is None:
+                return None
             rubric = store.rubric(inv.rubric_id, inv.version)
             anchors = anchors_of(store, inv)
             if inv.round_status == "closed":
@@ -165,70 +174,68 @@ def app(
 
     async def reviewer(request: Request) -> Response:
         token = request.path_params["token"]
-        inv = await run_in_threadpool(valid, token, lead=False)
-        if inv is None:
-            return denied()
-        text = await run_in_threadpool(render, inv, token, request.query_params.get("saved"))
-        return HTMLResponse(text)
+        text = await run_in_threadpool(render, token, request.query_params.get("saved"))
+        return denied() if text is None else HTMLResponse(text)
 
     def store_save(
         inv: Invitation, form: dict[str, str], client: str | None
     ) -> tuple[int, list[str], int]:
         """(HTTP status, problems, audit rows written)."""
         assert inv.reviewer_id is not None
-        with Store.open(path, create=False) as store:
-            rubric = store.rubric(inv.rubric_id, inv.version)
-            anchors = anchors_of(store, inv)
-            sub = form.get("submission", "")
-            if sub not in anchors:
-                return 403, ["this anchor is not one of yours in this round; nothing was saved"], 0
-            problems, scores = [], {}
-            for c in rubric.criteria:
-                given = form.get(f"score:{c.id}")
-                if given is None or given == "":
-                    problems.append(f"choose a level for {c.name}")
-                    continue
-                try:
-                    value = int(given)
-                except ValueError:
-                    value = None
-                if value is None or value not in c.scores:
-                    problems.append(f"{c.name}: {given} is not one of its levels {list(c.scores)}")
-                else:
-                    scores[c.id] = value
-            extra = sorted(
-                k for k in form if k.startswith("score:") and k[6:] not in rubric.criterion_ids
-            )
-            if extra:
-                problems.append(f"fields {extra} are not criteria of the rubric")
-            rationale = form.get("rationale", "")
-            if len(rationale) > max_rationale:
-                problems.append(
-                    f"the rationale has {len(rationale)} characters; at most {max_rationale}"
-                )
-            if problems:
-                return 400, problems, 0
+        store = writer.store()
+        rubric = store.rubric(inv.rubric_id, inv.version)
+        anchors = anchors_of(store, inv)
+        sub = form.get("submission", "")
+        if sub not in anchors:
+            return 403, ["this anchor is not one of yours in this round; nothing was saved"], 0
+        problems, scores = [], {}
+        for c in rubric.criteria:
+            given = form.get(f"score:{c.id}")
+            if given is None or given == "":
+                problems.append(f"choose a level for {c.name}")
+                continue
             try:
-                rows = store.save_entry(
-                    inv.rubric_id,
-                    inv.round_id,
-                    inv.reviewer_id,
-                    sub,
-                    scores,
-                    rationale=rationale,
-                    client=client,
-                    version=inv.version,
-                )
-            except DataProblemError:
-                # (a closed round: the messages may quote stored values, never shown)
-                return 409, ["the round is closed: scores can no longer be changed"], 0
-            except ValueError as exc:
-                return 400, [str(exc)], 0
+                value = int(given)
+            except ValueError:
+                value = None
+            if value is None or value not in c.scores:
+                problems.append(f"{c.name}: {given} is not one of its levels {list(c.scores)}")
+            else:
+                scores[c.id] = value
+        extra = sorted(
+            k for k in form if k.startswith("score:") and k[6:] not in rubric.criterion_ids
+        )
+        if extra:
+            problems.append(f"fields {extra} are not criteria of the rubric")
+        rationale = form.get("rationale", "")
+        if len(rationale) > max_rationale:
+            problems.append(
+                f"the rationale has {len(rationale)} characters; at most {max_rationale}"
+            )
+        if problems:
+            return 400, problems, 0
+        try:
+            rows = store.save_entry(
+                inv.rubric_id,
+                inv.round_id,
+                inv.reviewer_id,
+                sub,
+                scores,
+                rationale=rationale,
+                client=client,
+                version=inv.version,
+            )
+        except DataProblemError:
+            # (a closed round: the messages may quote stored values, never shown)
+            return 409, ["the round is closed: scores can no longer be changed"], 0
+        except ValueError as exc:
+            return 400, [str(exc)], 0
         return 200, [], len(rows)
 
     async def save(request: Request) -> Response:
         token = request.path_params["token"]
-        inv = await run_in_threadpool(valid, token, lead=False)
+        # (on the writer's open connection: a cheap look-up, no store to open per save)
+        inv = await writer.run(lambda: valid(writer.store(), token, lead=False))
         if inv is None:
             return denied()
         wants_json = "application/json" in request.headers.get("accept", "")
@@ -269,7 +276,7 @@ def app(
         if inv.round_status == "closed":
             return refuse(409, ["the round is closed: scores can no longer be changed"])
         client = request.client.host if request.client else None
-        status, problems, n = await run_in_threadpool(store_save, inv, form, client)
+        status, problems, n = await writer.run(store_save, inv, form, client)
         if status != 200:
             return refuse(status, problems)
         sub = form["submission"]
@@ -277,8 +284,11 @@ def app(
             return JSONResponse({"ok": True, "submission_id": sub, "changes": n})
         return RedirectResponse(f"{back}?saved={quote(sub, safe='')}#a-{quote(sub, safe='')}", 303)
 
-    def render_lead(inv: Invitation) -> str:
+    def render_lead(token: str) -> str | None:
         with Store.open(path, create=False, read_only=True) as store:
+            inv = valid(store, token, lead=True)
+            if inv is None:
+                return None
             rubric = store.rubric(inv.rubric_id, inv.version)
             progress = store.round_progress(inv.rubric_id, inv.round_id, version=inv.version)
         return lead_page(
@@ -286,10 +296,8 @@ def app(
         )
 
     async def lead(request: Request) -> Response:
-        inv = await run_in_threadpool(valid, request.path_params["token"], lead=True)
-        if inv is None:
-            return denied()
-        return HTMLResponse(await run_in_threadpool(render_lead, inv))
+        text = await run_in_threadpool(render_lead, request.path_params["token"])
+        return denied() if text is None else HTMLResponse(text)
 
     async def other(request: Request) -> Response:
         return HTMLResponse(denied_page(), status_code=403)
@@ -300,9 +308,42 @@ def app(
         Route("/lead/{token}", lead, methods=["GET"]),
         Route("/{rest:path}", other, methods=["GET", "POST", "PUT", "DELETE", "PATCH"]),
     ]
-    starlette = Starlette(routes=routes)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        yield
+        await writer.close()
+
+    starlette = Starlette(routes=routes, lifespan=lifespan)
     starlette.add_middleware(_Security)
     return starlette
+
+
+class _Writer:
+    """One thread that makes every write, on one store connection opened on first use."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="calibrate-session-writer")
+        self._store: Store | None = None
+
+    def store(self) -> Store:
+        """The writer's store (call only on the writer thread)."""
+        if self._store is None:
+            self._store = Store.open(self._path, create=False)
+        return self._store
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.wrap_future(self._pool.submit(fn, *args))
+
+    async def close(self) -> None:
+        def shut() -> None:
+            if self._store is not None:
+                self._store.close()
+                self._store = None
+
+        await self.run(shut)
+        self._pool.shutdown(wait=True)
 
 
 async def _read_capped(request: Request, limit: int) -> bytes:

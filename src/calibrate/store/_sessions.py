@@ -191,26 +191,24 @@ class SessionsMixin(RatingsMixin):
         {criterion_id: score}, "rationale": text}}`` (only this reviewer's rows are read)."""
 
         def read() -> dict[str, dict[str, Any]]:
-            rubric_pk = self._rubric_pk(rubric_id, version)
             out: dict[str, dict[str, Any]] = {}
-            args = (rubric_pk, round_id, reviewer_id)
+            keys = self._round_and_reviewer(rubric_id, round_id, reviewer_id, version)
+            if keys is None:
+                return out
+            # the clustered key's (rubric, round) range, this reviewer's rows only
             for sub, crit, score in self._c.execute(
                 "SELECT s.submission_id, c.criterion_id, x.score FROM ratings x "
-                "JOIN rounds r ON r.round_pk = x.round_pk "
-                "JOIN reviewers v ON v.reviewer_pk = x.reviewer_pk "
                 "JOIN submissions s ON s.submission_pk = x.submission_pk "
                 "JOIN criteria c ON c.criterion_pk = x.criterion_pk "
-                "WHERE x.rubric_pk = ? AND r.round_id = ? AND v.reviewer_id = ?",
-                args,
+                "WHERE x.rubric_pk = ? AND x.round_pk = ? AND x.reviewer_pk = ?",
+                keys,
             ):
                 out.setdefault(sub, {"scores": {}, "rationale": ""})["scores"][crit] = int(score)
             for sub, text in self._c.execute(
                 "SELECT s.submission_id, x.rationale FROM rationales x "
-                "JOIN rounds r ON r.round_pk = x.round_pk "
-                "JOIN reviewers v ON v.reviewer_pk = x.reviewer_pk "
                 "JOIN submissions s ON s.submission_pk = x.submission_pk "
-                "WHERE x.rubric_pk = ? AND r.round_id = ? AND v.reviewer_id = ?",
-                args,
+                "WHERE x.rubric_pk = ? AND x.round_pk = ? AND x.reviewer_pk = ?",
+                keys,
             ):
                 out.setdefault(sub, {"scores": {}, "rationale": ""})["rationale"] = text
             return out
@@ -388,7 +386,52 @@ class SessionsMixin(RatingsMixin):
             out[rev] = {"done": done, "to_do": [a for a in anchors if a not in done]}
         return out
 
+    def reviewer_anchors(
+        self, rubric_id: str, round_id: str, reviewer_id: str, *, version: str | None = None
+    ) -> list[str]:
+        """The anchors one reviewer scores in a round, in their order
+        (:meth:`anchor_assignment`; a round without one: all its anchors, if the reviewer
+        is assigned to it); empty if none."""
+
+        def read() -> list[str]:
+            keys = self._round_and_reviewer(rubric_id, round_id, reviewer_id, version)
+            if keys is None:
+                return []
+            _rubric_pk, round_pk, rev_pk = keys
+            if self._c.execute(
+                "SELECT 1 FROM anchor_assignments WHERE round_pk = ? LIMIT 1", (round_pk,)
+            ).fetchone():
+                sql = (
+                    "SELECT s.submission_id FROM anchor_assignments x JOIN submissions s "
+                    "USING (submission_pk) WHERE x.round_pk = ? AND x.reviewer_pk = ? "
+                    "ORDER BY x.position"
+                )
+            else:
+                sql = (
+                    "SELECT s.submission_id FROM round_anchors x JOIN submissions s "
+                    "USING (submission_pk) WHERE x.round_pk = ? AND EXISTS (SELECT 1 FROM "
+                    "round_reviewers v WHERE v.round_pk = x.round_pk AND v.reviewer_pk = ?) "
+                    "ORDER BY 1"
+                )
+            return [r[0] for r in self._c.execute(sql, (round_pk, rev_pk))]
+
+        return self._read(read)
+
     # ---- internals ---------------------------------------------------------------
+    def _round_and_reviewer(
+        self, rubric_id: str, round_id: str, reviewer_id: str, version: str | None
+    ) -> tuple[int, int, int] | None:
+        """(rubric_pk, round_pk, reviewer_pk), or None if the round or reviewer is unknown."""
+        rubric_pk = self._rubric_pk(rubric_id, version)
+        rnd = self._c.execute(
+            "SELECT round_pk FROM rounds WHERE rubric_pk = ? AND round_id = ?",
+            (rubric_pk, round_id),
+        ).fetchone()
+        rev = self._c.execute(
+            "SELECT reviewer_pk FROM reviewers WHERE reviewer_id = ?", (reviewer_id,)
+        ).fetchone()
+        return None if rnd is None or rev is None else (rubric_pk, int(rnd[0]), int(rev[0]))
+
     def _round_reviewers(
         self, rubric_id: str, round_id: str, version: str | None
     ) -> tuple[int, list[str]]:
