@@ -116,6 +116,7 @@ def test_a_reviewer_cannot_save_as_someone_else_or_outside_their_anchors(client)
     for sub in ("A03", "A09"):
         r = c.post(f"/r/{token}/save", data=FULL | {"submission": sub, "csrf": csrf})
         assert r.status_code == 403 and "not one of yours" in r.text
+        blind(r.text)
     # a reviewer_id field is ignored: the link says who saves
     r = c.post(
         f"/r/{token}/save",
@@ -140,6 +141,7 @@ def test_bad_forms_are_refused_whole_and_name_every_problem(client):
         data={"submission": "A01", "csrf": csrf, "score:overview": "7", "score:bogus": "1"},
     )
     assert r.status_code == 400
+    blind(r.text)
     for words in (
         "Overview questions: 7 is not",
         "choose a level for Classroom artifacts",
@@ -221,4 +223,5 @@ def test_after_close_the_reviewer_sees_their_results_and_the_lead_sees_progress(
     assert f"{KEY_MARK}-A01-overview" in text  # the key, now the round is closed
     assert "You did not score this anchor" in text  # A02
     assert OTHER_MARK not in text and "R902" not in text  # still no one else's work
-    assert "Anchors to discuss" in text
+    assert "you scored 1 of your 2 anchors: the result covers those only" in text
+    assert "Anchors to discuss" in text and "A02 &mdash; furthest from the key" in text

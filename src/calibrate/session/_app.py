@@ -379,10 +379,13 @@ def _results(store: Store, inv: Invitation, rubric: Any, anchors: list[str]) -> 
         ks = keyed_scores(mine_table, key, round_id=inv.round_id)
         if len(ks):
             result = qualify(mine_table, key, round_id=inv.round_id)
-            summary = result.to_records()[0]
+            record = result.to_records()[0]
+            notes = [*list(record.get("warnings") or []), *result.warnings]  # type: ignore[call-overload]
+            summary = record | {"warnings": notes}
             mine = ks
         # the group's anchors to discuss: ids and the criterion furthest off, no reviewers
-        to_discuss = discussion_ranking(table, key, round_id=inv.round_id).head(5)
+        ranked = discussion_ranking(table, key, round_id=inv.round_id)
+        to_discuss = ranked[ranked["off_key"] > 0].head(5)
     except ValueError:
         pass
     why = key.frame.assign(

@@ -163,7 +163,12 @@ def results_page(
     parts = [_header(rubric, round_id, reviewer_id, done, len(anchors))]
     parts.append('<p class="meta">The round is closed: your scores beside the answer key.</p>')
     if summary is not None:
-        reasons = "".join(f"<li>{_e(r)}</li>" for r in summary.get("reasons", []))
+        notes = list(summary.get("reasons", [])) + list(summary.get("warnings", []))
+        if done < len(anchors):
+            notes.append(
+                f"you scored {done} of your {len(anchors)} anchors: the result covers those only"
+            )
+        reasons = "".join(f"<li>{_e(r)}</li>" for r in notes)
         parts.append(
             f"<h2>Your result: {_e(summary['status'])}</h2><p>Exact agreement "
             f"{_pct(summary['exact_agreement'])}, within one level {_pct(summary['adjacent_agreement'])}, "
