@@ -29,6 +29,7 @@ BENCHMARKS = [
     "bench_feedback",
     "bench_cli",
     "bench_fairness",
+    "bench_session",
 ]
 
 

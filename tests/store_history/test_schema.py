@@ -60,7 +60,7 @@ def dump(path) -> tuple[int, list[str]]:
 
 
 def test_a_version_2_store_opens_and_migrates_keeping_every_row(tmp_path, evidence_rubric):
-    assert SCHEMA_VERSION == 5
+    assert SCHEMA_VERSION == 6
     path = tmp_path / "v2.db"
     build_v2(path, evidence_rubric)
     with Store.open(path) as store:

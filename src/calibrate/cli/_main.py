@@ -30,6 +30,7 @@ COMMAND_MODULES = [
     "assign",
     "plan",
     "serve",
+    "session",
     "policy",
     "decisions",
     "synth",
@@ -142,10 +143,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 EXIT_INTERRUPTED = 130
 
 
-#: Two-word spellings of commands: ``calibrate round assign ...`` is ``calibrate assign ...``.
+#: Two-word spellings of commands: ``calibrate round assign ...`` is ``calibrate assign ...``,
+#: ``calibrate round close ...`` is ``calibrate close-round ...``.
 #: (``round``'s first positional is its RATINGS file; a file named ``assign`` is given as
 #: ``./assign``.)
-ALIASES = {("round", "assign"): "assign"}
+ALIASES = {("round", "assign"): "assign", ("round", "close"): "close-round"}
 
 
 def _run(argv: list[str]) -> int:

@@ -414,6 +414,12 @@ def _export_args(p: argparse.ArgumentParser) -> None:
         help="the stored submission or reviewer attributes instead (one row per id; "
         "with --history, every version of each value)",
     )
+    p.add_argument(
+        "--audit",
+        action="store_true",
+        help="the audit log of saves made through personal links (calibrate session): at, "
+        "reviewer_id, submission_id, criterion_id, old/new score and rationale, client, action",
+    )
     add_pseudonymize(p)
 
 
@@ -507,12 +513,16 @@ def _export(args: argparse.Namespace) -> Outcome:
         raise UsageError("--history is the history of ratings; the answer key has none (drop one)")
     if args.attributes and (args.what == "key" or args.round_id or args.rubric_id):
         raise UsageError("--attributes exports attributes: drop --what, --round and --rubric-id")
-    if not args.attributes and not args.rubric_id:
+    if args.audit and (args.history or args.attributes or args.what == "key"):
+        raise UsageError("--audit exports the audit log: drop --history, --attributes and --what")
+    if not args.attributes and not args.audit and not args.rubric_id:
         raise UsageError("--rubric-id is required: the stored rubric whose ratings to export")
     hider = pseudonymizer_from(args)
     free_text_ids = None
     with Store.open(args.store, create=False, read_only=True) as store:
-        if args.attributes:
+        if args.audit:
+            table = store.audit_log(args.rubric_id, round_id=args.round_id)
+        elif args.attributes:
             table = (
                 store.attribute_history(args.attributes)
                 if args.history

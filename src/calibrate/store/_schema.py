@@ -277,9 +277,41 @@ _V5 = (
     "CREATE INDEX rationale_history_by ON rationale_history (superseded_by)",
 )
 
+# Version 6: remote calibration sessions. A reviewer's personal link carries a random
+# token; the store keeps only its SHA-256 (a stolen store file opens no session), with the
+# round it belongs to, its reviewer (NULL: the lead's link), expiry and revocation. Every
+# save through a link appends to ``audit_log``: who, when, from which address, what changed
+# from what (one row per changed criterion; criterion_pk NULL for the rationale).
+_V6 = (
+    """CREATE TABLE invitations (
+        invitation_pk INTEGER PRIMARY KEY,
+        token_sha256  TEXT NOT NULL UNIQUE,   -- hex SHA-256 of the link's token
+        round_pk      INTEGER NOT NULL REFERENCES rounds,
+        reviewer_pk   INTEGER REFERENCES reviewers,   -- NULL: the lead's link
+        created_at    TEXT NOT NULL,          -- ISO 8601 UTC
+        expires_at    TEXT NOT NULL,
+        revoked_at    TEXT
+    )""",
+    "CREATE INDEX invitations_round ON invitations (round_pk, reviewer_pk)",
+    """CREATE TABLE audit_log (
+        audit_pk      INTEGER PRIMARY KEY,
+        at            TEXT NOT NULL,          -- ISO 8601 UTC
+        round_pk      INTEGER NOT NULL REFERENCES rounds,
+        reviewer_pk   INTEGER NOT NULL REFERENCES reviewers,
+        submission_pk INTEGER NOT NULL REFERENCES submissions,
+        criterion_pk  INTEGER REFERENCES criteria,   -- NULL: the rationale
+        old_score     INTEGER,
+        new_score     INTEGER,
+        old_rationale TEXT,
+        new_rationale TEXT,
+        client        TEXT,                   -- the client address the save came from
+        action        TEXT NOT NULL CHECK (action = 'entered' OR action = 'edited')
+    )""",
+)
+
 #: ``MIGRATIONS[k]`` holds the statements taking a store from version ``k`` to ``k + 1``
 #: (version 0 is an empty file).
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4, _V5)
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4, _V5, _V6)
 
 #: The schema version this calibrate writes; it reads every version up to this one.
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -28,10 +28,13 @@ from calibrate.store._keys import KeysMixin
 from calibrate.store._ratings import RatingsMixin
 from calibrate.store._rationales import RATIONALE_DDL
 from calibrate.store._schema import NO_ROUND_PK
+from calibrate.store._sessions import Invitation, NewLink, SessionsMixin
 
 __all__ = [
     "DEFAULT_PATH",
     "AttributesReport",
+    "Invitation",
+    "NewLink",
     "ImportReport",
     "Progress",
     "Store",
@@ -41,7 +44,7 @@ __all__ = [
 ]
 
 
-class Store(RatingsMixin, KeysMixin, HistoryMixin, AttributesMixin):
+class Store(SessionsMixin, RatingsMixin, KeysMixin, HistoryMixin, AttributesMixin):
     """An embedded SQLite store of rubrics, ratings, answer keys and rounds.
 
     One file holds everything (``calibrate.db`` in the working folder unless told
