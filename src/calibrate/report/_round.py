@@ -137,10 +137,10 @@ def round_report(
         "'short on' names the standards missed; the reasons and shaky calls open under 'why'.",
         css="note",
     )
-    shown = result
+    who = result
     if pseudonymizer is not None:
-        shown = dataclasses.replace(result, reviewers=reviewers, criteria=hide(result.criteria))
-    rep.kit_html(shown.reviewer_table_html())
+        who = dataclasses.replace(result, reviewers=reviewers, criteria=hide(result.criteria))
+    rep.kit_html(who.reviewer_table_html())
     shaky = shaky_calls(result)
     if not shaky.empty:
         rep.heading("Shaky calls")
