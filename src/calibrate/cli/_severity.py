@@ -49,7 +49,7 @@ def _configure(p: argparse.ArgumentParser) -> None:
     _configure,
 )
 def _severity(args: argparse.Namespace) -> Outcome:
-    from calibrate.severity import severity_summary
+    from calibrate.severity import REVIEWER_TABLE_COLUMNS, severity_summary
 
     rubric, table, key = load_inputs(args)
     table = select_ratings(table, kind=args.kind)
@@ -62,22 +62,7 @@ def _severity(args: argparse.Namespace) -> Outcome:
         bias = hider.frame(bias, {"reviewer_id": "R"})
     mfrm = summary.rasch
     sep = mfrm.separation_.loc["reviewers"]
-    shown = rows[
-        [
-            "reviewer_id",
-            "n",
-            "severity",
-            "se",
-            "ci_low",
-            "ci_high",
-            "se_joint",
-            "infit",
-            "outfit",
-            "observed_average",
-            "fair_average",
-            "accuracy",
-        ]
-    ]
+    shown = rows[list(REVIEWER_TABLE_COLUMNS)]
     text = "\n\n".join(
         [
             f"Reviewer severity (many-facet Rasch, {args.model.replace('_', ' ')}, {args.estimator.upper()}; "

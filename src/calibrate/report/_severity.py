@@ -8,7 +8,7 @@ import pandas as pd
 from calibrate._checks import check_instance
 from calibrate.report._html import HtmlReport
 from calibrate.report._pseudonym import Pseudonymizer
-from calibrate.severity import SeveritySummary
+from calibrate.severity import REVIEWER_TABLE_COLUMNS, SeveritySummary
 
 __all__ = ["severity_report"]
 
@@ -98,20 +98,7 @@ def severity_report(
         "from the inverse of the joint information of all parameters.",
         css="note",
     )
-    cols = [
-        "reviewer_id",
-        "n",
-        "severity",
-        "se",
-        "ci_low",
-        "ci_high",
-        "se_joint",
-        "infit",
-        "outfit",
-        "observed_average",
-        "fair_average",
-        "accuracy",
-    ]
+    cols = list(REVIEWER_TABLE_COLUMNS)
     page.table(rows[[c for c in cols if c in rows.columns]], digits=3)
     page.heading("Reviewer x criterion bias")
     if len(mfrm.bias_):

@@ -13,9 +13,10 @@ from calibrate.severity._dawid_skene import DawidSkene, DawidSkeneResult, dawid_
 from calibrate.severity._rasch import ManyFacetRasch
 from calibrate.severity._rasch_core import _category_probs as rating_scale_probs
 from calibrate.severity._rasch_core import _moments as level_moments
-from calibrate.severity._summary import SeveritySummary, severity_summary
+from calibrate.severity._summary import REVIEWER_TABLE_COLUMNS, SeveritySummary, severity_summary
 
 __all__ = [
+    "REVIEWER_TABLE_COLUMNS",
     "DawidSkene",
     "DawidSkeneResult",
     "ManyFacetRasch",

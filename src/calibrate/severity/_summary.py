@@ -15,10 +15,26 @@ from calibrate.severity._rasch import ManyFacetRasch
 if TYPE_CHECKING:
     from calibrate.ratings import AnswerKey, RatingsTable
 
-__all__ = ["SeveritySummary", "severity_summary"]
+__all__ = ["REVIEWER_TABLE_COLUMNS", "SeveritySummary", "severity_summary"]
 
 #: The normal quantile of a 95% interval.
 _Z95 = 1.959963984540054
+
+#: The columns of the reviewer table people read (the command's text, the severity page).
+REVIEWER_TABLE_COLUMNS = (
+    "reviewer_id",
+    "n",
+    "severity",
+    "se",
+    "ci_low",
+    "ci_high",
+    "se_joint",
+    "infit",
+    "outfit",
+    "observed_average",
+    "fair_average",
+    "accuracy",
+)
 
 #: The columns of :attr:`SeveritySummary.bias`.
 BIAS_COLUMNS = ["reviewer_id", "criterion_id", "n", "bias", "se", "t"]

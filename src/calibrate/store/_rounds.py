@@ -19,6 +19,19 @@ __all__ = ["RoundsMixin"]
 class RoundsMixin(RubricsMixin):
     """Rounds of a rubric (open or closed) and their assignments."""
 
+    def _stored_round_pk(self, rubric_id: str, round_id: str, version: str | None) -> int:
+        """The primary key of a stored round of a rubric (a ValueError naming it if none)."""
+        rubric_pk = self._rubric_pk(rubric_id, version)
+        row = self._c.execute(
+            "SELECT round_pk FROM rounds WHERE rubric_pk = ? AND round_id = ?",
+            (rubric_pk, round_id),
+        ).fetchone()
+        if row is None:
+            raise ValueError(
+                f"round_id must be a round of rubric {rubric_id!r} in the store; got {round_id!r}"
+            )
+        return int(row[0])
+
     def add_round(self, rubric_id: str, round_id: str, *, version: str | None = None) -> bool:
         """Create an open calibration round; return False if it already existed."""
         rnd = text_id(round_id, "round_id")
@@ -107,27 +120,19 @@ class RoundsMixin(RubricsMixin):
         """The anchors and reviewers assigned to a round (sorted); empty lists if none."""
 
         def read() -> dict[str, list[str]]:
-            rubric_pk = self._rubric_pk(rubric_id, version)
-            row = self._c.execute(
-                "SELECT round_pk FROM rounds WHERE rubric_pk = ? AND round_id = ?",
-                (rubric_pk, round_id),
-            ).fetchone()
-            if row is None:
-                raise ValueError(
-                    f"round_id must be a round of rubric {rubric_id!r} in the store; got {round_id!r}"
-                )
+            round_pk = self._stored_round_pk(rubric_id, round_id, version)
             anchors = [
                 r[0]
                 for r in self._c.execute(
                     "SELECT s.submission_id FROM round_anchors JOIN submissions s USING (submission_pk) WHERE round_pk = ? ORDER BY 1",
-                    (row[0],),
+                    (round_pk,),
                 )
             ]
             reviewers = [
                 r[0]
                 for r in self._c.execute(
                     "SELECT r.reviewer_id FROM round_reviewers JOIN reviewers r USING (reviewer_pk) WHERE round_pk = ? ORDER BY 1",
-                    (row[0],),
+                    (round_pk,),
                 )
             ]
             return {"anchors": anchors, "reviewers": reviewers}
@@ -231,16 +236,8 @@ class RoundsMixin(RubricsMixin):
         round has no per-reviewer assignment (:meth:`assign_anchors`)."""
 
         def read() -> dict[str, list[str]]:
-            rubric_pk = self._rubric_pk(rubric_id, version)
-            row = self._c.execute(
-                "SELECT round_pk FROM rounds WHERE rubric_pk = ? AND round_id = ?",
-                (rubric_pk, round_id),
-            ).fetchone()
-            if row is None:
-                raise ValueError(
-                    f"round_id must be a round of rubric {rubric_id!r} in the store; got {round_id!r}"
-                )
-            return {r: list(v) for r, v in self._orders(int(row[0])).items()}
+            round_pk = self._stored_round_pk(rubric_id, round_id, version)
+            return {r: list(v) for r, v in self._orders(round_pk).items()}
 
         return self._read(read)
 

@@ -435,24 +435,16 @@ class SessionsMixin(RatingsMixin):
     def _round_reviewers(
         self, rubric_id: str, round_id: str, version: str | None
     ) -> tuple[int, list[str]]:
-        rubric_pk = self._rubric_pk(rubric_id, version)
-        row = self._c.execute(
-            "SELECT round_pk FROM rounds WHERE rubric_pk = ? AND round_id = ?",
-            (rubric_pk, round_id),
-        ).fetchone()
-        if row is None:
-            raise ValueError(
-                f"round_id must be a round of rubric {rubric_id!r} in the store; got {round_id!r}"
-            )
+        round_pk = self._stored_round_pk(rubric_id, round_id, version)
         assigned = [
             r[0]
             for r in self._c.execute(
                 "SELECT v.reviewer_id FROM round_reviewers x JOIN reviewers v USING (reviewer_pk) "
                 "WHERE x.round_pk = ? ORDER BY 1",
-                (row[0],),
+                (round_pk,),
             )
         ]
-        return int(row[0]), assigned
+        return round_pk, assigned
 
     def _reviewer_pk(self, reviewer_id: str) -> int:
         names = np.array([reviewer_id], dtype=object)
