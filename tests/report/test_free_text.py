@@ -179,3 +179,57 @@ def test_cli_outputs_with_planted_ids_in_free_text(tmp_path, capsys, monkeypatch
     _no_id_or_mail(" ".join(str(v) for f in book.values() for v in f.to_numpy().ravel()), ids)
     assert main([*argv, "--out", "roster.csv"]) == 0
     _no_id_or_mail((tmp_path / "roster.csv").read_text(encoding="utf-8"), ids)
+
+
+def test_names_the_store_holds_are_scrubbed_from_exports(tmp_path, capsys, monkeypatch):
+    # a reviewer's name and e-mail stored as reviewer attributes, an educator's name as a
+    # submission attribute: a pseudonymised export names neither, in the rationales or in
+    # the attribute exports (current and history)
+    from calibrate.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("CALIBRATE_PSEUDONYM_KEY", raising=False)
+    rubric = str(ROOT / "rubrics" / "evidence-4level.yaml")
+    ratings = pd.DataFrame(
+        {
+            "submission_id": ["S1", "S1", "S2"],
+            "reviewer_id": ["R1", "R2", "R1"],
+            "criterion_id": ["overview", "overview", "overview"],
+            "score": ["3", "2", "4"],
+            "rationale": [
+                "Talked with Dana Quill about it",
+                "Ask dana.quill@district.example.org; Ezra Moss's plan is thin",
+                "see EZRA MOSS portfolio",
+            ],
+        }
+    )
+    ratings.to_csv(tmp_path / "r.csv", index=False)
+    pd.DataFrame(
+        {
+            "reviewer_id": ["R1"],
+            "full_name": ["Dana Quill"],
+            "email": ["dana.quill@district.example.org"],
+        }
+    ).to_csv(tmp_path / "reviewers.csv", index=False)
+    pd.DataFrame(
+        {"submission_id": ["S1", "S2"], "educator_name": ["Ezra Moss", "Ezra Moss"]}
+    ).to_csv(tmp_path / "subs.csv", index=False)
+    argv = ["import", "r.csv", "--rubric", rubric, "--store", "s.db"]
+    assert main([*argv, "--reviewers", "reviewers.csv", "--submissions", "subs.csv"]) == 0
+    secret = re.compile(r"dana|quill|ezra|moss", re.I)
+    for extra, out in (
+        ([], "ratings.csv"),
+        (["--attributes", "reviewer"], "rev.csv"),
+        (["--attributes", "submission"], "sub.csv"),
+        (["--attributes", "reviewer", "--history"], "rev-history.csv"),
+    ):
+        base = ["export", out, "--store", "s.db", "--pseudonymize", *extra]
+        if not extra:
+            base += ["--rubric-id", "evidence-4level"]
+        assert main(base) == 0, extra
+        text = (tmp_path / out).read_text(encoding="utf-8")
+        assert not secret.search(text), (extra, text)
+        assert "R-" in text or "S-" in text
+    # without --pseudonymize the names are exported as stored
+    assert main(["export", "plain.csv", "--store", "s.db", "--attributes", "reviewer"]) == 0
+    assert "Dana Quill" in (tmp_path / "plain.csv").read_text(encoding="utf-8")

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -423,6 +423,53 @@ def _export_args(p: argparse.ArgumentParser) -> None:
     add_pseudonymize(p)
 
 
+#: Attribute names that hold a person's name or address (matched in the snake-cased name).
+_PERSONAL = ("name", "email", "e_mail", "mail", "phone")
+
+
+def _personal(
+    store: Store, hider: Any, table: Any, args: argparse.Namespace
+) -> tuple[dict[str, str], Any]:
+    """For a pseudonymised export: the names and e-mail addresses the store holds as
+    reviewer or submission (educator) attributes, each -> its owner's pseudonym, so that
+    free text naming a person names their pseudonym; and, when the export is of the
+    attributes themselves, those columns replaced by the owner's pseudonym."""
+    names: dict[str, str] = {}
+    facets: tuple[tuple[Literal["reviewer", "submission"], str], ...] = (
+        ("reviewer", "R"),
+        ("submission", "S"),
+    )
+    for facet, prefix in facets:
+        frame = store.attributes(facet)
+        id_column = f"{facet}_id"
+        personal = [
+            c
+            for c in frame.columns
+            if c != id_column and any(p in str(c).casefold() for p in _PERSONAL)
+        ]
+        for c in personal:
+            for owner, value in zip(frame[id_column], frame[c], strict=True):
+                if isinstance(value, str) and value.strip():
+                    names[value.strip()] = hider(str(owner), prefix)
+        if args.attributes == facet and args.history:  # long: id, name, value, ...
+            table = table.copy()
+            mine = (
+                table["name"]
+                .astype(str)
+                .str.casefold()
+                .map(lambda n: any(p in n for p in _PERSONAL))
+            )
+            table.loc[mine, "value"] = [hider(str(o), prefix) for o in table.loc[mine, id_column]]
+        elif args.attributes == facet and personal:
+            table = table.copy()
+            for c in personal:
+                table[c] = [
+                    hider(str(o), prefix) if isinstance(v, str) and v.strip() else v
+                    for o, v in zip(table[id_column], table[c], strict=True)
+                ]
+    return names, table
+
+
 def _versions(store: Store, rubric_id: str, version: str | None) -> list[str]:
     """The stored versions of a rubric to export: ``version`` if given (checked), else
     every stored version, oldest first."""
@@ -541,7 +588,16 @@ def _export(args: argparse.Namespace) -> Outcome:
                 rated = store.ratings(args.rubric_id, version=v).frame["reviewer_id"]
                 reviewers.update(map(str, rated.cat.categories))
             free_text_ids = {"R": sorted(reviewers)}
-    path = export_table(table, args.out, pseudonymizer=hider, free_text_ids=free_text_ids)
+        names: dict[str, str] = {}
+        if hider is not None:
+            names, table = _personal(store, hider, table, args)
+    path = export_table(
+        table,
+        args.out,
+        pseudonymizer=hider,
+        free_text_ids=free_text_ids,
+        free_text_names=names,
+    )
     return Outcome(
         {"ok": True, "out": str(path), "rows": len(table)}, f"wrote {len(table)} rows to {path}"
     )

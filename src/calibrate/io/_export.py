@@ -182,6 +182,7 @@ def export_table(
     *,
     pseudonymizer: Callable[[str, str], str] | None = None,
     free_text_ids: Mapping[str, Iterable[object]] | None = None,
+    free_text_names: Mapping[str, str] | None = None,
 ) -> Path:
     """Write a table to ``.csv`` or ``.xlsx`` with formula-like text neutralised.
 
@@ -190,7 +191,9 @@ def export_table(
     (:data:`FREE_TEXT_COLUMNS`) names them, and e-mail addresses in free text are removed
     (:func:`scrub_text`). ``free_text_ids`` (prefix -> ids, e.g. ``{"R": reviewer ids}``)
     names more ids to find in free text than the table's own columns hold (an answer key
-    has no reviewer column, but its rationales may name reviewers). The file is written to a
+    has no reviewer column, but its rationales may name reviewers); ``free_text_names``
+    (a person's name or e-mail address -> the pseudonym to write instead) the names the
+    program holds (reviewer or educator attributes). The file is written to a
     temporary name first and moved into place, so a failed write leaves no partial file.
     """
     if not isinstance(data, pd.DataFrame | RatingsTable | AnswerKey):
@@ -223,6 +226,8 @@ def export_table(
         for prefix, ids in (free_text_ids or {}).items():
             for v in ids:
                 everyone.setdefault(str(v), pseudonymizer(str(v), str(prefix)))
+        for name, alias in (free_text_names or {}).items():
+            everyone.setdefault(str(name), str(alias))
         for col in frame.columns:
             if str(col).casefold() in FREE_TEXT_COLUMNS:
                 frame[col] = scrub_text(frame[col].tolist(), everyone)
