@@ -207,3 +207,28 @@ def test_round_page_who_qualified_is_compact_with_intervals(tmp_path, capsys, mo
             in table
         )
     assert _leaked(page) == []
+
+
+def test_round_details_json_carries_the_pages_numbers(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("CALIBRATE_PSEUDONYM_KEY", raising=False)
+    argv = ["round", str(PILOT / "ratings.csv"), "--rubric", RUBRIC]
+    argv += ["--key", str(PILOT / "key.csv"), "--html", "r.html", "--pseudonymize"]
+    plain = _run(capsys, *argv)
+    doc = _run(capsys, *argv, "--details")
+    page = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert doc["reviewers"] == plain  # the rows are those of the list contract
+    assert set(doc) >= {"criteria", "group_lean", "shaky_calls", "anchors_to_discuss"}
+    lean = doc["group_lean"]
+    assert f"mean score minus key {lean['mean_difference']:+.2f} points" in page
+    assert f"{lean['ci_low']:+.2f} to {lean['ci_high']:+.2f}" in page
+    for r in doc["anchors_to_discuss"]:
+        assert f"<td>{r['submission_id']}</td>" in page
+    for d in doc["anchor_details"]:
+        assert f"Anchor {d['submission_id']}:" in page
+        assert all(c["key_score"] >= 1 for c in d["criteria"])
+    overall = [c for c in doc["criteria"] if c["criterion_id"] == "overall"]
+    assert len(overall) == len(plain)
+    for c in overall:  # the interval the page shows beside each reviewer's exact agreement
+        assert f"{c['exact']:.0%} ({c['exact_low']:.0%}&ndash;{c['exact_high']:.0%})" in page
+    assert _leaked(json.dumps(doc)) == []

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+from typing import TYPE_CHECKING
 
-from calibrate.calibration import QualificationRule, qualify
+from calibrate.calibration import QualificationRule, RoundResult, qualify
 from calibrate.cli._inputs import check_round, load_inputs, page_inputs, pseudonymizer_from
 from calibrate.cli._main import UsageError, command
 from calibrate.cli._options import add_html, add_pseudonymize, add_round, ratings_args
 from calibrate.cli._output import Outcome, frame_text
 from calibrate.report import round_report
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from calibrate.ratings import AnswerKey, RatingsTable
+    from calibrate.report import Pseudonymizer
 
 
 def _round_args(p: argparse.ArgumentParser) -> None:
@@ -30,6 +37,13 @@ def _round_args(p: argparse.ArgumentParser) -> None:
         help=f"within-one agreement per criterion (default {defaults.min_adjacent})",
     )
     add_html(p, help="also write the round report (one self-contained HTML file) here")
+    p.add_argument(
+        "--details",
+        action="store_true",
+        help="with --format json: one document with every number the round report shows "
+        "(reviewers, per-criterion rates with intervals, the group's lean, shaky calls, the "
+        "anchors to discuss and their level counts, trends) instead of the list of reviewer rows",
+    )
     add_pseudonymize(p)
     p.add_argument(
         "--min-decision",
@@ -60,6 +74,7 @@ def _round(args: argparse.Namespace) -> Outcome:
     round_id = ratings.latest_round if args.round_id is None else args.round_id
     check_round(ratings, round_id)
     result = qualify(ratings, key, round_id=round_id, rule=rule)
+    raw = result
     hider = pseudonymizer_from(args)
     if hider is not None:
         result = dataclasses.replace(
@@ -107,4 +122,61 @@ def _round(args: argparse.Namespace) -> Outcome:
             lines.append(f"{r['reviewer_id']} recalibrate: " + "; ".join(reasons))
     if args.html:
         lines.append(f"\nreport: {args.html}")
-    return Outcome(rows, "\n".join(lines), stderr=[f"warning: {w}" for w in result.warnings])
+    payload: object = rows
+    if args.details:
+        payload = _details(ratings, key, raw, rows, round_id, hider)
+    return Outcome(payload, "\n".join(lines), stderr=[f"warning: {w}" for w in result.warnings])
+
+
+def _details(
+    ratings: RatingsTable,
+    key: AnswerKey,
+    result: RoundResult,
+    rows: list[dict[str, object]],
+    round_id: str | None,
+    hider: Pseudonymizer | None,
+) -> dict[str, object]:
+    """Every number of the round report as one JSON-ready document (``--details``)."""
+    from calibrate.calibration import anchor_detail, discussion_ranking, group_lean, round_trends
+    from calibrate.report import shaky_calls
+
+    ids = {"reviewer_id": "R", "submission_id": "S", "anchors_missed": "S"}
+
+    def hide(frame: pd.DataFrame) -> pd.DataFrame:
+        return frame if hider is None else hider.frame(frame, ids)
+
+    def records(frame: pd.DataFrame) -> list[dict[str, object]]:
+        return frame.to_dict(orient="records")
+
+    ranking = discussion_ranking(ratings, key, round_id=round_id).head(15)
+    everyone = {
+        "reviewers": ratings.frame["reviewer_id"].cat.categories,
+        "submissions": ratings.frame["submission_id"].cat.categories.union(
+            key.frame["submission_id"].astype(str).unique()
+        ),
+    }
+    details = []
+    for sid in ranking["submission_id"].head(3):
+        detail = anchor_detail(ratings, key, sid, round_id=round_id)
+        if hider is not None:
+            detail = detail.assign(rationale=hider.scrub(detail["rationale"], **everyone))
+        details.append(
+            {"submission_id": hider(sid, "S") if hider else sid, "criteria": records(detail)}
+        )
+    doc: dict[str, object] = {
+        "round_id": round_id,
+        "rule": result.rule.model_dump(),
+        "n_anchors": result.n_anchors,
+        "warnings": list(result.warnings),
+        "reviewers": rows,
+        "criteria": records(hide(result.criteria)),
+        "group_lean": group_lean(ratings, key, round_id=round_id),
+        "shaky_calls": records(hide(shaky_calls(result))),
+        "anchors_to_discuss": records(hide(ranking)),
+        "anchor_details": details,
+    }
+    if len(ratings.rounds) > 1:
+        trends = round_trends(ratings, key)
+        group = trends[trends["reviewer_id"] == "(group)"].assign(reviewer_id="all reviewers")
+        doc["trends"] = records(group)
+    return doc
