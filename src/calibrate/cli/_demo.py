@@ -19,7 +19,13 @@ from calibrate.cli._policy import DEFAULT_GRID
 from calibrate.cli._store import prepare_write, summary_text
 from calibrate.drift import DriftMonitor
 from calibrate.io import read_program
-from calibrate.policy import best_policy, policy_grid, population_from_truth, sweep
+from calibrate.policy import (
+    best_policy,
+    best_reviewer_expert,
+    policy_grid,
+    population_from_truth,
+    sweep,
+)
 from calibrate.report import drift_report, round_report
 from calibrate.store import Store, file_sha256
 from calibrate.synth import ReviewerModel
@@ -105,13 +111,17 @@ def _demo(args: argparse.Namespace) -> Outcome:
     ) in programs:  # the recommended decision policy, simulated with the program's reviewers
         if program.truth is None:
             continue
+        reviewers = ReviewerModel.from_truth(program.truth["reviewers"])
+        population = population_from_truth(program.truth)
         table = sweep(
             program.rubric,
             policy_grid(program.rubric, DEFAULT_GRID),
-            ReviewerModel.from_truth(program.truth["reviewers"]),
-            population_from_truth(program.truth),
+            reviewers,
+            population,
             n=args.policy_n,
             rng=0,
+            # the command's default: an expert as accurate as the best reviewer, not perfect
+            expert=best_reviewer_expert(reviewers, program.rubric, population, rng=0),
         )
         choice = best_policy(table, max_false_pass=0.02)
         pick, why = choice.policy, choice.why
