@@ -48,9 +48,7 @@ def keyed_store(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def big_store(tmp_path_factory) -> Path:
-    """A store of 9,000 ratings: big enough that its middle pages are ratings (at 6,000,
-    the tables schema version 3 added moved the middle page onto an index of submission
-    ids, which an export never reads)."""
+    """A store of 9,000 ratings: big enough that the ratings fill many pages."""
     folder = tmp_path_factory.mktemp("big")
     rows = "".join(
         f"S{s:04d},R{r},{c},{1 + (s + r) % 4}\n"
@@ -232,6 +230,26 @@ def _flip_middle(src: Path, dst: Path) -> None:
     dst.write_bytes(bytes(data))
 
 
+def _flip_ratings_page(src: Path, dst: Path) -> None:
+    """Damage the middle page of the ratings table itself (found with SQLite's dbstat), so
+    the case does not depend on where new tables of later schema versions put the file's
+    middle page: an export reads every ratings page."""
+    with contextlib.closing(sqlite3.connect(src)) as conn:
+        size = int(conn.execute("PRAGMA page_size").fetchone()[0])
+        pages = [
+            int(r[0])
+            for r in conn.execute(
+                "SELECT pageno FROM dbstat WHERE name = 'ratings' AND pagetype = 'leaf' "
+                "ORDER BY pageno"
+            )
+        ]
+    assert len(pages) >= 3, "the fixture's ratings must fill several pages"
+    data = bytearray(src.read_bytes())
+    at = (pages[len(pages) // 2] - 1) * size
+    data[at : at + size] = bytes(b ^ 0x5A for b in data[at : at + size])
+    dst.write_bytes(bytes(data))
+
+
 def _sql(*statements: str) -> Callable[[Path, Path], None]:
     def make(src: Path, dst: Path) -> None:
         shutil.copyfile(src, dst)
@@ -296,7 +314,7 @@ FILE_CASES = [
     ("truncated-to-100-bytes-summary", _truncate(size=100), "big", _summary(), 1, DAMAGED),
     ("truncated-last-page-export", _truncate(size=-4096), "big", _export(), 1, DAMAGED),
     ("flipped-middle-import", _flip_middle, "big", _import(), 1, (*DAMAGED, "quick_check")),
-    ("flipped-middle-export", _flip_middle, "big", _export(), 1, DAMAGED),
+    ("flipped-ratings-page-export", _flip_ratings_page, "big", _export(), 1, DAMAGED),
     ("flipped-middle-backup", _flip_middle, "big", _backup(), 1, (*DAMAGED, "quick_check")),
     ("header-overwritten-import", _bad_header, "big", _import(), 1, DAMAGED),
     ("header-overwritten-summary", _bad_header, "big", _summary(), 1, DAMAGED),
