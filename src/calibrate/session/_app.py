@@ -143,10 +143,8 @@ def app(
         return HTMLResponse(denied_page(), status_code=403)
 
     def anchors_of(store: Store, inv: Invitation) -> list[str]:
-        assert inv.reviewer_id is not None  # (a reviewer's link: checked by valid())
-        return store.reviewer_anchors(
-            inv.rubric_id, inv.round_id, inv.reviewer_id, version=inv.version
-        )
+        reviewer = _reviewer_of(inv)
+        return store.reviewer_anchors(inv.rubric_id, inv.round_id, reviewer, version=inv.version)
 
     def render(token: str, saved: str | None) -> str | None:
         with Store.open(path, create=False, read_only=True) as store:
@@ -181,7 +179,7 @@ def app(
         inv: Invitation, form: dict[str, str], client: str | None
     ) -> tuple[int, list[str], int]:
         """(HTTP status, problems, audit rows written)."""
-        assert inv.reviewer_id is not None
+        reviewer = _reviewer_of(inv)
         store = writer.store()
         rubric = store.rubric(inv.rubric_id, inv.version)
         anchors = anchors_of(store, inv)
@@ -218,7 +216,7 @@ def app(
             rows = store.save_entry(
                 inv.rubric_id,
                 inv.round_id,
-                inv.reviewer_id,
+                reviewer,
                 sub,
                 scores,
                 rationale=rationale,
@@ -358,6 +356,14 @@ async def _read_capped(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+def _reviewer_of(inv: Invitation) -> str:
+    """The reviewer a link belongs to. Only reviewers' links reach the pages that score or
+    show results (the routes check it first); the lead's link has no reviewer."""
+    if inv.reviewer_id is None:
+        raise PermissionError("the lead's link neither scores nor sees a reviewer's results")
+    return inv.reviewer_id
+
+
 def _results(store: Store, inv: Invitation, rubric: Any, anchors: list[str]) -> str:
     """The closed round's page for one reviewer: only their ratings meet the key."""
     import pandas as pd
@@ -365,12 +371,12 @@ def _results(store: Store, inv: Invitation, rubric: Any, anchors: list[str]) -> 
     from calibrate.calibration import discussion_ranking, keyed_scores, qualify
     from calibrate.ratings import RatingsTable
 
-    assert inv.reviewer_id is not None
+    reviewer = _reviewer_of(inv)
     table = store.ratings(inv.rubric_id, round_id=inv.round_id, version=inv.version)
     key = store.answer_key(inv.rubric_id, version=inv.version)
     f = table.frame
     mine_table = RatingsTable(
-        f[f["reviewer_id"].astype(str) == inv.reviewer_id].reset_index(drop=True), table.rubric
+        f[f["reviewer_id"].astype(str) == reviewer].reset_index(drop=True), table.rubric
     )
     summary = None
     mine = pd.DataFrame(columns=["submission_id", "criterion_id", "score", "key_score"])
@@ -401,7 +407,7 @@ def _results(store: Store, inv: Invitation, rubric: Any, anchors: list[str]) -> 
     return results_page(
         rubric=rubric,
         round_id=inv.round_id,
-        reviewer_id=inv.reviewer_id,
+        reviewer_id=reviewer,
         anchors=anchors,
         mine=mine,
         summary=summary,
