@@ -79,6 +79,8 @@ def test_entered_twice_is_refused_with_a_message(store, evidence_rubric):
     fill(form, "R2", "A03", [2, 2, 2])
     fill(form, "R2", "A03", [3, 3, 3], "second try")
     assert "Not saved" in form.message.value and "already has a score" in form.message.value
+    # the stored scores are not quoted to whoever has the form open
+    assert ": 2" not in form.message.value and "entered live" not in form.message.value
     with Store.open(store) as s:
         assert s.ratings(evidence_rubric.id, round_id="R1").frame["score"].tolist() == [2, 2, 2]
         assert s.rationales(evidence_rubric.id).empty

@@ -11,7 +11,7 @@ import ipywidgets as w
 
 from calibrate._problems import DataProblemError
 from calibrate.rubric import Rubric
-from calibrate.store import Store
+from calibrate.store import ConflictError, Store
 
 __all__ = ["ScoreEntryForm"]
 
@@ -38,7 +38,7 @@ class ScoreEntryForm:
     --------
     >>> import tempfile, pathlib
     >>> from calibrate.rubric import load_rubric
-    >>> from calibrate.store import Store
+    >>> from calibrate.store import ConflictError, Store
     >>> rubric = load_rubric("rubrics/evidence-4level.yaml")
     >>> db = pathlib.Path(tempfile.mkdtemp()) / "s.db"
     >>> with Store.open(db) as s:
@@ -178,6 +178,14 @@ class ScoreEntryForm:
                     rationale=self.rationale.value,
                     version=self.rubric.version,
                 )
+        except ConflictError:
+            # the stored scores are not quoted: a form may be open to other people
+            self._say(
+                f"Not saved: {reviewer} already has a score for {submission} in this round "
+                "(a score is entered once; the lead can correct it).",
+                ok=False,
+            )
+            return False
         except DataProblemError as exc:
             self._say("Not saved: " + "; ".join(p.message for p in exc.problems), ok=False)
             return False
