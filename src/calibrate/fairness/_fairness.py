@@ -11,6 +11,7 @@ import pandas as pd
 from scipy import stats
 
 from calibrate._checks import check_choice, check_fraction, check_int
+from calibrate._intervals import wilson_interval as shared_wilson
 from calibrate.fairness._bias import anchored_bias, category_probs, cumulative_thresholds
 from calibrate.ratings import AnswerKey, RatingsTable
 from calibrate.rubric import Rubric
@@ -24,20 +25,16 @@ _EXTREME_ADJ = 0.3
 def wilson_interval(
     successes: np.ndarray, n: np.ndarray, alpha: float = 0.05
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson score interval for binomial proportions (NaN where ``n == 0``).
+    """Wilson score interval for binomial proportions at level ``1 - alpha`` (NaN where
+    ``n == 0``): the kit's one Wilson interval, :func:`calibrate._intervals.wilson_interval`.
 
     References
     ----------
     Wilson, E. B. (1927). Probable inference, the law of succession, and statistical
     inference. *JASA*, 22(158), 209-212.
     """
-    k, n = np.asarray(successes, dtype=float), np.asarray(n, dtype=float)
-    z = stats.norm.ppf(1 - alpha / 2)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        p = k / n
-        centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-        half = z / (1 + z * z / n) * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    return centre - half, centre + half
+    with np.errstate(invalid="ignore", divide="ignore"):  # a group with no decisions: NaN
+        return shared_wilson(successes, n, 1 - alpha)
 
 
 def holm(p: np.ndarray) -> np.ndarray:
