@@ -9,7 +9,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from sklearn.feature_extraction.text import TfidfVectorizer
 
 from calibrate._checks import check_count, check_fraction, check_instance
 from calibrate.feedback._read import comment_texts
@@ -339,6 +338,8 @@ def feedback_audit(
     ctext = texts[idx]
     crit_of = codes.criterion[idx]
     words = np.array([len(t.split()) for t in ctext], dtype=np.int64)
+    from sklearn.feature_extraction.text import TfidfVectorizer  # when used: pages import fast
+
     vec = TfidfVectorizer(stop_words=stop_words)
     try:
         x = vec.fit_transform(ctext).tocsr() if len(ctext) else None
